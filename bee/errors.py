@@ -39,7 +39,7 @@ class BuildError(BeeError):
     """Compiling a program failed, or the toolchain is missing."""
 
 
-class ReferenceError_(BeeError):
+class InvalidReferenceError(BeeError):
     """An OCI reference is malformed."""
 
 

@@ -13,9 +13,11 @@ class BeeError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        #: Text shown verbatim before the message (a compiler's or verifier's output), or None.
+        self.detail = detail
 
     def __str__(self) -> str:
         return self.message

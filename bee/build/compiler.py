@@ -1,0 +1,150 @@
+"""The one compile line for BPF programs, shared by local builds and the build script.
+
+Bumblebee's line: `clang -g -O2 -target bpf -D__TARGET_ARCH_<arch> $CFLAGS -Wall -c IN -o OUT`
+then `llvm-strip -g OUT`, which keeps `.BTF`/`.BTF.ext` and drops DWARF.
+
+Builds are reproducible: clang runs in the input's directory on its base name, and
+include paths are mapped to fixed prefixes, so no host path ends up in the object.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bee.build import headers
+from bee.build.toolchain import find_tool, target_arch
+from bee.errors import BuildError, InputFileError
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """What decides the bytes of an object besides its source."""
+
+    arch: str
+    cflags: tuple[str, ...] = ()
+
+
+def split_cflags(cflags: Sequence[str]) -> tuple[str, ...]:
+    """`--cflags` may be repeated and each value may hold several flags (`"-DA -DB"`)."""
+    return tuple(flag for value in cflags for flag in shlex.split(value))
+
+
+SOURCE_PREFIX = "/usr/src/bpf"  # where the builder container mounts the sources
+
+
+def compile_command(
+    clang: str, source: Path, output: str, settings: CompileSettings, include: Sequence[Path]
+) -> list[str]:
+    """The clang argv for one compile (no shell), to run with `source.parent` as working directory."""
+    argv = [clang, "-g", "-O2", "-target", "bpf", f"-D__TARGET_ARCH_{settings.arch}"]
+    argv.append(f"-fdebug-prefix-map={source.parent}={SOURCE_PREFIX}")
+    for directory in include:
+        argv += ["-I", str(directory), f"-fdebug-prefix-map={directory}=/usr/include/bee"]
+    argv += [*settings.cflags, "-Wall", "-c", source.name, "-o", output]
+    return argv
+
+
+def build_script(settings: CompileSettings) -> str:
+    """The shell script `--build-script-out` prints: `$1` is the input, `$2` the output, `$CFLAGS` extra flags."""
+    include = " ".join(f"-I {shlex.quote(str(d))}" for d in headers.include_dirs())
+    return f"""#!/bin/sh
+# bee build script: $1 is the input C file, $2 the output object; extra flags in $CFLAGS.
+set -eu
+CLANG=${{CLANG:-{shlex.quote(find_tool("clang"))}}}
+LLVM_STRIP=${{LLVM_STRIP:-{shlex.quote(find_tool("llvm-strip"))}}}
+CFLAGS=${{CFLAGS:-}}
+"$CLANG" -g -O2 -target bpf -D__TARGET_ARCH_{settings.arch} {include} $CFLAGS -Wall -c "$1" -o "$2"
+"$LLVM_STRIP" -g "$2"
+"""
+
+
+def _check_input(source: Path) -> None:
+    if not source.exists():
+        raise InputFileError(f"input file {source} does not exist")
+    if not source.is_file():
+        raise InputFileError(f"input file {source} is not a regular file")
+
+
+def _temp_output(output: Path) -> Path:
+    """Reserve a temporary file next to `output`; raises BuildError when its directory is not writable."""
+    directory = output.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise BuildError(f"cannot write the output file {output}: {exc.strerror or exc}") from exc
+    os.close(fd)
+    return Path(tmp)
+
+
+def _run(argv: list[str], cwd: Path, what: str, env: dict[str, str] | None = None) -> None:
+    try:
+        proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, env=env)
+    except OSError as exc:
+        raise BuildError(f"cannot run {argv[0]}: {exc.strerror or exc}") from exc
+    if proc.returncode != 0:
+        detail = (proc.stdout + proc.stderr).rstrip()
+        raise BuildError(f"{what} failed (exit {proc.returncode})", detail=detail)
+
+
+def compile_bpf(
+    source: Path, output: Path, *, arch: str | None = None, cflags: Sequence[str] = ()
+) -> None:
+    """Compile `source` to a stripped BPF object at `output`, atomically (temp file + rename).
+
+    Raises InputFileError (missing input), BuildError (toolchain missing, compiler
+    errors — their text in `.detail`, verbatim — or an unwritable output).
+    """
+    source = Path(source).absolute()
+    output = Path(output).absolute()
+    _check_input(source)
+    settings = CompileSettings(arch=target_arch(arch), cflags=split_cflags(cflags))
+    clang, strip = find_tool("clang"), find_tool("llvm-strip")
+    include = headers.include_dirs()
+    tmp = _temp_output(output)
+    try:
+        _run(compile_command(clang, source, str(tmp), settings, include), source.parent,
+             f"compiling {source.name}")
+        _run([strip, "-g", str(tmp)], source.parent, "llvm-strip")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def run_build_script(
+    script: str, source: Path, output: Path, *, cflags: Sequence[str] = ()
+) -> None:
+    """Run a user build script with `sh -s -- IN OUT` and `$CFLAGS`, as bumblebee does.
+
+    The script writes the output itself; raises BuildError with its output when it fails
+    or produces no file.
+    """
+    source = Path(source).absolute()
+    output = Path(output).absolute()
+    _check_input(source)
+    env = dict(os.environ, CFLAGS=" ".join(split_cflags(cflags)))
+    tmp = _temp_output(output)
+    try:
+        try:
+            proc = subprocess.run(
+                ["sh", "-s", "--", str(source), str(tmp)], input=script, cwd=source.parent,
+                capture_output=True, text=True, check=False, env=env,
+            )
+        except OSError as exc:
+            raise BuildError(f"cannot run sh: {exc.strerror or exc}") from exc
+        if proc.returncode != 0:
+            raise BuildError(f"the build script failed (exit {proc.returncode})",
+                             detail=(proc.stdout + proc.stderr).rstrip())
+        if tmp.stat().st_size == 0:
+            raise BuildError("the build script exited 0 but wrote no output file")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)

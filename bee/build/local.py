@@ -1,0 +1,51 @@
+"""`bee build --local`: compile on this machine, then save the object in the local store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bee.build.compiler import compile_bpf, run_build_script
+from bee.errors import InputFileError, UsageError
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildRequest:
+    """One `bee build` invocation, resolved from the command line."""
+
+    source: Path
+    ref: str | None
+    output: Path | None = None
+    arch: str | None = None
+    cflags: tuple[str, ...] = ()
+    build_script: Path | None = None
+    binary_only: bool = False
+
+    def output_path(self) -> Path:
+        """The object file: `-o`, else the input with its extension replaced by `.o` (bumblebee's rule)."""
+        return self.output if self.output is not None else self.source.with_suffix(".o")
+
+
+def check_request(request: BuildRequest) -> None:
+    """Reject inconsistent requests before any work; raises UsageError."""
+    if request.ref is None and not request.binary_only:
+        raise UsageError("give a reference to store the program under (bee build INPUT REF), or use --binary-only")
+
+
+def read_build_script(path: Path) -> str:
+    """The text of a user build script; raises InputFileError when it cannot be read."""
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise InputFileError(f"cannot read the build script {path}: {exc.strerror or exc}") from exc
+
+
+def compile_locally(request: BuildRequest) -> Path:
+    """Compile `request.source` with local tools (or the user's build script); return the object path."""
+    output = request.output_path()
+    if request.build_script is not None:
+        script = read_build_script(request.build_script)
+        run_build_script(script, request.source, output, cflags=request.cflags)
+    else:
+        compile_bpf(request.source, output, arch=request.arch, cflags=request.cflags)
+    return output

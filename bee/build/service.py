@@ -1,0 +1,49 @@
+"""What `bee build` does, as one function the CLI and tests call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bee.build.compiler import CompileSettings, build_script, split_cflags
+from bee.build.local import BuildRequest, check_request, compile_locally
+from bee.build.toolchain import target_arch
+from bee.errors import BuildError
+from bee.oci.store import LocalStore, Platform, StoreEntry
+
+__all__ = ["BuildRequest", "BuildResult", "build", "default_build_script"]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """The object written, and the store entry (None with --binary-only)."""
+
+    object_path: Path
+    entry: StoreEntry | None
+
+
+def default_build_script(request: BuildRequest) -> str:
+    """The script a local build of `request` would run (`--build-script-out`)."""
+    return build_script(CompileSettings(arch=target_arch(request.arch), cflags=split_cflags(request.cflags)))
+
+
+def build(request: BuildRequest, *, store_root: Path, local: bool) -> BuildResult:
+    """Compile, check the result is a BPF object, and save it under `request.ref` unless binary-only.
+
+    Raises UsageError, InputFileError, BuildError, InvalidReferenceError, StoreError, ElfError.
+    """
+    from bee.elf.elf import read_elf
+    from bee.oci.reference import parse_reference
+
+    check_request(request)
+    if request.ref is not None:
+        parse_reference(request.ref)  # reject a bad ref before spending time compiling
+    if not local:
+        raise BuildError("container builds are not available in this version of bee; use --local")
+    object_path = compile_locally(request)
+    if request.binary_only:
+        return BuildResult(object_path, None)
+    program = object_path.read_bytes()
+    read_elf(program, name=str(object_path))
+    entry = LocalStore(store_root).save_program(request.ref or "", program, platform=Platform.host())
+    return BuildResult(object_path, entry)

@@ -1,0 +1,56 @@
+"""`bee build INPUT_FILE [REGISTRY_REF]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bee.options import GlobalOptions
+
+LONG_HELP = """Compile a BPF C program and save it in the local OCI store as REGISTRY_REF.
+
+\b
+bee build probe.c probe:v1 --local
+bee build probe.c --local --binary-only -o out/probe.o
+bee build probe.c probe:v1 --local --cflags="-DDEBUG -DVERBOSE"
+bee build probe.c probe:v1 --local --build-script-out > build.sh
+bee build probe.c probe:v1 --local --build-script=build.sh
+
+A build script gets the input as $1, the output as $2 and --cflags in $CFLAGS.
+"""
+
+
+@click.command("build", help=LONG_HELP, short_help="Compile a BPF program into the local store.")
+@click.argument("input_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("registry_ref", required=False)
+@click.option("-o", "--output-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Object file to write [default: INPUT with .o].")
+@click.option("-l", "--local", is_flag=True, help="Compile with the tools on this machine.")
+@click.option("-i", "--build-image", help="Builder image for container builds.")
+@click.option("-b", "--builder", type=click.Choice(["docker", "podman"]), default="docker",
+              show_default=True, help="Container engine for container builds.")
+@click.option("--arch", help="Target architecture (x86_64, aarch64, ... or x86, arm64) [default: this host].")
+@click.option("--cflags", multiple=True, help="Extra compiler flags; repeatable, each may hold several.")
+@click.option("--build-script", type=click.Path(path_type=Path, dir_okay=False),
+              help="Compile with this shell script instead ($1 input, $2 output, $CFLAGS).")
+@click.option("--build-script-out", is_flag=True, help="Print the build script bee uses, and exit.")
+@click.option("--binary-only", is_flag=True, help="Only write the object file; do not store it.")
+@click.pass_obj
+def build_command(options: GlobalOptions, input_file: Path, registry_ref: str | None,
+                  output_file: Path | None, local: bool, build_image: str | None, builder: str,
+                  arch: str | None, cflags: tuple[str, ...], build_script: Path | None,
+                  build_script_out: bool, binary_only: bool) -> None:
+    from bee.build import service
+
+    request = service.BuildRequest(
+        source=input_file, ref=registry_ref, output=output_file, arch=arch, cflags=cflags,
+        build_script=build_script, binary_only=binary_only,
+    )
+    if build_script_out:
+        click.echo(service.default_build_script(request), nl=False)
+        return
+    result = service.build(request, store_root=options.storage, local=local)
+    click.echo(f"Compiled {input_file} to {result.object_path}", err=True)
+    if result.entry is not None:
+        click.echo(f"Saved {result.entry.ref} ({result.entry.digest}) in {options.storage}", err=True)

@@ -1,0 +1,86 @@
+"""Crash-safe file writes and advisory locks for the local store.
+
+`atomic_write` writes a temporary file next to the target, fsyncs it and renames
+it over the target, so the target name only ever holds complete content; on any
+failure the temporary file is removed and the `OSError` propagates (callers turn it
+into a `StoreError`). `locked` holds an `fcntl.flock` on a lock file for the
+duration of a `with` block and closes its descriptor on exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+TEMP_PREFIX = ".tmp-"
+
+
+def fsync_dir(directory: Path) -> None:
+    """Flush a directory entry change (rename, create, unlink) to disk, where supported."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace `path` with `data` atomically (temp file + fsync + rename + directory fsync).
+
+    The new file gets `mode` masked by the umask, like any created file. Raises
+    `OSError`; never leaves a partial file under `path` or a temporary file behind.
+    """
+    tmp = path.parent / f"{TEMP_PREFIX}{path.name}-{os.getpid()}-{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def locked(lock_path: Path, *, exclusive: bool, create: bool = True) -> Iterator[bool]:
+    """Hold an exclusive or shared `flock` on `lock_path` inside the block.
+
+    Yields True when the lock is held. With `create=True` (writers) the lock file is
+    created if needed and failures raise `OSError`. With `create=False` (readers)
+    nothing is created: if the lock file does not exist or cannot be opened, the
+    block runs unlocked (yielding False), relying on writers' atomic renames.
+    """
+    try:
+        if create:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        else:
+            fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        if create:
+            raise
+        yield False
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield True
+    finally:
+        os.close(fd)

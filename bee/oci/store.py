@@ -1,0 +1,381 @@
+"""The local store: an OCI image-layout directory shared with Bumblebee (`~/.bumblebee/store`).
+
+Layout: `oci-layout`, `index.json` (one manifest descriptor per name, the name in the
+`org.opencontainers.image.ref.name` annotation exactly as typed) and content-addressed
+`blobs/sha256/<hex>`. Names are never used as paths.
+
+Every file is written with `fileutil.atomic_write`; every read-modify-write of
+`index.json` (and the blob writes and garbage collection that go with it) runs under an
+exclusive `flock` on `<root>/.bee.lock`; readers take a shared lock when they can.
+Descriptors and index fields this module does not know are kept when it rewrites the
+index. All failures are `StoreError` (or `RefNotFoundError`, `InvalidReferenceError`)
+with one sentence; no method leaves a file open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from bee.errors import InvalidReferenceError, RefNotFoundError, StoreError
+from bee.oci import gojson, mediatypes
+from bee.oci.fileutil import TEMP_PREFIX, atomic_write, fsync_dir, locked
+from bee.oci.index import (
+    Descriptor,
+    Platform,
+    StoreEntry,
+    encode_index,
+    find_named,
+    manifest_descriptor,
+    manifests_of,
+    parse_index,
+    ref_name,
+    renamed,
+    set_name,
+    to_entry,
+)
+from bee.oci.manifest import SHA256_PATTERN, parse_manifest, program_layer, program_manifest, sha256_digest
+from bee.oci.reference import parse_reference
+
+LOCK_NAME = ".bee.lock"
+
+__all__ = ["LOCK_NAME", "LocalStore", "Platform", "StoreEntry"]
+
+
+def _digests_in(value: object) -> Iterator[str]:
+    """Every `"digest"` string anywhere in a decoded JSON document."""
+    if isinstance(value, dict):
+        digest = value.get("digest")
+        if isinstance(digest, str):
+            yield digest
+        for item in value.values():
+            yield from _digests_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _digests_in(item)
+
+
+class LocalStore:
+    """An OCI image-layout store at `root` (created on first write; a missing store is empty)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.index_path = self.root / "index.json"
+        self.layout_path = self.root / "oci-layout"
+        self.blobs_dir = self.root / "blobs" / "sha256"
+        self.lock_path = self.root / LOCK_NAME
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def entries(self) -> list[StoreEntry]:
+        """All names in index order (a name listed twice appears once, with its last descriptor)."""
+        with self._reading():
+            manifests = manifests_of(self._read_index())
+        by_name: dict[str, StoreEntry] = {}
+        for desc in manifests:
+            name = ref_name(desc)
+            if name is not None:
+                by_name[name] = to_entry(desc)
+        return list(by_name.values())
+
+    def resolve(self, ref: str) -> StoreEntry:
+        """The entry stored under `ref`, or for `name@sha256:...` one whose manifest has that digest.
+
+        The entry keeps the stored name. Raises `RefNotFoundError`, `InvalidReferenceError`
+        (only for a malformed ref that is not stored), `StoreError`.
+        """
+        with self._reading():
+            manifests = manifests_of(self._read_index())
+        return to_entry(self._find(manifests, ref))
+
+    def manifest(self, entry: StoreEntry) -> dict[str, Any]:
+        """The decoded, digest-checked manifest of `entry`; raises `StoreError`."""
+        data = self._read_blob(entry.digest, entry.size, f"the manifest of {entry.ref}")
+        try:
+            return parse_manifest(data)
+        except ValueError as exc:
+            raise StoreError(f"the manifest of {entry.ref} in the local store is not valid: {exc}") from None
+
+    def program_bytes(self, entry: StoreEntry) -> bytes:
+        """The ELF of `entry` (layer by program media type, else titled `program.o`); raises `StoreError`."""
+        layer = program_layer(self.manifest(entry))
+        if layer is None:
+            raise StoreError(
+                f"{entry.ref} has no eBPF program layer "
+                f"(media type {mediatypes.PROGRAM} or title {mediatypes.PROGRAM_TITLE})"
+            )
+        return self._read_blob(layer["digest"], layer["size"], f"the program of {entry.ref}")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def save_program(
+        self,
+        ref: str,
+        program: bytes,
+        *,
+        platform: Platform | None,
+        description: str | None = None,
+        authors: str | None = None,
+    ) -> StoreEntry:
+        """Store `program` under `ref` as Bumblebee does (config, program, manifest, then index).
+
+        An existing `ref` is replaced in place. Raises `InvalidReferenceError`, `StoreError`.
+        """
+        parse_reference(ref)
+        manifest_bytes = program_manifest(program, description=description, authors=authors)
+        blobs = {sha256_digest(mediatypes.CONFIG_BYTES): mediatypes.CONFIG_BYTES, sha256_digest(program): program}
+        return self._store(ref, manifest_bytes, blobs, (), platform)
+
+    def import_manifest(
+        self,
+        ref: str,
+        manifest_bytes: bytes,
+        blobs: Mapping[str, bytes],
+        platform: Platform | None,
+    ) -> StoreEntry:
+        """Store a fetched manifest and its blobs (keyed by digest) under `ref`.
+
+        Every blob is checked against its descriptor's size and sha256 (and the manifest
+        against a digest in `ref`) before anything is written; a blob missing from
+        `blobs` must already be in the store. On any mismatch raises `StoreError` and
+        the store is untouched. Also raises `InvalidReferenceError`.
+        """
+        parsed = parse_reference(ref)
+        try:
+            manifest = parse_manifest(manifest_bytes)
+        except ValueError as exc:
+            raise StoreError(f"the manifest of {ref} is not valid: {exc}") from None
+        digest = sha256_digest(manifest_bytes)
+        if parsed.digest is not None and parsed.digest != digest:
+            raise StoreError(f"the manifest of {ref} has digest {digest}, not the {parsed.digest} asked for")
+        to_write: dict[str, bytes] = {}
+        required: list[tuple[str, int]] = []
+        for desc in [manifest["config"], *manifest["layers"]]:
+            blob_digest, size = desc["digest"], desc["size"]
+            if not SHA256_PATTERN.fullmatch(blob_digest):
+                raise StoreError(f"blob {blob_digest} of {ref} uses a digest algorithm other than sha256")
+            data = blobs.get(blob_digest)
+            if data is None:
+                required.append((blob_digest, size))
+                continue
+            if len(data) != size:
+                raise StoreError(f"blob {blob_digest} of {ref} is {len(data)} bytes, its descriptor says {size}")
+            actual = sha256_digest(data)
+            if actual != blob_digest:
+                raise StoreError(f"blob {blob_digest} of {ref} does not match its digest (its content is {actual})")
+            to_write[blob_digest] = bytes(data)
+        for blob_digest, size in required:  # checked again under the lock
+            if not self._has_blob(blob_digest, size):
+                raise StoreError(f"blob {blob_digest} of {ref} was not provided and is not in the local store")
+        return self._store(ref, manifest_bytes, to_write, required, platform)
+
+    def tag(self, source: str, target: str) -> StoreEntry:
+        """Add the name `target` for the manifest `source` resolves to (same digest and platform).
+
+        An existing `target` is replaced. Raises `RefNotFoundError`, `InvalidReferenceError`, `StoreError`.
+        """
+        parse_reference(target)
+        if not self.root.is_dir():
+            raise self._not_found(source)
+        with self._writing():
+            index = self._read_index()
+            manifests = manifests_of(index)
+            desc = renamed(self._find(manifests, source), target)
+            self._write_index(index, set_name(manifests, target, desc))
+        return to_entry(desc)
+
+    def remove(self, ref: str) -> StoreEntry:
+        """Remove the name `ref` (exactly as stored), then delete blobs no remaining name uses.
+
+        Returns the removed entry. Raises `RefNotFoundError`, `InvalidReferenceError`, `StoreError`.
+        """
+        if not self.root.is_dir():
+            raise self._not_found(ref)
+        with self._writing():
+            index = self._read_index()
+            manifests = manifests_of(index)
+            removed = find_named(manifests, ref)
+            if removed is None:
+                raise self._not_found(ref)
+            remaining = [desc for desc in manifests if ref_name(desc) != ref]
+            self._write_index(index, remaining)
+            self._collect_garbage(remaining)
+        return to_entry(removed)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _not_found(self, ref: str) -> RefNotFoundError:
+        parse_reference(ref)
+        return RefNotFoundError(
+            f"{ref} is not in the local store ({self.root}); build it with `bee build` or pull it with `bee pull`"
+        )
+
+    def _find(self, manifests: list[Descriptor], ref: str) -> Descriptor:
+        desc = find_named(manifests, ref)
+        if desc is not None:
+            return desc
+        parsed = parse_reference(ref)
+        if parsed.digest is not None:
+            matches = [d for d in manifests if d.get("digest") == parsed.digest and ref_name(d) is not None]
+            for match in matches:
+                with contextlib.suppress(InvalidReferenceError):
+                    if parse_reference(ref_name(match) or "").name == parsed.name:
+                        return match
+            if matches:
+                return matches[0]
+        raise self._not_found(ref)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        with locked(self.lock_path, exclusive=False, create=False):
+            yield
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Create the root, hold the exclusive lock; turn `OSError` into `StoreError`."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with locked(self.lock_path, exclusive=True):
+                yield
+        except OSError as exc:
+            where = Path(exc.filename) if exc.filename else self.root
+            if where.name.startswith(TEMP_PREFIX):
+                where = where.parent
+            raise StoreError(f"cannot write to the local store at {where}: {exc.strerror or exc}") from None
+
+    def _corrupted(self, reason: str) -> StoreError:
+        return StoreError(f"the local store index {self.index_path} is corrupted: {reason}")
+
+    def _read_index(self) -> dict[str, Any] | None:
+        """The checked index, or None when there is none yet. Raises `StoreError`."""
+        try:
+            data = self.index_path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:
+            raise StoreError(f"the local store {self.root} is not a directory") from None
+        except OSError as exc:
+            raise StoreError(f"cannot read the local store index {self.index_path}: {exc.strerror}") from None
+        try:
+            return parse_index(data)
+        except ValueError as exc:
+            raise self._corrupted(str(exc)) from None
+
+    def _write_index(self, index: dict[str, Any] | None, manifests: list[Descriptor]) -> None:
+        atomic_write(self.index_path, encode_index(index, manifests))
+
+    def _ensure_layout(self) -> None:
+        """Create `blobs/sha256` and `oci-layout`, or check an existing `oci-layout`."""
+        self.blobs_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            data = self.layout_path.read_bytes()
+        except FileNotFoundError:
+            atomic_write(self.layout_path, gojson.dumps({"imageLayoutVersion": mediatypes.LAYOUT_VERSION}))
+            return
+        try:
+            version = json.loads(data).get("imageLayoutVersion")
+        except (ValueError, AttributeError):
+            version = None
+        if version != mediatypes.LAYOUT_VERSION:
+            raise StoreError(
+                f"the local store {self.root} is not an OCI image layout version "
+                f"{mediatypes.LAYOUT_VERSION} (see {self.layout_path})"
+            )
+
+    def _blob_path(self, digest: str) -> Path:
+        match = SHA256_PATTERN.fullmatch(digest)
+        if match is None:
+            raise StoreError(f"the local store {self.root} cannot hold blob {digest} (only sha256 digests)")
+        return self.blobs_dir / match.group(1)
+
+    def _has_blob(self, digest: str, size: int) -> bool:
+        """True when the blob exists with exactly this size and digest."""
+        try:
+            data = self._blob_path(digest).read_bytes()
+        except OSError:
+            return False
+        return len(data) == size and sha256_digest(data) == digest
+
+    def _put_blob(self, digest: str, data: bytes) -> None:
+        if not self._has_blob(digest, len(data)):
+            atomic_write(self._blob_path(digest), data, mode=0o444)
+
+    def _read_blob(self, digest: str, size: int, what: str) -> bytes:
+        path = self._blob_path(digest)
+        with self._reading():
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                raise StoreError(f"{what} ({digest}) is missing from the local store {self.root}") from None
+            except OSError as exc:
+                raise StoreError(f"cannot read {what} from the local store ({path}): {exc.strerror}") from None
+        if len(data) != size or sha256_digest(data) != digest:
+            raise StoreError(f"{what} in the local store is corrupted: {path} does not match its digest")
+        return data
+
+    def _store(
+        self,
+        ref: str,
+        manifest_bytes: bytes,
+        blobs: Mapping[str, bytes],
+        required: tuple[tuple[str, int], ...] | list[tuple[str, int]],
+        platform: Platform | None,
+    ) -> StoreEntry:
+        """Write blobs, the manifest and the descriptor for `ref`, all under the write lock."""
+        desc = manifest_descriptor(ref, manifest_bytes, platform)
+        with self._writing():
+            index = self._read_index()
+            self._ensure_layout()
+            for digest, size in required:
+                if not self._has_blob(digest, size):
+                    raise StoreError(f"blob {digest} of {ref} was not provided and is not in the local store")
+            for digest, data in blobs.items():
+                self._put_blob(digest, data)
+            self._put_blob(desc["digest"], manifest_bytes)
+            self._write_index(index, set_name(manifests_of(index), ref, desc))
+        return to_entry(desc)
+
+    def _collect_garbage(self, manifests: list[Descriptor]) -> None:
+        """Delete `blobs/sha256` files not reachable from `manifests` (caller holds the write lock).
+
+        Reachability follows every `"digest"` inside reachable JSON blobs (those starting
+        with `{`), so manifest kinds this module does not know keep their blobs. If a
+        reachable blob exists but cannot be read or decoded, nothing is deleted.
+        """
+        keep: set[str] = set()
+        pending = [desc["digest"] for desc in manifests]
+        while pending:
+            digest = pending.pop()
+            if digest in keep:
+                continue
+            keep.add(digest)
+            match = SHA256_PATTERN.fullmatch(digest)
+            if match is None:
+                continue
+            try:
+                with open(self.blobs_dir / match.group(1), "rb") as blob:
+                    if blob.read(1) != b"{":
+                        continue
+                    blob.seek(0)
+                    data = blob.read()
+            except FileNotFoundError:
+                continue
+            except OSError:
+                return
+            try:
+                pending.extend(_digests_in(json.loads(data)))
+            except (ValueError, RecursionError):
+                return
+        try:
+            names = os.listdir(self.blobs_dir)
+        except FileNotFoundError:
+            return
+        for name in names:
+            if SHA256_PATTERN.fullmatch(f"sha256:{name}") and f"sha256:{name}" not in keep:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.blobs_dir / name)
+        fsync_dir(self.blobs_dir)

@@ -1,0 +1,75 @@
+"""`bee init` through the real CLI: flags, prompts answered on stdin, refusal to overwrite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import assert_one_line_error
+
+
+@pytest.mark.parametrize(
+    ("flags", "section", "map_line"),
+    [
+        (["--program-type", "network", "-m", "ringbuffer", "-o", "PRINT"],
+         "tracepoint/sock/inet_sock_set_state", "} print_events SEC(\".maps\");"),
+        (["--program-type", "Network", "--map", "HashMap", "--output-type", "gauge"],
+         "tracepoint/sock/inet_sock_set_state", "} gauge_events SEC(\".maps\");"),
+        (["--program-type", "file-system"],
+         "tracepoint/syscalls/sys_enter_openat", "} print_events SEC(\".maps\");"),
+        (["-l", "c", "--program-type", "FileSystem", "-m", "hash-map", "-o", "counter"],
+         "tracepoint/syscalls/sys_enter_openat", "} counter_events SEC(\".maps\");"),
+    ],
+)
+def test_flags_only_runs_without_prompts(bee, tmp_path: Path, flags: list[str], section: str, map_line: str) -> None:
+    target = tmp_path / "deep" / "probe.c"
+    proc = bee("init", *flags, "-f", str(target), input="")
+    assert proc.returncode == 0, proc.stderr
+    text = target.read_text()
+    assert f'SEC("{section}")' in text
+    assert map_line in text
+    assert "?" not in proc.stderr and "initialize" not in proc.stderr  # nothing was asked
+
+
+def test_prompts_answered_on_stdin(bee, tmp_path: Path) -> None:
+    proc = bee("init", input="Network\nnot-a-map\nHashMap\ncounter\nmine.c\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "What type of program to initialize" in proc.stderr
+    assert "'not-a-map' is not a valid map type" in proc.stderr  # asked again, not fatal
+    assert '} counter_events SEC(".maps");' in (tmp_path / "mine.c").read_text()
+
+
+def test_default_file_name_is_bee_c(bee, tmp_path: Path) -> None:
+    proc = bee("init", "--program-type", "FileSystem", input="\n")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "bee.c").is_file()
+
+
+def test_missing_answer_on_closed_stdin_is_one_clear_error(bee, tmp_path: Path) -> None:
+    proc = bee("init", "--program-type", "Network", "-m", "HashMap", "-f", "x.c", input="")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "Error: no output type was given; pass it as a flag to run without prompts")
+    assert not (tmp_path / "x.c").exists()
+
+
+def test_invalid_flag_value(bee) -> None:
+    proc = bee("init", "--program-type", "kernel", "-f", "x.c", input="")
+    assert_one_line_error(proc, "'kernel' is not a valid program type; choose one of: Network, FileSystem")
+
+
+def test_existing_file_is_kept_without_force(bee, tmp_path: Path) -> None:
+    target = tmp_path / "probe.c"
+    target.write_text("// mine\n")
+    proc = bee("init", "--program-type", "FileSystem", "-f", str(target), input="")
+    assert_one_line_error(proc, "already exists; use --force to overwrite it")
+    assert target.read_text() == "// mine\n"
+    forced = bee("init", "--program-type", "FileSystem", "-f", str(target), "--force", input="")
+    assert forced.returncode == 0, forced.stderr
+    assert "sys_enter_openat" in target.read_text()
+
+
+def test_unwritable_directory(bee) -> None:
+    proc = bee("init", "--program-type", "FileSystem", "-f", "/sys/kernel/probe.c", input="")
+    assert_one_line_error(proc, "/sys/kernel/probe.c", "Permission denied")

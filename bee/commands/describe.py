@@ -1,0 +1,74 @@
+"""`bee describe REF|FILE`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from bee.commands._shared import complete_store_ref, echo_table
+from bee.options import GlobalOptions
+
+
+def _render_fields(title: str, type_name: str | None, fields: list) -> None:  # list[FieldInfo]
+    if type_name is None:
+        return
+    click.echo(f"    {title}: {type_name}")
+    rows = []
+    for f in fields:
+        where = f"{f.offset}" + (f":{f.bits}b" if f.bits else "")
+        rows.append([f"      {f.name}", f.type, f"@{where}", f"{f.size}B"])
+    if rows:
+        echo_table(["      field", "type", "offset", "size"], rows)
+
+
+def render(description) -> None:  # bee.describe.Description
+    """Print a Description as text."""
+    d = description
+    click.echo(f"Name:         {d.source}")
+    if d.digest:
+        click.echo(f"Digest:       {d.digest}")
+    if d.platform:
+        p = d.platform
+        click.echo(f"Platform:     {p.get('os', '')} {p.get('os.version', '')} {p.get('architecture', '')}".rstrip())
+    for key, label in (("org.opencontainers.image.description", "Description"),
+                       ("org.opencontainers.image.authors", "Authors")):
+        if key in d.annotations:
+            click.echo(f"{label + ':':<13} {d.annotations[key]}")
+    click.echo(f"Size:         {d.size} bytes")
+    click.echo(f"License:      {d.license or '(none)'}")
+    if not d.has_btf:
+        click.echo("BTF:          none (maps and fields cannot be described)")
+    click.echo("")
+    click.echo("Programs:")
+    echo_table(["  Name", "Section", "Kind", "Hook"],
+               [[f"  {p.name or '?'}", p.section, p.kind or "?", p.hook or "-"] for p in d.programs])
+    click.echo("")
+    click.echo("Maps:")
+    if not d.maps:
+        click.echo("  (none)")
+    for m in d.maps:
+        output = m.output if m.tracked else (f"{m.output}, not exported" if m.output else "not exported")
+        click.echo(f"  {m.name}  ({m.type}, {output}, max_entries {m.max_entries})")
+        if m.note:
+            click.echo(f"    note: {m.note}")
+        _render_fields("key", m.key_type, m.key_fields)
+        _render_fields("value", m.value_type, m.value_fields)
+
+
+@click.command("describe")
+@click.argument("program", shell_complete=complete_store_ref)
+@click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
+@click.pass_obj
+def describe_command(options: GlobalOptions, program: str, as_json: bool) -> None:
+    """Show the programs, hooks and maps of PROGRAM (a file path, or a reference in the local store).
+
+    Parses the object's ELF and BTF; needs neither root nor the kernel.
+    """
+    from bee.describe import describe
+
+    description = describe(options.storage, program)
+    if as_json:
+        click.echo(json.dumps(description.to_json(), indent=2))
+    else:
+        render(description)

@@ -1,0 +1,133 @@
+"""`bee describe`: what a program contains and where it came from, as plain data.
+
+Reads a file or a store entry and parses it with `bee.elf` (no kernel, no root).
+Raises InputFileError, ElfError, StoreError, RefNotFoundError, InvalidReferenceError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bee.elf.btf import Btf
+from bee.elf.fields import describe_type
+from bee.elf.spec import ObjectSpec, load_spec
+from bee.errors import InputFileError
+from bee.oci import mediatypes
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One leaf field of a key or value type."""
+
+    name: str
+    type: str
+    offset: int
+    size: int
+    bits: int | None = None
+
+
+@dataclass(frozen=True)
+class MapInfo:
+    name: str
+    type: str
+    max_entries: int
+    output: str | None
+    convention: str | None
+    tracked: bool
+    note: str | None
+    key_type: str | None
+    key_fields: list[FieldInfo]
+    value_type: str | None
+    value_fields: list[FieldInfo]
+
+
+@dataclass(frozen=True)
+class ProgramInfo:
+    name: str | None
+    section: str
+    kind: str | None
+    hook: str | None
+    instructions: int
+
+
+@dataclass(frozen=True)
+class Description:
+    """Everything `bee describe` shows; `source` is the ref or the file path."""
+
+    source: str
+    size: int
+    license: str | None
+    programs: list[ProgramInfo]
+    maps: list[MapInfo]
+    has_btf: bool
+    digest: str | None = None
+    platform: dict[str, str] | None = None
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _fields(btf: Btf | None, type_id: int | None) -> tuple[str | None, list[FieldInfo]]:
+    if btf is None or not type_id:
+        return None, []
+    fields = [FieldInfo(f.path, f.type_name, f.offset, f.size, f.bit_size)
+              for f in describe_type(btf, type_id) if f.path]  # a scalar type has no named fields
+    return btf.type_name(type_id), fields
+
+
+def describe_spec(spec: ObjectSpec, source: str, size: int) -> Description:
+    """Turn a parsed object into a Description (no store details)."""
+    programs = [ProgramInfo(p.function, p.section, p.kind, p.hook, p.insn_count) for p in spec.programs]
+    maps = []
+    for m in spec.maps:
+        key_type, key_fields = _fields(spec.btf, m.key_type_id)
+        value_type, value_fields = _fields(spec.btf, m.value_type_id)
+        maps.append(MapInfo(m.name, m.type_name, m.max_entries, m.output, m.convention, m.tracked, m.unsupported,
+                            key_type, key_fields, value_type, value_fields))
+    return Description(source=source, size=size, license=spec.license, programs=programs, maps=maps,
+                       has_btf=spec.has_btf)
+
+
+def describe_file(path: Path) -> Description:
+    """Describe an object file on disk."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return describe_spec(load_spec(data, name=str(path)), str(path), len(data))
+
+
+def describe_ref(store_root: Path, ref: str) -> Description:
+    """Describe a program held in the local store under `ref`."""
+    from dataclasses import replace
+
+    from bee.oci.store import LocalStore
+
+    store = LocalStore(store_root)
+    entry = store.resolve(ref)
+    manifest = store.manifest(entry)
+    data = store.program_bytes(entry)
+    described = describe_spec(load_spec(data, name=ref), ref, len(data))
+    annotations = {k: v for k, v in (manifest.get("annotations") or {}).items()
+                   if k in (mediatypes.DESCRIPTION, mediatypes.AUTHORS)}
+    return replace(described, digest=entry.digest, annotations=annotations,
+                   platform=entry.platform.to_json() if entry.platform else None)
+
+
+def looks_like_path(text: str) -> bool:
+    """True for text meant as a file (`./x.o`, `/tmp/x`, `x.o`): a missing file is then reported as
+    missing rather than as an unknown reference."""
+    return text.startswith(("/", "./", "../", "~")) or text.endswith(".o")
+
+
+def describe(store_root: Path, program: str) -> Description:
+    """Describe `program`: an existing file, else a reference in the store."""
+    path = Path(program).expanduser()
+    if path.is_file():
+        return describe_file(path)
+    if looks_like_path(program):
+        raise InputFileError(f"{program} does not exist" if not path.exists() else f"{program} is not a file")
+    return describe_ref(store_root, program)

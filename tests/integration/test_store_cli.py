@@ -1,0 +1,141 @@
+"""`bee list`, `tag`, `rm` and `describe` through the real CLI, on our stores and bumblebee's."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import DATA, assert_one_line_error
+
+BUMBLEBEE_STORE = DATA / "bumblebee_store"
+
+
+@pytest.fixture
+def bumblebee_store(store_dir: Path) -> Path:
+    """A copy of a store laid out exactly as bumblebee writes it, at the path the `bee` fixture uses."""
+    shutil.copytree(BUMBLEBEE_STORE, store_dir)
+    (store_dir / "README.md").unlink()
+    return store_dir
+
+
+def _rows(stdout: str) -> list[list[str]]:
+    return [line.split() for line in stdout.splitlines()[1:]]
+
+
+def test_lists_a_bumblebee_store(bee, bumblebee_store: Path) -> None:
+    proc = bee("list")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].split() == ["Name", "OS", "OS", "Version", "Arch"]
+    assert _rows(proc.stdout) == [
+        ["ghcr.io/solo-io/bumblebee/opensnoop:0.0.15", "Linux", "6.1.0-18-amd64", "x86_64"],
+        ["my_probe:v1", "Linux", "6.1.0-18-amd64", "x86_64"],
+    ]
+
+
+def test_empty_store_lists_only_the_header(bee) -> None:
+    proc = bee("list")
+    assert proc.returncode == 0
+    assert proc.stdout.splitlines() == ["Name  OS  OS Version  Arch"]
+
+
+def test_tag_and_rm(bee, bumblebee_store: Path) -> None:
+    before = {p.name for p in (bumblebee_store / "blobs" / "sha256").iterdir()}
+    assert bee("tag", "my_probe:v1", "localhost:5000/team/probe:v2").returncode == 0
+    names = [row[0] for row in _rows(bee("list").stdout)]
+    assert names == ["ghcr.io/solo-io/bumblebee/opensnoop:0.0.15", "my_probe:v1", "localhost:5000/team/probe:v2"]
+    assert bee("rm", "my_probe:v1").returncode == 0
+    # the tag still uses the blobs, so nothing was collected
+    assert {p.name for p in (bumblebee_store / "blobs" / "sha256").iterdir()} == before
+    assert bee("rm", "localhost:5000/team/probe:v2").returncode == 0
+    after = {p.name for p in (bumblebee_store / "blobs" / "sha256").iterdir()}
+    assert len(after) < len(before)
+    assert [row[0] for row in _rows(bee("list").stdout)] == ["ghcr.io/solo-io/bumblebee/opensnoop:0.0.15"]
+
+
+@pytest.mark.parametrize("command", [["rm", "nope:v1"], ["tag", "nope:v1", "other:v1"], ["describe", "nope:v1"]])
+def test_unknown_ref(bee, bumblebee_store: Path, command: list[str]) -> None:
+    assert_one_line_error(bee(*command), "nope:v1 is not in the local store")
+
+
+@pytest.mark.parametrize("ref", ["Foo:bar", "a:b:c", "../../etc/x"])
+def test_malformed_tag_target(bee, bumblebee_store: Path, ref: str) -> None:
+    proc = bee("tag", "my_probe:v1", ref)
+    assert_one_line_error(proc, "invalid reference")
+    assert len(json.loads((bumblebee_store / "index.json").read_text())["manifests"]) == 2
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"schemaVersion": 2, "manifests": {}}', "[]"])
+def test_corrupted_index_is_reported_and_left_alone(bee, bumblebee_store: Path, content: str) -> None:
+    index = bumblebee_store / "index.json"
+    index.write_text(content)
+    for command in (["list"], ["tag", "my_probe:v1", "x:v1"], ["rm", "my_probe:v1"], ["describe", "my_probe:v1"]):
+        assert_one_line_error(bee(*command), "is corrupted")
+    assert index.read_text() == content
+
+
+def test_version(bee) -> None:
+    from bee import __version__
+
+    proc = bee("version")
+    assert proc.returncode == 0 and proc.stdout.strip() == __version__
+
+
+def test_describe_a_bumblebee_store_entry(bee, bumblebee_store: Path) -> None:
+    proc = bee("describe", "my_probe:v1")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Name:         my_probe:v1" in out
+    assert "Platform:     Linux 6.1.0-18-amd64 x86_64" in out
+    assert "tracepoint/syscalls/sys_enter_openat" in out and "syscalls/sys_enter_openat" in out
+    assert "print_events  (ringbuf, print" in out
+    as_json = json.loads(bee("describe", "my_probe:v1", "--json").stdout)
+    assert as_json["platform"] == {"architecture": "x86_64", "os": "Linux", "os.version": "6.1.0-18-amd64"}
+    assert [p["section"] for p in as_json["programs"]] == ["tracepoint/syscalls/sys_enter_openat"]
+    (events,) = [m for m in as_json["maps"] if m["name"] == "print_events"]
+    assert events["output"] == "print" and events["tracked"] is True
+    assert events["value_type"] == "struct event" and events["value_fields"]
+
+
+def test_init_build_list_describe(bee, tmp_path: Path) -> None:
+    """The foundation's acceptance line, end to end."""
+    source = tmp_path / "p" / "probe.c"
+    assert bee("init", "--program-type", "FileSystem", "-f", str(source), input="").returncode == 0
+    built = bee("build", str(source), "probe:v1", "--local")
+    assert built.returncode == 0, built.stderr
+    assert [row[0] for row in _rows(bee("list").stdout)] == ["probe:v1"]
+    described = bee("describe", "probe:v1")
+    assert described.returncode == 0, described.stderr
+    out = described.stdout
+    assert "handle_sys_enter_openat" in out or "sys_enter_openat" in out
+    assert "tracepoint/syscalls/sys_enter_openat" in out
+    assert "print_events  (ringbuf, print" in out
+    for field in ("pid", "comm", "fname"):
+        assert f"      {field} " in out
+
+
+def test_describe_a_file_needs_no_store(bee, tmp_path: Path) -> None:
+    obj = tmp_path / "hello.o"
+    assert bee("build", str(DATA / "src" / "hello.c"), "--local", "--binary-only", "-o", str(obj)).returncode == 0
+    proc = bee("describe", str(obj))
+    assert proc.returncode == 0, proc.stderr
+    assert f"Name:         {obj}" in proc.stdout and "Digest" not in proc.stdout
+
+
+def test_describe_rejects_what_is_not_a_bpf_object(bee, tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    assert_one_line_error(bee("describe", str(text)), "is not an ELF file")
+    assert_one_line_error(bee("describe", "/bin/true"), "not a BPF object")
+    truncated = tmp_path / "cut.o"
+    truncated.write_bytes((DATA / "bumblebee_store" / "blobs" / "sha256").joinpath(
+        "ab6156cfbb199b26dbcd4fe50be0cd53131d3b446f35280b1f138516d4c421b5").read_bytes()[:200])
+    proc = bee("describe", str(truncated))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_describe_a_missing_file_says_so(bee, tmp_path: Path) -> None:
+    assert_one_line_error(bee("describe", str(tmp_path / "gone.o")), "gone.o does not exist")
+    assert_one_line_error(bee("describe", "./gone.o"), "./gone.o does not exist")

@@ -1,7 +1,7 @@
 /* Types bee (and Bumblebee) give meaning to when decoding map keys and values.
  *
  * ipv4_addr  an IPv4 address in network byte order, shown as a dotted quad
- * ipv6_addr  an IPv6 address (a 16-byte array makes it decodable as RFC 5952 text)
+ * ipv6_addr  a u32, as Bumblebee has it; a 16-byte field typedef'd ipv6_addr is shown as RFC 5952 text
  * duration   nanoseconds, shown Go-style (1.5ms)
  */
 #ifndef __SOLO_TYPES_H

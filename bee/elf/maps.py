@@ -1,0 +1,193 @@
+"""Map definitions: BTF-defined maps (`.maps`, `.maps.<kind>`), legacy `maps`, and bee's classification.
+
+A BTF-defined map is a VAR in a DATASEC whose type is a struct of pointer members:
+`__uint(name, N)` is `int (*name)[N]` (a PTR to an ARRAY of N elements) and
+`__type(name, T)` is `T *name` (a PTR to T). Which maps become output:
+
+- `.maps` and a name prefixed `print_`, `counter_`, `gauge_` or `hist_`: convention "prefix" (v0.0.15);
+- `.maps.print`, `.maps.counter`, `.maps.gauge` (and `.maps.hist`): convention "section" (v0.0.13/14).
+
+Only RINGBUF and HASH maps are tracked, for the outputs bee implements on them
+(`SUPPORTED_OUTPUTS`); any other pairing keeps its classification with `tracked`
+False and a sentence in `unsupported`.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, replace
+
+from bee.elf.btf import Btf
+from bee.elf.btf_types import Array, Datasec, Ptr, Struct, Var
+from bee.errors import ElfError
+
+MAP_TYPE_NAMES = (
+    "unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash", "percpu_array",
+    "stack_trace", "cgroup_array", "lru_hash", "lru_percpu_hash", "lpm_trie", "array_of_maps",
+    "hash_of_maps", "devmap", "sockmap", "cpumap", "xskmap", "sockhash", "cgroup_storage",
+    "reuseport_sockarray", "percpu_cgroup_storage", "queue", "stack", "sk_storage", "devmap_hash",
+    "struct_ops", "ringbuf", "inode_storage", "task_storage", "bloom_filter", "user_ringbuf",
+    "cgrp_storage", "arena",
+)
+BPF_MAP_TYPE_HASH = 1
+BPF_MAP_TYPE_RINGBUF = 27
+
+OUTPUTS = ("print", "counter", "gauge", "hist")
+SUPPORTED_OUTPUTS: dict[int, frozenset[str]] = {
+    BPF_MAP_TYPE_RINGBUF: frozenset({"print", "counter", "hist"}),
+    BPF_MAP_TYPE_HASH: frozenset({"print", "counter", "gauge"}),
+}
+MAPS_SECTION = ".maps"
+LEGACY_MAPS_SECTION = "maps"
+
+
+def map_type_name(map_type: int) -> str:
+    """`ringbuf` for 27, `hash` for 1; `type 99` for numbers this table does not know."""
+    return MAP_TYPE_NAMES[map_type] if 0 <= map_type < len(MAP_TYPE_NAMES) else f"type {map_type}"
+
+
+def is_map_section(name: str) -> bool:
+    """True for `.maps` and `.maps.<anything>`."""
+    return name == MAPS_SECTION or name.startswith(MAPS_SECTION + ".")
+
+
+@dataclass(frozen=True, slots=True)
+class MapSpec:
+    """One map as the object declares it.
+
+    Sizes and type ids come from `__type(key, T)` / `__type(value, T)` (type id kept
+    unresolved, so typedef names survive) or from `__uint(key_size, N)` / `__uint(value_size, N)`
+    (type id None). `var_type_id` and `def_type_id` are the BTF VAR and its struct
+    (None for legacy maps); `symbol_offset`/`symbol_size` place it in its ELF section.
+    """
+
+    name: str
+    section: str
+    map_type: int
+    type_name: str
+    max_entries: int = 0
+    key_size: int = 0
+    value_size: int = 0
+    key_type_id: int | None = None
+    value_type_id: int | None = None
+    map_flags: int = 0
+    pinning: int = 0
+    numa_node: int = 0
+    map_extra: int = 0
+    inner_type_id: int | None = None  # `__array(values, ...)` of map-in-map and prog arrays
+    var_type_id: int | None = None
+    def_type_id: int | None = None
+    symbol_offset: int = 0
+    symbol_size: int = 0
+    legacy: bool = False  # a `struct bpf_map_def SEC("maps")` map (libbpf 1.x no longer loads these)
+    output: str | None = None  # print, counter, gauge, hist
+    convention: str | None = None  # "prefix", "section" or None
+    tracked: bool = False
+    unsupported: str | None = None  # why an output map is not tracked, as one sentence
+
+
+def classify(name: str, section: str) -> tuple[str | None, str | None]:
+    """(output, convention) of a map called `name` in `section`; (None, None) for untracked maps."""
+    if section == MAPS_SECTION:
+        for output in OUTPUTS:
+            if name.startswith(output + "_"):
+                return output, "prefix"
+        return None, None
+    if is_map_section(section):
+        suffix = section[len(MAPS_SECTION) + 1:]
+        if suffix in OUTPUTS:
+            return suffix, "section"
+    return None, None
+
+
+def _with_output(spec: MapSpec) -> MapSpec:
+    output, convention = classify(spec.name, spec.section)
+    if output is None:
+        return spec
+    supported = output in SUPPORTED_OUTPUTS.get(spec.map_type, frozenset())
+    reason = None if supported else f"map {spec.name}: type {spec.type_name} is not supported for output {output}"
+    return replace(spec, output=output, convention=convention, tracked=supported, unsupported=reason)
+
+
+def _uint(btf: Btf, type_id: int, map_name: str, member: str) -> int:
+    ptr = btf.resolve(type_id)
+    array = btf.resolve(ptr.type_id) if isinstance(ptr, Ptr) else None
+    if not isinstance(array, Array):
+        raise ElfError(f"map {map_name}: member {member} is not declared with __uint (a pointer to an array)")
+    return array.nelems
+
+
+def _pointee(btf: Btf, type_id: int, map_name: str, member: str) -> int:
+    ptr = btf.resolve(type_id)
+    if not isinstance(ptr, Ptr):
+        raise ElfError(f"map {map_name}: member {member} is not declared with __type (a pointer)")
+    return ptr.type_id
+
+
+def _size(btf: Btf, type_id: int, map_name: str, member: str) -> int:
+    try:
+        return btf.size_of(type_id)
+    except ElfError:
+        raise ElfError(f"map {map_name}: its {member} type {btf.type_name(type_id)} has no size") from None
+
+
+def btf_map(btf: Btf, var: Var, section: str, symbol_offset: int, symbol_size: int) -> MapSpec:
+    """Read one BTF-defined map from its VAR; raises ElfError when the definition is not a struct of pointers."""
+    definition = btf.resolve(var.type_id)
+    if not isinstance(definition, Struct):
+        raise ElfError(f"map {var.name} in section {section} is declared as {btf.type_name(var.type_id)}, "
+                       "not as a map definition struct")
+    values: dict[str, int] = {}
+    key_type = value_type = inner = None
+    for m in definition.members:
+        if m.name in ("type", "max_entries", "map_flags", "numa_node", "key_size", "value_size", "pinning",
+                      "map_extra"):
+            values[m.name] = _uint(btf, m.type_id, var.name, m.name)
+        elif m.name == "key":
+            key_type = _pointee(btf, m.type_id, var.name, m.name)
+        elif m.name == "value":
+            value_type = _pointee(btf, m.type_id, var.name, m.name)
+        elif m.name == "values":  # __array(values, T): T *values[]
+            array = btf.resolve(m.type_id)
+            if isinstance(array, Array):
+                inner_ptr = btf.resolve(array.type_id)
+                inner = inner_ptr.type_id if isinstance(inner_ptr, Ptr) else array.type_id
+    map_type = values.get("type", 0)
+    key_size = _size(btf, key_type, var.name, "key") if key_type is not None else values.get("key_size", 0)
+    value_size = (_size(btf, value_type, var.name, "value") if value_type is not None
+                  else values.get("value_size", 0))
+    spec = MapSpec(
+        name=var.name, section=section, map_type=map_type, type_name=map_type_name(map_type),
+        max_entries=values.get("max_entries", 0), key_size=key_size, value_size=value_size,
+        key_type_id=key_type, value_type_id=value_type, map_flags=values.get("map_flags", 0),
+        pinning=values.get("pinning", 0), numa_node=values.get("numa_node", 0),
+        map_extra=values.get("map_extra", 0), inner_type_id=inner, var_type_id=var.id,
+        def_type_id=definition.id, symbol_offset=symbol_offset, symbol_size=symbol_size,
+    )
+    return _with_output(spec)
+
+
+def btf_maps_in(btf: Btf, datasec: Datasec, symbols: dict[str, tuple[int, int]]) -> list[MapSpec]:
+    """The maps of one `.maps*` DATASEC; `symbols` maps names to (offset, size) in the ELF section."""
+    maps = []
+    for entry in datasec.vars:
+        var = btf.get(entry.type_id)
+        if not isinstance(var, Var):
+            raise ElfError(f"section {datasec.name} lists BTF type {entry.type_id} ({var.kind.label}), "
+                           "which is not a variable")
+        offset, size = symbols.get(var.name, (entry.offset, entry.size))
+        maps.append(btf_map(btf, var, datasec.name, offset, size))
+    return maps
+
+
+_LEGACY_FIELDS = ("map_type", "key_size", "value_size", "max_entries", "map_flags")
+
+
+def legacy_map(name: str, data: bytes, offset: int, size: int, endian: str) -> MapSpec:
+    """Read a `struct bpf_map_def` (five u32: type, key_size, value_size, max_entries, map_flags)."""
+    count = min(max(size, 0), len(data) - offset, 4 * len(_LEGACY_FIELDS)) // 4 if offset < len(data) else 0
+    words = struct.unpack_from(f"{endian}{count}I", data, offset) if count else ()
+    fields = dict(zip(_LEGACY_FIELDS[:len(words)], words, strict=True))
+    map_type = fields.pop("map_type", 0)
+    return MapSpec(name=name, section=LEGACY_MAPS_SECTION, map_type=map_type, type_name=map_type_name(map_type),
+                   symbol_offset=offset, symbol_size=size, legacy=True, **fields)

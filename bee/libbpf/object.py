@@ -1,0 +1,264 @@
+"""`BpfObject`: an ELF object opened with libbpf, loaded into the kernel, and closed in one place.
+
+Lifecycle: `open()` (no kernel, no root) → adjust programs and maps → `load()` (kernel;
+verifier log captured) → attach programs, read maps, make ring buffers → `close()`, which
+destroys links, then frees ring buffers, then closes the object (and so every program and
+map fd), in that order. The object owns everything it hands out; after `close()` those
+wrappers raise ClosedError instead of touching freed memory.
+"""
+
+from __future__ import annotations
+
+import errno as E
+import mmap
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bee.libbpf import _ffi, system
+from bee.libbpf.constants import MapType
+from bee.libbpf.errors import ClosedError, LibbpfError, LoadError, VerifierError, describe_errno
+from bee.libbpf.link import Link
+from bee.libbpf.map import Map
+from bee.libbpf.program import Program
+from bee.libbpf.ringbuf import Handler, RingBuffer
+
+ffi = _ffi.ffi
+
+#: Bytes of verifier log kept per program (libbpf's own default size). The buffers are
+#: anonymous mappings: pages the kernel never writes cost no memory.
+VERIFIER_LOG_SIZE = (1 << 24) - 1
+
+_PROG_WARNING = re.compile(r"prog '([^']+)': (.*)")
+_MAP_WARNING = re.compile(r"map '([^']+)': (.*)")
+
+
+class BpfObject:
+    """A BPF ELF object. Use `BpfObject.open(...)` and `close()` it (or use it as a context manager)."""
+
+    def __init__(self, ptr: Any, data: Any, name: str) -> None:
+        self._ptr = ptr
+        self._data = data  # libbpf reads the ELF image in place: keep it alive as long as the object
+        self.name = name
+        self._state = "opened"  # opened → loaded | failed → closed
+        self._links: list[Link] = []
+        self._ringbufs: list[RingBuffer] = []
+        self._log_buffers: list[tuple[mmap.mmap, Any]] = []
+        self._fixed_ringbufs: list[str] = []
+        lib = _ffi.lib()
+        self.programs: dict[str, Program] = {}
+        prog = lib.bpf_object__next_program(ptr, ffi.NULL)
+        while prog != ffi.NULL:
+            program = Program(self, prog)
+            self.programs[program.name] = program
+            prog = lib.bpf_object__next_program(ptr, prog)
+        self.maps: dict[str, Map] = {}
+        map_ptr = lib.bpf_object__next_map(ptr, ffi.NULL)
+        while map_ptr != ffi.NULL:
+            bpf_map = Map(self, map_ptr)
+            self.maps[bpf_map.name] = bpf_map
+            map_ptr = lib.bpf_object__next_map(ptr, map_ptr)
+
+    @classmethod
+    def open(cls, data: bytes, name: str, *, fix_ringbufs: bool = True) -> BpfObject:
+        """Parse ELF object `data` with libbpf (`bpf_object__open_mem`); nothing reaches the kernel.
+
+        `name` names the object (and prefixes its .data/.bss maps). With `fix_ringbufs`,
+        `fix_ringbuf_sizes()` runs before returning. Raises LibbpfMissingError, or LibbpfError
+        with libbpf's reason when the object is malformed.
+        """
+        lib = _ffi.lib()
+        buffer = ffi.from_buffer(data)
+        c_name = ffi.new("char[]", name.encode())
+        opts = ffi.new("struct bpf_object_open_opts *")
+        opts.sz = ffi.sizeof("struct bpf_object_open_opts")
+        opts.object_name = c_name
+        with _ffi.capture_log() as records:
+            ptr = lib.bpf_object__open_mem(buffer, len(data), opts)
+            code = ffi.errno
+        if ptr == ffi.NULL:
+            warnings = _ffi.warnings(records)
+            reason = warnings[-1] if warnings else describe_errno(code)
+            raise LibbpfError(f"libbpf cannot open {name}: {reason}", errno=code,
+                              detail="\n".join(warnings) or None)
+        _ffi.log_warnings(records)
+        obj = cls(ptr, buffer, name)
+        if fix_ringbufs:
+            obj.fix_ringbuf_sizes()
+        return obj
+
+    def __repr__(self) -> str:
+        return f"<BpfObject {self.name} {self._state}>"
+
+    def __enter__(self) -> BpfObject:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def loaded(self) -> bool:
+        return self._state == "loaded"
+
+    @property
+    def closed(self) -> bool:
+        return self._state == "closed"
+
+    def _require_open(self) -> Any:
+        if self._ptr is None:
+            raise ClosedError(f"BPF object {self.name} is closed")
+        return self._ptr
+
+    def program(self, name: str) -> Program:
+        """The program called `name`; LibbpfError when there is none."""
+        self._require_open()
+        try:
+            return self.programs[name]
+        except KeyError:
+            raise LibbpfError(f"BPF object {self.name} has no program {name}") from None
+
+    def map(self, name: str) -> Map:
+        """The map called `name`; LibbpfError when there is none."""
+        self._require_open()
+        try:
+            return self.maps[name]
+        except KeyError:
+            raise LibbpfError(f"BPF object {self.name} has no map {name}") from None
+
+    # -- before load --------------------------------------------------------------------------
+
+    def fix_ringbuf_sizes(self) -> list[str]:
+        """Make ring buffers declared with `__type(value, struct X)` loadable; returns their names.
+
+        The kernel wants key and value size 0 for a RINGBUF map, so both are cleared. The
+        declared event type stays readable as `Map.btf_value_type_id` (recorded at open).
+
+        Measured with libbpf 1.1.2 on Linux 6.18: left as declared, creating the map fails with
+        EINVAL (libbpf retries without BTF, fails again, and the load fails). With the sizes
+        cleared, libbpf's first create still sends the BTF value type id, which the kernel
+        rejects (EINVAL: the type's size is not the value size 0); libbpf then retries without
+        BTF and succeeds, printing "Retrying without BTF", which `load()` logs at debug level
+        for these maps. Clearing the value size alone is enough; the key size is cleared for
+        objects that declared a key. Handing libbpf a ring buffer made beforehand
+        (`bpf_map_create` + `bpf_map__reuse_fd`) also works without the retry, but reaches the
+        kernel before load.
+        """
+        self._require_open()
+        if self._state != "opened":
+            raise LibbpfError(f"BPF object {self.name} is already loaded: ring buffers can only be fixed before")
+        fixed = []
+        for bpf_map in self.maps.values():
+            if bpf_map.type == MapType.RINGBUF and (bpf_map.key_size or bpf_map.value_size):
+                bpf_map.key_size = 0
+                bpf_map.value_size = 0
+                fixed.append(bpf_map.name)
+        self._fixed_ringbufs += [name for name in fixed if name not in self._fixed_ringbufs]
+        return fixed
+
+    # -- load ---------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Create the maps and load the programs (`bpf_object__load`).
+
+        Raises VerifierError (the program, its section, errno and the verifier log) when the
+        verifier rejects a program, LoadError naming the program or map for other failures
+        (missing privileges, unsupported program types, bad relocations). A failed load
+        cannot be retried: open the object again.
+        """
+        ptr = self._require_open()
+        if self._state != "opened":
+            raise LibbpfError(f"BPF object {self.name} was already loaded (or failed to): open it again")
+        lib = _ffi.lib()
+        # One log buffer per program rather than the object-wide `kernel_log_buf` of the open
+        # options: libbpf loads programs with log level 0 and retries with level 1 only after a
+        # failure, so the one buffer that holds text names the rejected program. libbpf keeps
+        # the pointers, so the buffers live until close().
+        logs: dict[str, Any] = {}
+        for program in self.programs.values():
+            if program.autoload:
+                logs[program.name] = self._log_buffer()
+                lib.bpf_program__set_log_buf(program._ptr, logs[program.name], VERIFIER_LOG_SIZE)
+        with _ffi.capture_log() as records:
+            ret = lib.bpf_object__load(ptr)
+        if ret == 0:
+            self._state = "loaded"
+            _ffi.log_warnings(records, expected=tuple(f"bpf_create_map_xattr({name})" for name in self._fixed_ringbufs))
+            return
+        self._state = "failed"
+        raise self._load_error(-ret, logs, _ffi.warnings(records))
+
+    def _log_buffer(self) -> Any:
+        # mmap'd (zero pages on demand) rather than ffi.new, which would write all 16 MiB
+        area = mmap.mmap(-1, VERIFIER_LOG_SIZE + 1)
+        buffer = ffi.from_buffer("char[]", area)
+        self._log_buffers.append((area, buffer))
+        return buffer
+
+    def _load_error(self, code: int, logs: dict[str, Any], warnings: list[str]) -> LoadError:
+        detail = "\n".join(warnings) or None
+        for name, buffer in logs.items():
+            if buffer[0] != b"\0":  # only a rejected program's load writes its log
+                program = self.programs[name]
+                log = ffi.string(buffer, VERIFIER_LOG_SIZE).decode("utf-8", "replace")
+                return VerifierError(program.name, program.section, code, log)
+        reason = describe_errno(code)
+        if code in (E.EPERM, E.EACCES) and system.privilege_problem() is not None:
+            reason = f"{reason}; {system.PRIVILEGE_MESSAGE}"
+        for warning in warnings:
+            found = _PROG_WARNING.match(warning)
+            if found and found[1] in self.programs:
+                program = self.programs[found[1]]
+                return LoadError(f"program {program.name} (section {program.section}) could not be loaded: "
+                                 f"{reason}", errno=code, detail=detail, program=program.name,
+                                 section=program.section)
+            found = _MAP_WARNING.match(warning)
+            if found and found[1] in self.maps:
+                return LoadError(f"map {found[1]} could not be created: {reason}", errno=code, detail=detail,
+                                 map_name=found[1])
+        return LoadError(f"loading BPF object {self.name} failed: {reason}", errno=code, detail=detail)
+
+    # -- after load ---------------------------------------------------------------------------
+
+    def ring_buffer(self, handlers: Mapping[str | Map, Handler]) -> RingBuffer:
+        """A `RingBuffer` over the named RINGBUF maps (name or `Map` → handler), closed with this object."""
+        self._require_open()
+        ring = RingBuffer()
+        try:
+            for source, handler in handlers.items():
+                ring.add(self.map(source) if isinstance(source, str) else source, handler)
+        except BaseException:
+            ring.close()
+            raise
+        ring._on_close = self._ringbufs.remove
+        self._ringbufs.append(ring)
+        return ring
+
+    def _add_link(self, link: Link) -> None:
+        link._on_close = self._links.remove
+        self._links.append(link)
+
+    @property
+    def links(self) -> list[Link]:
+        """The links made from this object's programs that are still attached."""
+        return list(self._links)
+
+    def close(self) -> None:
+        """Destroy links, free ring buffers, close the object and its fds, in that order. Idempotent."""
+        if self._ptr is None:
+            return
+        for link in reversed(list(self._links)):
+            try:
+                link.close()
+            except Exception as exc:  # noqa: BLE001 - closing the rest matters more
+                _ffi.logger.warning("closing the link of program %s failed: %s", link.program, exc)
+        for ring in reversed(list(self._ringbufs)):
+            ring.close()
+        ptr, self._ptr = self._ptr, None
+        self._state = "closed"
+        _ffi.lib().bpf_object__close(ptr)
+        for area, buffer in self._log_buffers:
+            ffi.release(buffer)
+            area.close()
+        self._log_buffers.clear()
+        self._data = None
+

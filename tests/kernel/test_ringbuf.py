@@ -1,0 +1,157 @@
+"""Ring buffers: exact samples from real tracepoints, many maps, 10,000 events, errors in handlers."""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bee.libbpf import BpfObject, LibbpfError, RingBuffer
+
+pytestmark = pytest.mark.kernel
+
+EVENT = struct.Struct("=IIQ16s")  # struct event of lb_ringbuf.c
+CALL = struct.Struct("=II")  # struct call
+MAGIC = 0xFEEDBEEFCAFEF00D
+GETPPID = {"x86_64": 110, "aarch64": 173}
+
+
+@pytest.fixture
+def traced(root: None, open_object: Callable[..., BpfObject]) -> Iterator[BpfObject]:
+    """lb_ringbuf loaded and attached, reporting this process's openat(2) and getppid(2) calls."""
+    obj = open_object("lb_ringbuf")
+    obj.load()
+    for program in obj.programs.values():
+        program.attach()
+    nr = GETPPID.get(platform.machine(), 0)
+    obj.map("lb_config").update(struct.pack("I", 0), CALL.pack(os.getpid(), nr))
+    yield obj
+    obj.map("lb_config").update(struct.pack("I", 0), CALL.pack(0, 0))
+
+
+def _open_files(count: int) -> None:
+    for _ in range(count):
+        os.close(os.open("/dev/null", os.O_RDONLY))
+
+
+def _drain(ring: RingBuffer, done: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        ring.poll(50)
+
+
+def test_samples_are_what_the_program_wrote(traced: BpfObject) -> None:
+    events: list[bytes] = []
+    ring = traced.ring_buffer({"events": events.append})
+    _open_files(3)
+    _drain(ring, lambda: len(events) >= 3)
+    comm = Path(f"/proc/self/task/{threading.get_native_id()}/comm").read_text().strip().encode()
+    decoded = [EVENT.unpack(sample) for sample in events]
+    assert [type(sample) for sample in events] == [bytes] * 3
+    assert decoded == [(os.getpid(), seq, MAGIC, comm.ljust(16, b"\0")) for seq in range(3)]
+
+
+def test_one_ring_buffer_reads_several_maps(traced: BpfObject) -> None:
+    if platform.machine() not in GETPPID:
+        pytest.skip(f"no getppid syscall number for {platform.machine()}")  # not a CI architecture
+    events: list[bytes] = []
+    calls: list[bytes] = []
+    ring = traced.ring_buffer({"events": events.append, traced.map("calls"): calls.append})
+    assert ring.names == ["events", "calls"]
+    os.getppid()
+    os.getppid()
+    _open_files(1)
+    _drain(ring, lambda: len(calls) >= 2 and len(events) >= 1)
+    assert [CALL.unpack(c) for c in calls] == [(os.getpid(), GETPPID[platform.machine()])] * 2
+    assert [EVENT.unpack(e)[1] for e in events] == [0]
+    assert ring.epoll_fd >= 0
+
+
+def test_ten_thousand_events_are_all_delivered(traced: BpfObject) -> None:
+    seqs: list[int] = []
+    ring = traced.ring_buffer({"events": lambda sample: seqs.append(EVENT.unpack(sample)[1])})
+    _open_files(10_000)  # 10,000 40-byte records fit in the 1 MiB ring
+    _drain(ring, lambda: len(seqs) >= 10_000)
+    assert ring.consume() == 0
+    assert seqs == list(range(10_000))
+
+
+def test_an_exception_in_a_handler_is_raised_by_poll(traced: BpfObject) -> None:
+    seen: list[int] = []
+
+    def handler(sample: bytes) -> None:
+        seen.append(EVENT.unpack(sample)[1])
+        if seen[-1] == 1:
+            raise ValueError("bad sample")
+
+    ring = traced.ring_buffer({"events": handler})
+    _open_files(5)
+    time.sleep(0.05)
+    with pytest.raises(ValueError, match="bad sample"):
+        ring.consume()
+    assert seen == [0, 1]  # stopped at the failing sample, which is consumed
+    assert ring.consume() == 3
+    assert seen == [0, 1, 2, 3, 4]
+
+
+def test_keyboard_interrupt_in_a_handler_stops_poll(traced: BpfObject) -> None:
+    def handler(sample: bytes) -> None:
+        raise KeyboardInterrupt
+
+    ring = traced.ring_buffer({"events": handler})
+    _open_files(2)
+    with pytest.raises(KeyboardInterrupt):
+        ring.poll(1000)
+
+
+def test_ctrl_c_arriving_during_a_handler_is_not_swallowed(traced: BpfObject) -> None:
+    count = [0]
+
+    def handler(sample: bytes) -> None:
+        count[0] += 1
+        signal.raise_signal(signal.SIGINT)  # as if Ctrl-C came while Python ran the handler
+
+    ring = traced.ring_buffer({"events": handler})
+    _open_files(3)
+    with pytest.raises(KeyboardInterrupt):
+        ring.poll(1000)
+    assert count[0] == 1
+
+
+def test_a_signal_interrupting_the_wait_is_not_an_error(traced: BpfObject) -> None:
+    ring = traced.ring_buffer({"events": lambda sample: None})
+    fired: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        started = time.monotonic()
+        assert ring.poll(5000) == 0
+        assert time.monotonic() - started < 4
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert fired == [signal.SIGALRM]
+
+
+def test_a_standalone_ring_buffer_over_a_map_fd(traced: BpfObject) -> None:
+    events: list[bytes] = []
+    with RingBuffer({traced.map("events").fd: events.append}) as ring:
+        _open_files(1)
+        _drain(ring, lambda: len(events) >= 1)
+        assert len(events) == 1
+    assert ring.closed
+    ring.close()
+
+
+def test_a_map_that_is_no_ring_buffer_is_refused(traced: BpfObject) -> None:
+    with pytest.raises(LibbpfError, match="cannot read ring buffer lb_config: Invalid argument"):
+        traced.ring_buffer({"lb_config": lambda sample: None})
+    with pytest.raises(LibbpfError, match="the ring buffer has no map to read"):
+        RingBuffer().poll(0)

@@ -1,0 +1,60 @@
+"""What the kernel and process can do: capabilities, BTF, bpffs, tracefs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bee.libbpf import (
+    PRIVILEGE_MESSAGE,
+    bpffs_mounted,
+    effective_capabilities,
+    has_capability,
+    is_root,
+    kernel_has_btf,
+    privilege_problem,
+)
+from bee.libbpf.system import CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, CAP_SYS_ADMIN, tracefs_mounted
+from tests.helpers import require
+
+pytestmark = pytest.mark.kernel
+
+STATUS = "Name:\tbee\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t{:016x}\n"
+
+
+def caps(*numbers: int) -> int:
+    return sum(1 << n for n in numbers)
+
+
+def test_capabilities_are_read_from_the_status_text() -> None:
+    assert effective_capabilities(STATUS.format(caps(CAP_BPF, CAP_PERFMON))) == caps(CAP_BPF, CAP_PERFMON)
+    assert effective_capabilities("Name:\tbee\n") == 0
+    assert has_capability(CAP_BPF, caps(CAP_BPF)) and not has_capability(CAP_PERFMON, caps(CAP_BPF))
+
+
+def test_privilege_problem_names_what_is_needed() -> None:
+    assert PRIVILEGE_MESSAGE == "bee run needs root or CAP_BPF+CAP_PERFMON (and CAP_NET_ADMIN for XDP/TC)"
+    assert privilege_problem(capabilities=caps(CAP_SYS_ADMIN), network=True) is None
+    assert privilege_problem(capabilities=caps(CAP_BPF, CAP_PERFMON)) is None
+    assert privilege_problem(capabilities=caps(CAP_BPF, CAP_PERFMON), network=True) == PRIVILEGE_MESSAGE
+    assert privilege_problem(capabilities=caps(CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN), network=True) is None
+    assert privilege_problem(capabilities=caps(CAP_BPF)) == PRIVILEGE_MESSAGE
+    assert privilege_problem(capabilities=0) == PRIVILEGE_MESSAGE
+
+
+def test_this_process() -> None:
+    assert is_root() == (os.geteuid() == 0)
+    if is_root():
+        assert privilege_problem(network=True) is None
+
+
+def test_the_kernel_of_these_machines() -> None:
+    require(Path("/sys/kernel/btf/vmlinux").exists(), "needs a kernel with BTF")
+    assert kernel_has_btf()
+    require(os.geteuid() == 0, "needs root to see /sys/fs/bpf")
+    assert bpffs_mounted(Path("/sys/fs/bpf"))
+    assert bpffs_mounted(Path("/sys/fs/bpf/some/pin"))
+    assert not bpffs_mounted(Path("/tmp"))
+    assert isinstance(tracefs_mounted(), bool)

@@ -1,0 +1,127 @@
+"""The metrics HTTP server, on real sockets."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from bee.sinks.errors import SinkError
+from bee.sinks.http import MetricsServer
+from bee.sinks.metrics import MetricsRegistry
+from tests.helpers import require
+
+
+def fetch(url: str) -> tuple[int, str, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.headers["Content-Type"], resp.read()
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, err.headers["Content-Type"], err.read()
+
+
+@pytest.fixture
+def registry() -> MetricsRegistry:
+    registry = MetricsRegistry()
+    registry.counter("counter_events_hash", ["comm"]).inc(("curl",))
+    return registry
+
+
+@pytest.fixture
+def server(registry: MetricsRegistry) -> Iterator[MetricsServer]:
+    server = MetricsServer(registry, host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_serves_metrics(server: MetricsServer, registry: MetricsRegistry) -> None:
+    assert server.port != 0
+    status, ctype, body = fetch(f"{server.url}/metrics")
+    assert status == 200
+    assert ctype == "text/plain; version=0.0.4; charset=utf-8"
+    assert body == registry.exposition()
+    assert b'ebpf_solo_io_counter_events_hash{comm="curl"} 1\n' in body
+
+
+def test_healthz_is_503_until_ready(server: MetricsServer) -> None:
+    assert fetch(f"{server.url}/healthz")[0] == 503
+    server.mark_ready()
+    status, _, body = fetch(f"{server.url}/healthz")
+    assert (status, body) == (200, b"ok\n")
+
+
+def test_other_paths_are_404(server: MetricsServer) -> None:
+    assert fetch(f"{server.url}/")[0] == 404
+    assert fetch(f"{server.url}/metricsx")[0] == 404
+
+
+def test_query_string_is_ignored(server: MetricsServer) -> None:
+    assert fetch(f"{server.url}/metrics?x=1")[0] == 200
+
+
+def test_port_in_use_is_one_sentence(registry: MetricsRegistry) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = MetricsServer(registry, host="127.0.0.1", port=port)
+        with pytest.raises(SinkError) as err:
+            server.start()
+    assert str(err.value) == (
+        f"cannot serve metrics on 127.0.0.1:{port}: address already in use; choose another with --prom-port"
+    )
+    server.stop()
+
+
+def test_invalid_addresses(registry: MetricsRegistry) -> None:
+    with pytest.raises(SinkError, match=r"^cannot serve metrics on 127.0.0.1:70000: ports go from 0 to 65535$"):
+        MetricsServer(registry, host="127.0.0.1", port=70000).start()
+    with pytest.raises(SinkError, match=r"^cannot serve metrics on 192.0.2.1:0: that address is not on this machine$"):
+        MetricsServer(registry, host="192.0.2.1", port=0).start()
+
+
+def test_stop_frees_the_port_and_is_idempotent(registry: MetricsRegistry) -> None:
+    server = MetricsServer(registry, host="127.0.0.1", port=0)
+    server.stop()  # before start: nothing to do
+    server.start()
+    port = server.port
+    server.stop()
+    server.stop()
+    with socket.socket() as again:
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))
+        again.listen()
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+
+
+def test_restart_on_the_same_port(registry: MetricsRegistry) -> None:
+    with MetricsServer(registry, host="127.0.0.1", port=0) as first:
+        port = first.port
+        assert fetch(f"{first.url}/metrics")[0] == 200
+    with MetricsServer(registry, host="127.0.0.1", port=port) as second:
+        assert fetch(f"{second.url}/metrics")[0] == 200
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("host", ["::1", "::"])
+def test_ipv6(registry: MetricsRegistry, host: str) -> None:
+    require(_ipv6_loopback(), "IPv6 loopback (::1) is not configured")
+    with MetricsServer(registry, host=host, port=0) as server:
+        assert server.url == f"http://[::1]:{server.port}"
+        assert fetch(f"{server.url}/metrics")[0] == 200
+        if host == "::":  # all interfaces: IPv4 clients too
+            assert fetch(f"http://127.0.0.1:{server.port}/metrics")[0] == 200

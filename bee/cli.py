@@ -23,6 +23,7 @@ _COMMANDS = {
     "init": ("bee.commands.init:init_command", "Scaffold a BPF program in C."),
     "build": ("bee.commands.build:build_command", "Compile a BPF program into the local store."),
     "list": ("bee.commands.store:list_command", "List the programs in the local store."),
+    "run": ("bee.commands.run:run_command", "Load, attach and export a BPF program."),
     "describe": ("bee.commands.describe:describe_command", "Show the programs, hooks and maps of a program."),
     "tag": ("bee.commands.store:tag_command", "Give a stored program another name."),
     "rm": ("bee.commands.store:rm_command", "Remove programs from the local store."),
@@ -86,7 +87,8 @@ def cli(ctx: click.Context, verbose: bool, debug: bool, storage: Path, config_di
 
 
 def _wants_debug(argv: list[str]) -> bool:
-    return "--debug" in argv or os.environ.get("BEE_DEBUG", "") not in ("", "0", "false")
+    run_debug = "run" in argv and "-d" in argv[argv.index("run"):]
+    return "--debug" in argv or run_debug or os.environ.get("BEE_DEBUG", "") not in ("", "0", "false")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,311 @@
+"""`bee run`: load a program, attach it, and turn its maps into metrics and event logs until signalled.
+
+Order of work (libbpf-bootstrap's sequence): read and parse the object (no kernel) → check
+privileges → bind the metrics port → open → load → attach → start readers → serve. On
+SIGINT/SIGTERM, or any failure: stop readers → destroy links → free ring buffers → close the
+object → stop the server, in that order, so nothing stays attached in the kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from bee.elf.spec import ObjectSpec, ProgramSpec, load_spec
+from bee.errors import BeeError, UsageError
+from bee.run.outputs import (
+    HashCounter,
+    HashGauge,
+    HashOutput,
+    HashPrint,
+    RingCounter,
+    RingHistogram,
+    RingOutput,
+    RingPrint,
+    RunSetupError,
+    hash_value_format,
+    record_decoder,
+)
+from bee.run.settings import RunSettings
+from bee.run.source import ProgramSource, load_program
+
+log = logging.getLogger("bee.run")
+
+INTERFACE_KINDS = {"xdp", "tc"}
+POLL_TIMEOUT_MS = 100
+
+
+class RunError(BeeError):
+    """`bee run` cannot go on (attach target missing, map not usable, no privileges)."""
+
+
+@dataclass
+class Attached:
+    """What one run holds in the kernel and in user space, closed by `Runner.close()`."""
+
+    programs: list[tuple[str, str, str]] = field(default_factory=list)  # (function, section, target)
+    ring_outputs: dict[str, RingOutput] = field(default_factory=dict)
+    hash_outputs: list[tuple[Any, HashOutput]] = field(default_factory=list)  # (libbpf Map, output)
+
+
+def _normalized(source: ProgramSource, spec: ObjectSpec) -> bytes:
+    """The object bytes libbpf can open: legacy `.maps.<kind>` sections merged into `.maps`."""
+    if not any(m.convention == "section" for m in spec.maps):
+        return source.data
+    from bee.elf.normalize import merge_map_sections
+
+    return merge_map_sections(source.data)
+
+
+def _interface_index(name: str) -> int:
+    try:
+        return socket.if_nametoindex(name)
+    except OSError:
+        raise UsageError(f"there is no network interface named {name!r}") from None
+
+
+def _start_server(registry: Any, host: str | None, port: int) -> Any:
+    """Serve metrics on `host`, or on every interface: `::` (IPv6 and IPv4), else `0.0.0.0` on hosts
+    without IPv6. A taken port fails here, before anything reaches the kernel."""
+    from bee.sinks.http import MetricsServer
+
+    if host is None and socket.has_ipv6:
+        try:
+            probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            probe.close()
+            host = "::"
+        except OSError:
+            host = None
+    server = MetricsServer(registry, host or "0.0.0.0", port)
+    server.start()
+    return server
+
+
+class Runner:
+    """One `bee run`. Use `run()`; `stop()` may be called from any thread or a signal handler."""
+
+    def __init__(self, settings: RunSettings, store_root: Path, *, out: IO[bytes] | None = None,
+                 err: IO[str] | None = None) -> None:
+        self.settings = settings
+        self.store_root = store_root
+        self.out = out if out is not None else sys.stdout.buffer
+        self.err = err if err is not None else sys.stderr
+        self._stop = threading.Event()
+        self.server: Any = None
+        self.registry: Any = None
+
+    # -- public -------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the run to end; it detaches everything and returns from `run()` within a second."""
+        self._stop.set()
+
+    def run(self) -> None:
+        """Run until `stop()` or a signal. Raises BeeError subclasses for every expected failure."""
+        from bee.sinks.eventlog import EventLog
+        from bee.sinks.filters import FilterSet
+        from bee.sinks.metrics import MetricsRegistry
+
+        settings = self.settings
+        source = load_program(settings.program, self.store_root)
+        spec = load_spec(source.data, name=source.location)
+        self._check_spec(spec)
+        filters = FilterSet.parse(settings.filters)
+        data = _normalized(source, spec)
+        self._check_privileges(spec)
+
+        with contextlib.ExitStack() as stack:
+            self.registry = MetricsRegistry()
+            self.server = _start_server(self.registry, settings.prom_host, settings.prom_port)
+            stack.callback(self.server.stop)
+            event_log = EventLog(self.out, fmt=settings.fmt)  # type: ignore[arg-type]
+            stack.callback(event_log.close)
+            self.registry.on_collect(lambda: self._publish_lost(event_log))
+
+            from bee.libbpf.object import BpfObject
+
+            obj = BpfObject.open(data, source.name)
+            stack.callback(obj.close)  # links → ring buffers → object
+            obj.load()
+            attached = Attached()
+            self._attach(obj, spec, attached)
+            self._pin(obj)
+            self._make_outputs(obj, spec, attached, event_log, filters)
+            ring = obj.ring_buffer({name: out for name, out in attached.ring_outputs.items()}) \
+                if attached.ring_outputs else None
+            with self._signals_handled():
+                poller = self._start_poller(attached)
+                stack.callback(poller.join)
+                stack.callback(self._stop.set)
+                self.server.mark_ready()
+                self._announce(source, attached)
+                self._loop(ring)
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def _check_spec(self, spec: ObjectSpec) -> None:
+        if not spec.programs:
+            raise RunError(f"{spec.name} has no BPF programs to attach")
+        for m in spec.maps:
+            if m.unsupported:
+                raise RunError(m.unsupported)
+        needs_iface = [p for p in spec.programs if p.kind in INTERFACE_KINDS]
+        if needs_iface and not self.settings.iface:
+            p = needs_iface[0]
+            raise UsageError(f"program {p.function} (section {p.section}) attaches to a network interface; "
+                             "name one with --iface NAME")
+
+    def _check_privileges(self, spec: ObjectSpec) -> None:
+        from bee.libbpf import system
+
+        network = any(p.kind in INTERFACE_KINDS for p in spec.programs)
+        problem = system.privilege_problem(network=network)
+        if problem:
+            raise RunError(problem)
+        if not system.kernel_has_btf():
+            log.warning("this kernel exposes no BTF (/sys/kernel/btf/vmlinux): CO-RE programs may fail to load")
+
+    # -- attach -------------------------------------------------------------------------------
+
+    def _attach(self, obj: Any, spec: ObjectSpec, attached: Attached) -> None:
+        from bee.libbpf import system
+
+        if any(p.kind in ("tracepoint", "tp", "ksyscall", "kprobe", "kretprobe", "uprobe", "uretprobe")
+               for p in spec.programs):
+            system.ensure_tracefs()
+        by_function = {p.function: p for p in spec.programs}
+        for name, program in obj.programs.items():
+            pspec: ProgramSpec | None = by_function.get(name)
+            kind = pspec.kind if pspec else None
+            section = pspec.section if pspec else program.section
+            if kind == "xdp":
+                program.attach_xdp(_interface_index(self.settings.iface or ""))
+                target = f"xdp on {self.settings.iface}"
+            elif kind == "tc":
+                direction = "egress" if "egress" in section else "ingress"
+                program.attach_tc(_interface_index(self.settings.iface or ""), direction)
+                target = f"tc {direction} on {self.settings.iface}"
+            else:
+                program.attach()
+                target = (pspec.hook if pspec and pspec.hook else section)
+            attached.programs.append((name, section, target))
+
+    def _pin(self, obj: Any) -> None:
+        settings = self.settings
+        for directory, items in ((settings.pin_maps, obj.maps), (settings.pin_progs, obj.programs)):
+            if directory is None:
+                continue
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise RunError(f"cannot create the pin directory {directory}: {exc.strerror or exc}") from exc
+            for name, item in items.items():
+                if not name.startswith("."):  # .rodata/.bss internal maps are not pinned
+                    item.pin(str(directory / name))
+
+    # -- outputs ------------------------------------------------------------------------------
+
+    def _make_outputs(self, obj: Any, spec: ObjectSpec, attached: Attached, event_log: Any, filters: Any) -> None:
+        btf = spec.btf
+        fields: dict[str, tuple[str, ...]] = {}
+        for m in spec.tracked_maps:
+            if btf is None:
+                raise RunError(f"map {m.name}: the object has no BTF, so its records cannot be decoded")
+            if m.type_name == "ringbuf":
+                if not m.value_type_id:
+                    raise RunSetupError(f"map {m.name}: declare its event type with __type(value, struct ...)")
+                decoder = record_decoder(btf, m.value_type_id, "value", spec.endian)
+                fields[m.name] = decoder.fields
+                out: RingOutput
+                if m.output == "print":
+                    out = RingPrint(m, decoder, self.registry, event_log, filters)
+                elif m.output == "counter":
+                    out = RingCounter(m, decoder, self.registry)
+                else:  # hist
+                    key = self.settings.hist_value_keys.get(m.name, "le")
+                    out = RingHistogram(m, decoder, self.registry, key, self.settings.hist_buckets.get(m.name))
+                attached.ring_outputs[m.name] = out
+            else:
+                if not m.key_type_id:
+                    raise RunSetupError(f"map {m.name}: declare its key type with __type(key, struct ...)")
+                key = record_decoder(btf, m.key_type_id, "key", spec.endian)
+                fields[m.name] = (*key.fields, "value")
+                value = hash_value_format(m, btf, spec.endian)
+                hout: HashOutput
+                if m.output == "counter":
+                    hout = HashCounter(m, key, value, self.registry)
+                elif m.output == "gauge":
+                    hout = HashGauge(m, key, value, self.registry)
+                else:
+                    hout = HashPrint(m, key, value, event_log, filters)
+                attached.hash_outputs.append((obj.map(m.name), hout))
+        filters.validate(fields)
+
+    def _publish_lost(self, event_log: Any) -> None:
+        for name, lost in event_log.lost_by_map().items():
+            self.registry.events_lost.follow((name,), lost)
+
+    # -- readers ------------------------------------------------------------------------------
+
+    def _start_poller(self, attached: Attached) -> threading.Thread:
+        def poll() -> None:
+            while True:
+                for bpf_map, output in attached.hash_outputs:
+                    try:
+                        output.update(bpf_map.items())
+                    except BeeError as exc:
+                        self.registry.map_read_errors.inc((output.name,))
+                        log.warning("reading map %s failed: %s", output.name, exc)
+                if self._stop.wait(self.settings.poll_interval):
+                    return
+
+        thread = threading.Thread(target=poll, name="bee-map-poller", daemon=True)
+        thread.start()
+        return thread
+
+    def _loop(self, ring: Any) -> None:
+        from bee.libbpf.errors import LibbpfError
+
+        while not self._stop.is_set():
+            if ring is None:
+                self._stop.wait(POLL_TIMEOUT_MS / 1000)
+                continue
+            try:
+                ring.poll(POLL_TIMEOUT_MS)
+            except LibbpfError as exc:
+                self.registry.ringbuf_poll_errors.inc(())
+                log.warning("ring buffer poll failed: %s", exc)
+                self._stop.wait(POLL_TIMEOUT_MS / 1000)
+
+    @contextlib.contextmanager
+    def _signals_handled(self) -> Iterator[None]:
+        """SIGINT and SIGTERM end the run cleanly (only in the main thread, where Python allows it)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.stop()
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    def _announce(self, source: ProgramSource, attached: Attached) -> None:
+        count = len(attached.programs)
+        hooks = ", ".join(target for _, _, target in attached.programs)
+        self.err.write(f"bee: attached {count} program{'s' if count != 1 else ''} from {source.location} "
+                       f"({hooks}); metrics on {self.server.url}/metrics\n")
+        self.err.flush()

@@ -1,0 +1,59 @@
+"""`RunSettings`: everything `bee run` was asked to do, parsed and validated before any kernel work."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bee.errors import UsageError
+
+DEFAULT_PROM_PORT = 9091
+DEFAULT_POLL_INTERVAL = 1.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """Options of one run. `hist_buckets` and `hist_value_keys` are keyed by map name."""
+
+    program: str
+    no_tty: bool = False
+    fmt: str = "text"
+    filters: tuple[str, ...] = ()
+    hist_buckets: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    hist_value_keys: dict[str, str] = field(default_factory=dict)
+    prom_host: str | None = None  # None: every interface, IPv6 and IPv4 where the host has IPv6
+    prom_port: int = DEFAULT_PROM_PORT
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    pin_maps: Path | None = None
+    pin_progs: Path | None = None
+    iface: str | None = None
+    ringbuf_queue: int = 1 << 16
+
+
+def parse_hist_buckets(values: Iterable[str]) -> dict[str, tuple[float, ...]]:
+    """`-b "map,[1,2,3]"` (bumblebee's syntax) → {map: (1, 2, 3)}; UsageError on a bad value."""
+    parsed: dict[str, tuple[float, ...]] = {}
+    for text in values:
+        name, sep, rest = text.partition(",")
+        try:
+            buckets = json.loads(rest) if sep else None
+        except ValueError:
+            buckets = None
+        if not name or not isinstance(buckets, list) or not buckets or not all(
+                isinstance(b, int | float) and not isinstance(b, bool) for b in buckets):
+            raise UsageError(f"invalid histogram buckets {text!r}: expected map_name,[b1,b2,...] with numbers")
+        parsed[name.strip()] = tuple(float(b) for b in buckets)
+    return parsed
+
+
+def parse_value_keys(values: Iterable[str]) -> dict[str, str]:
+    """`-k map,field` → {map: field}; UsageError on a bad value."""
+    parsed: dict[str, str] = {}
+    for text in values:
+        name, sep, key = (part.strip() for part in text.partition(","))
+        if not name or not sep or not key or "," in key:
+            raise UsageError(f"invalid histogram value key {text!r}: expected map_name,field_name")
+        parsed[name] = key
+    return parsed

@@ -1,0 +1,132 @@
+"""Turn a list of leaves (reads at byte offsets plus one Python expression each) into one decode function.
+
+Every distinct read becomes one item of a `struct.Struct` format at its real offset (gaps
+are `x` pad bytes), so a whole event is unpacked by one `unpack_from` call. Reads that
+overlap (union members, bitfield storage) go to further formats ("layers"), each also
+unpacked once. The function is generated as Python source once per type, so nothing
+walks the BTF when an event is decoded.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bee.decode.errors import DecodeError
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One value unpacked at byte `offset` with a one-item struct format `code` (`I`, `q`, `?`, `16s`)."""
+
+    offset: int
+    code: str
+
+    @property
+    def size(self) -> int:
+        return struct.calcsize("<" + self.code)
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """One output field: `expr` is a Python expression in which `{0}`, `{1}`... stand for the reads' values."""
+
+    name: str
+    reads: tuple[Read, ...]
+    expr: str
+
+
+class Namespace:
+    """The globals a generated function sees: helper objects under generated names."""
+
+    def __init__(self, base: dict[str, Any]) -> None:
+        self.values: dict[str, Any] = dict(base)
+        self._names: dict[int, str] = {}
+
+    def add(self, obj: Any) -> str:
+        """A name bound to `obj` (the same name each time for the same object)."""
+        name = self._names.get(id(obj))
+        if name is None:
+            name = self._names[id(obj)] = f"_h{len(self._names)}"
+            self.values[name] = obj
+        return name
+
+
+def _layers(reads: Sequence[Read]) -> list[list[Read]]:
+    """Reads split into groups without overlap, each sorted by offset (one group unless reads overlap)."""
+    layers: list[list[Read]] = []
+    ends: list[int] = []
+    for read in sorted(reads, key=lambda r: (r.offset, r.size)):
+        for i, end in enumerate(ends):
+            if end <= read.offset:
+                layers[i].append(read)
+                ends[i] = read.offset + read.size
+                break
+        else:
+            layers.append([read])
+            ends.append(read.offset + read.size)
+    return layers
+
+
+def _format(layer: list[Read], byte_order: str) -> str:
+    parts = [byte_order]
+    position = 0
+    for read in layer:
+        if read.offset > position:
+            gap = read.offset - position
+            parts.append(f"{gap}x" if gap > 1 else "x")
+        parts.append(read.code)
+        position = read.offset + read.size
+    return "".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """A generated decode function, its Python `source` and the struct `formats` it unpacks (one per layer)."""
+
+    function: Callable[[Any], Any]
+    source: str
+    formats: tuple[str, ...]
+
+
+def generate(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, namespace: Namespace,
+             scalar: bool) -> Generated:
+    """Generate the decode function of `leaves`.
+
+    It returns `{leaf.name: value, ...}` in leaf order, or the single leaf's value when
+    `scalar`. Data too short for the reads raises DecodeError naming `what` and `size`.
+    """
+    byte_order = "<" if endian == "little" else ">"
+    variables: dict[Read, str] = {}
+    for leaf in leaves:
+        for read in leaf.reads:
+            variables.setdefault(read, f"r{len(variables)}")
+
+    lines = ["def decode(data):"]
+    layers = _layers(list(variables))
+    formats = tuple(_format(layer, byte_order) for layer in layers)
+    if variables:
+        lines.append("    try:")
+        for layer, fmt in zip(layers, formats, strict=True):
+            unpack = namespace.add(struct.Struct(fmt).unpack_from)
+            targets = "".join(f"{variables[r]}, " for r in layer)
+            lines.append(f"        {targets}= {unpack}(data)")
+        lines.append("    except _struct_error:")
+        lines.append("        raise _too_short(data) from None")
+
+    exprs = [leaf.expr.format(*(variables[r] for r in leaf.reads)) for leaf in leaves]
+    if scalar:
+        lines.append(f"    return {exprs[0]}")
+    else:
+        items = ", ".join(f"{leaf.name!r}: {expr}" for leaf, expr in zip(leaves, exprs, strict=True))
+        lines.append(f"    return {{{items}}}")
+    source = "\n".join(lines) + "\n"
+
+    def too_short(data: Any) -> DecodeError:
+        return DecodeError(f"{what} needs {size} bytes, got {len(data)}")
+
+    scope = dict(namespace.values, _struct_error=struct.error, _too_short=too_short)
+    exec(compile(source, f"<decoder for {what}>", "exec"), scope)  # noqa: S102 (source built above from BTF)
+    return Generated(scope["decode"], source, formats)

@@ -1,0 +1,70 @@
+"""`compile_decoder`: one BTF type → a `Decoder` whose `decode(bytes)` gives presentation values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bee.decode.codegen import Generated, Leaf, generate
+from bee.decode.errors import DecodeError
+from bee.decode.layout import LayoutCompiler
+from bee.decode.values import Value
+from bee.elf.btf import Btf
+from bee.elf.btf_types import Composite
+
+#: The one field name of a decoder for a non-struct type (a `u64` map value, a `u32` key).
+SCALAR_FIELD = "value"
+
+Buffer = bytes | bytearray | memoryview
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Decoder:
+    """A compiled decoder for one type; immutable, safe to share between threads.
+
+    `decode(data)` returns `{field: value}` for `fields`, in declaration order; a
+    non-struct type (`scalar`) gives `{"value": v}`, and `decode_scalar(data)` gives `v`
+    itself (it raises DecodeError for a struct). `data` may be longer than `size`; a
+    shorter buffer raises DecodeError. `formats` are the `struct` formats unpacked per
+    call (one unless members overlap) and `source` the generated Python, for debugging.
+    """
+
+    type_name: str
+    size: int
+    fields: tuple[str, ...]
+    scalar: bool
+    decode: Callable[[Buffer], dict[str, Value]]
+    decode_scalar: Callable[[Buffer], Value]
+    formats: tuple[str, ...] = field(repr=False)
+    source: str = field(repr=False)
+
+
+def _not_scalar(type_name: str) -> Callable[[Buffer], Value]:
+    def decode_scalar(data: Buffer) -> Value:
+        raise DecodeError(f"{type_name} is a struct or union, not a single value")
+
+    return decode_scalar
+
+
+def compile_decoder(btf: Btf, type_id: int, *, endian: str = "little") -> Decoder:
+    """Compile the decoder of BTF type `type_id` for data in `endian` byte order ("little" or "big").
+
+    Struct and union members are flattened (`outer_inner`; anonymous members add no part).
+    Raises DecodeError (one sentence naming the type) for forward declarations, functions,
+    unsupported sizes, members outside their struct, and other types with no data layout.
+    """
+    compiler = LayoutCompiler(btf, endian)
+    type_name = compiler.name(type_id)
+    size = compiler.size(type_id)
+    scalar = not isinstance(btf.resolve(type_id), Composite)
+    leaves = [Leaf(SCALAR_FIELD, *compiler.value(type_id))] if scalar else compiler.struct_leaves(type_id)
+
+    def build(as_value: bool) -> Generated:
+        return generate(leaves, endian=endian, what=type_name, size=size, namespace=compiler.namespace,
+                        scalar=as_value)
+
+    generated = build(False)
+    decode_scalar = build(True).function if scalar else _not_scalar(type_name)
+    return Decoder(type_name=type_name, size=size, fields=tuple(leaf.name for leaf in leaves), scalar=scalar,
+                   decode=generated.function, decode_scalar=decode_scalar, formats=generated.formats,
+                   source=generated.source)

@@ -1,0 +1,197 @@
+"""`bee run` end to end: real programs in the real kernel, events read back, metrics scraped."""
+
+from __future__ import annotations
+
+import signal
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import DATA, assert_one_line_error
+from tests.run.conftest import bpf_link_ids, bpf_prog_ids
+
+SRC = DATA / "src"
+
+EXPECTED_EVENT = {
+    "small": 200,
+    "big": 0x1122334455667788,
+    "negative": -42,
+    "flag": True,
+    "color": "BLUE",
+    "where_port": 8080,
+    "where_proto": 6,
+    "codes": [1, 2, 65535],
+    "comm": "beetrigger",
+    "addr": "127.0.0.1",
+    "took": "1.5ms",
+    "low": 5,
+    "high": 17,
+    "sbits": -3,
+}
+
+
+@pytest.fixture
+def object_file(compile_c: Callable[[Path], bytes], tmp_path: Path) -> Callable[[str], str]:
+    """Compile tests/data/src/<name>.c and write the object into the test's directory."""
+
+    def build(name: str) -> str:
+        path = tmp_path / f"{name}.o"
+        path.write_bytes(compile_c(SRC / f"{name}.c"))
+        return str(path)
+
+    return build
+
+
+def test_events_are_decoded_exactly_and_maps_become_metrics(bee_run, object_file, trigger) -> None:
+    run = bee_run(object_file("run_types"))
+    trigger("beetrigger")
+    (event,) = run.wait_for(lambda: run.events("print_events"), what="an event")
+    assert event["event"] == EXPECTED_EVENT
+    assert event["time"].endswith("Z") and event["time"][10] == "T"
+    assert run.wait_for(lambda: run.metric_lines("ebpf_solo_io_gauge_hash{"), what="the gauge") == [
+        'ebpf_solo_io_gauge_hash{comm="beetrigger",slot="2"} 77']
+    metrics = run.scrape()
+    assert "# TYPE ebpf_solo_io_counter_ring counter" in metrics
+    assert 'ebpf_solo_io_counter_ring{color="GREEN",comm="beetrigger"} 1' in metrics.splitlines()
+    assert 'ebpf_solo_io_counter_hash{comm="beetrigger",slot="1"} 3' in metrics.splitlines()
+    hist = run.metric_lines("ebpf_solo_io_hist_latency")
+    assert hist == [
+        'ebpf_solo_io_hist_latency_bucket{comm="beetrigger",le="0"} 0',
+        'ebpf_solo_io_hist_latency_bucket{comm="beetrigger",le="10"} 1',
+        'ebpf_solo_io_hist_latency_bucket{comm="beetrigger",le="20"} 1',
+        'ebpf_solo_io_hist_latency_bucket{comm="beetrigger",le="50"} 2',
+        'ebpf_solo_io_hist_latency_bucket{comm="beetrigger",le="100"} 2',
+        'ebpf_solo_io_hist_latency_bucket{comm="beetrigger",le="200"} 2',
+        'ebpf_solo_io_hist_latency_bucket{comm="beetrigger",le="500"} 3',
+        'ebpf_solo_io_hist_latency_bucket{comm="beetrigger",le="1000"} 3',
+        'ebpf_solo_io_hist_latency_bucket{comm="beetrigger",le="2000"} 3',
+        'ebpf_solo_io_hist_latency_bucket{comm="beetrigger",le="5000"} 3',
+        'ebpf_solo_io_hist_latency_bucket{comm="beetrigger",le="+Inf"} 3',
+        'ebpf_solo_io_hist_latency_sum{comm="beetrigger"} 555',
+        'ebpf_solo_io_hist_latency_count{comm="beetrigger"} 3',
+    ]
+    assert "untracked" not in metrics
+    assert "_total" not in "".join(line for line in metrics.splitlines() if line.startswith("ebpf_solo_io"))
+    # a second trigger: the ring counter adds one, the hash counter follows the map (3 → 6)
+    trigger("beetrigger")
+    run.wait_for(lambda: 'ebpf_solo_io_counter_hash{comm="beetrigger",slot="1"} 6' in run.scrape().splitlines(),
+                 what="the hash counter to follow the map")
+    assert 'ebpf_solo_io_counter_ring{color="GREEN",comm="beetrigger"} 2' in run.scrape().splitlines()
+    assert 'bee_events_read_total{map="print_events"} 2' in run.scrape().splitlines()
+    # a deleted key's series disappears
+    trigger("beedelete")
+    run.wait_for(lambda: not run.metric_lines("ebpf_solo_io_gauge_hash{"), what="the deleted key's series to go")
+    run.stop()
+
+
+def test_text_log_filters_and_buckets(bee_run, object_file, trigger) -> None:
+    run = bee_run(object_file("run_types"), "-f", "print_events,comm,^beetrig", "-b", "hist_latency,[1,100]",
+                  fmt="text")
+    trigger("beetrigger")
+    line = run.wait_for(lambda: [x for x in run.stdout_lines if " print_events " in x], what="a log line")[0]
+    assert line.split(" ", 2)[2] == (
+        "small=200 big=1234605616436508552 negative=-42 flag=true color=BLUE where_port=8080 where_proto=6 "
+        "codes=[1,2,65535] comm=beetrigger addr=127.0.0.1 took=1.5ms low=5 high=17 sbits=-3")
+    run.wait_for(lambda: run.metric_lines("ebpf_solo_io_hist_latency_count"), what="the histogram")
+    assert run.metric_lines("ebpf_solo_io_hist_latency_bucket") == [
+        'ebpf_solo_io_hist_latency_bucket{comm="beetrigger",le="1"} 0',
+        'ebpf_solo_io_hist_latency_bucket{comm="beetrigger",le="100"} 2',
+        'ebpf_solo_io_hist_latency_bucket{comm="beetrigger",le="+Inf"} 3',
+    ]
+    run.stop(signal.SIGTERM)
+
+
+def test_a_filter_that_matches_nothing_prints_nothing(bee_run, object_file, trigger) -> None:
+    run = bee_run(object_file("run_types"), "-f", "print_events,comm,^nobody$")
+    trigger("beetrigger")
+    run.wait_for(lambda: 'bee_events_read_total{map="print_events"} 1' in run.scrape().splitlines(), what="the read")
+    run.stop()
+    assert run.events("print_events") == []
+
+
+def test_signals_detach_everything_quickly(bee_run, object_file) -> None:
+    before = bpf_prog_ids("on_exec")
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        run = bee_run(object_file("run_types"))
+        ours = bpf_prog_ids("on_exec") - before
+        assert len(ours) == 1 and len(bpf_link_ids(ours)) == 1
+        assert run.scrape("/healthz").strip() == "ok"
+        assert run.stop(sig) < 1.0
+        assert bpf_prog_ids("on_exec") == before and bpf_link_ids(ours) == set()
+
+
+def test_a_program_without_tracked_maps_stays_until_signalled(bee, bee_run, tmp_path: Path) -> None:
+    source = tmp_path / "quiet.c"
+    source.write_text('#include "vmlinux.h"\n#include "bpf/bpf_helpers.h"\n'
+                      'SEC("tracepoint/sched/sched_process_exec") int quiet(void *ctx) { return 0; }\n'
+                      'char LICENSE[] SEC("license") = "GPL";\n')
+    assert bee("build", str(source), "--local", "--binary-only").returncode == 0
+    quiet = bee_run(str(tmp_path / "quiet.o"))
+    assert quiet.stderr_lines[-1].startswith("bee: attached 1 program from ")
+    assert quiet.scrape("/healthz").strip() == "ok"
+    assert quiet.proc.poll() is None
+    assert quiet.stop() < 1.0
+
+
+def test_verifier_rejection_names_the_program(bee_run, object_file) -> None:
+    run = bee_run(object_file("lb_reject"), wait=False)
+    assert run.proc.wait(30) == 1
+    err = "\n".join(run.stderr_lines)
+    assert "Traceback" not in err
+    last = run.stderr_lines[-1]
+    assert last.startswith("Error: program ") and "rejected by the verifier" in last, err
+    assert len(run.stderr_lines) > 2  # the verifier's last lines come before the summary
+
+
+def test_port_in_use_is_an_error_before_loading(bee, object_file, root) -> None:
+    progs = bpf_prog_ids("on_exec")
+    with socket.socket(socket.AF_INET6) as taken:
+        taken.bind(("::", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = bee("run", object_file("run_types"), "--no-tty", "--prom-port", str(port))
+    assert_one_line_error(proc, f"{port}", "address already in use", "--prom-port")
+    assert bpf_prog_ids("on_exec") == progs
+
+
+def test_inputs_that_cannot_run(bee, tmp_path: Path, object_file, root) -> None:
+    text = tmp_path / "notes.o"
+    text.write_text("not an object\n")
+    assert_one_line_error(bee("run", str(text), "--no-tty"), "is not an ELF file")
+    assert_one_line_error(bee("run", "/bin/true", "--no-tty"), "not a BPF object")
+    assert_one_line_error(bee("run", str(tmp_path / "gone.o"), "--no-tty"), "gone.o does not exist")
+    assert_one_line_error(bee("run", "nothere:v1", "--no-tty"), "nothere:v1 is not in the local store")
+    assert_one_line_error(bee("run", object_file("run_types"), "--no-tty", "-f", "print_events,comm,(("),
+                          "print_events,comm,((")
+    assert_one_line_error(bee("run", object_file("run_types"), "--no-tty", "-f", "print_events,nofield,x"),
+                          "nofield")
+    assert_one_line_error(bee("run", object_file("run_types"), "--no-tty", "-k", "hist_latency,nofield"),
+                          "hist_latency", "nofield")
+    assert_one_line_error(bee("run", object_file("run_types"), "--no-tty", "-b", "hist_latency,[a]"),
+                          "invalid histogram buckets")
+
+
+def test_unsupported_tracked_map_type(bee, tmp_path: Path, root) -> None:
+    source = tmp_path / "gauge_ring.c"
+    source.write_text('#include "vmlinux.h"\n#include "bpf/bpf_helpers.h"\n'
+                      'struct e { u32 x; };\n'
+                      'struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096);'
+                      ' __type(value, struct e); } gauge_events SEC(".maps");\n'
+                      'SEC("tracepoint/sched/sched_process_exec") int g(void *ctx) { return 0; }\n'
+                      'char LICENSE[] SEC("license") = "GPL";\n')
+    assert bee("build", str(source), "--local", "--binary-only").returncode == 0
+    assert_one_line_error(bee("run", str(tmp_path / "gauge_ring.o"), "--no-tty"),
+                          "gauge_events", "ringbuf", "gauge")
+
+
+def test_runs_from_the_local_store(bee, bee_run, trigger, tmp_path: Path) -> None:
+    built = bee("build", str(SRC / "run_types.c"), "types:v1", "--local", "-o", str(tmp_path / "t.o"))
+    assert built.returncode == 0, built.stderr
+    run = bee_run("types:v1")
+    assert "from types:v1" in run.stderr_lines[-1]
+    trigger("beetrigger")
+    (event,) = run.wait_for(lambda: run.events("print_events"), what="an event")
+    assert event["event"] == EXPECTED_EVENT
+    run.stop()

@@ -117,6 +117,15 @@ def describe_ref(store_root: Path, ref: str) -> Description:
                    platform=entry.platform.to_json() if entry.platform else None)
 
 
+def existing_file(text: str) -> Path | None:
+    """`text` as a path when it names a regular file, else None; InputFileError when it cannot be checked."""
+    path = Path(text).expanduser()
+    try:
+        return path if path.is_file() else None
+    except OSError as exc:
+        raise InputFileError(f"cannot access {text}: {exc.strerror or exc}") from exc
+
+
 def looks_like_path(text: str) -> bool:
     """True for text meant as a file (`./x.o`, `/tmp/x`, `x.o`): a missing file is then reported as
     missing rather than as an unknown reference."""
@@ -125,9 +134,14 @@ def looks_like_path(text: str) -> bool:
 
 def describe(store_root: Path, program: str) -> Description:
     """Describe `program`: an existing file, else a reference in the store."""
-    path = Path(program).expanduser()
-    if path.is_file():
+    path = existing_file(program)
+    if path is not None:
         return describe_file(path)
     if looks_like_path(program):
-        raise InputFileError(f"{program} does not exist" if not path.exists() else f"{program} is not a file")
+        raise InputFileError(missing_file_message(program))
     return describe_ref(store_root, program)
+
+
+def missing_file_message(text: str) -> str:
+    """Why `text`, meant as a file, cannot be used (it was found not to be a regular file)."""
+    return f"{text} is not a file" if Path(text).expanduser().exists() else f"{text} does not exist"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bee.describe import looks_like_path
+from bee.describe import existing_file, looks_like_path, missing_file_message
 from bee.errors import InputFileError
 
 
@@ -24,15 +24,15 @@ def load_program(program: str, store_root: Path) -> ProgramSource:
     Raises InputFileError (a path that does not exist or cannot be read), InvalidReferenceError,
     RefNotFoundError, StoreError.
     """
-    path = Path(program).expanduser()
-    if path.is_file():
+    path = existing_file(program)
+    if path is not None:
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
         return ProgramSource(data, str(path), path.stem)
     if looks_like_path(program):
-        raise InputFileError(f"{program} does not exist" if not path.exists() else f"{program} is not a file")
+        raise InputFileError(missing_file_message(program))
     from bee.oci.reference import parse_reference
     from bee.oci.store import LocalStore
 

@@ -1,0 +1,135 @@
+"""`bee run` on the older convention, interfaces, uprobes, pinning, privileges and repeated runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bee.run.runner import Runner
+from bee.run.settings import RunSettings
+from tests.helpers import DATA, assert_one_line_error, require
+from tests.netns import veth_pair
+from tests.run.conftest import bpf_prog_ids
+
+SRC = DATA / "src"
+
+
+@pytest.fixture
+def object_file(compile_c: Callable[[Path], bytes], tmp_path: Path) -> Callable[[str], str]:
+    def build(name: str) -> str:
+        path = tmp_path / f"{name}.o"
+        path.write_bytes(compile_c(SRC / f"{name}.c"))
+        return str(path)
+
+    return build
+
+
+def test_bumblebee_v0_0_14_section_convention(bee_run, object_file, trigger) -> None:
+    run = bee_run(object_file("run_legacy"))
+    trigger("beelegacy")
+    (event,) = run.wait_for(lambda: run.events("events"), what="an event")
+    assert event["event"] == {"uid": 4242, "comm": "beelegacy"}
+    run.wait_for(lambda: run.metric_lines("ebpf_solo_io_level{"), what="the gauge")
+    lines = run.scrape().splitlines()
+    assert 'ebpf_solo_io_execs{comm="beelegacy"} 1' in lines
+    assert 'ebpf_solo_io_level{comm="beelegacy"} 9' in lines
+    assert "# TYPE ebpf_solo_io_execs counter" in lines and "# TYPE ebpf_solo_io_level gauge" in lines
+    run.stop()
+
+
+def test_xdp_on_an_interface_and_a_uprobe(bee_run, object_file, trigger) -> None:
+    with veth_pair("br") as veth:
+        progs = bpf_prog_ids("count_packets")
+        run = bee_run(object_file("run_net"), "--iface", veth.host)
+        assert f"xdp on {veth.host}" in run.stderr_lines[-1] and "libc.so.6:getpid" in run.stderr_lines[-1]
+        veth.send_udp(9999, 7)
+        run.wait_for(lambda: 'ebpf_solo_io_counter_packets{proto="PROTO_UDP"} 7' in run.scrape().splitlines(),
+                     what="7 UDP packets counted")
+        trigger("beeuprobe", "/bin/bash", "-c", "echo $$")
+        run.wait_for(lambda: [line for line in run.metric_lines("ebpf_solo_io_counter_getpid{")
+                              if line.startswith('ebpf_solo_io_counter_getpid{comm="beeuprobe"} ')],
+                     what="getpid calls of beeuprobe")
+        run.stop()
+        assert bpf_prog_ids("count_packets") == progs
+        assert "xdp" not in subprocess.run(["ip", "link", "show", veth.host], capture_output=True,
+                                           text=True).stdout
+
+
+def test_interface_programs_need_an_interface(bee, object_file, root) -> None:
+    assert_one_line_error(bee("run", object_file("run_net"), "--no-tty"),
+                          "program count_packets (section xdp) attaches to a network interface", "--iface")
+    assert_one_line_error(bee("run", object_file("run_net"), "--no-tty", "--iface", "nosuchif0"),
+                          "no network interface named 'nosuchif0'")
+
+
+def test_pinned_maps_and_programs_outlive_the_run(bee_run, object_file, tmp_path: Path) -> None:
+    pins = Path("/sys/fs/bpf") / f"bee-test-{os.getpid()}"
+    require(Path("/sys/fs/bpf").is_dir(), "needs bpffs at /sys/fs/bpf")
+    try:
+        run = bee_run(object_file("run_types"), "--pin-maps", str(pins / "maps"), "--pin-progs",
+                      str(pins / "progs"))
+        run.stop()
+        assert {p.name for p in (pins / "maps").iterdir()} >= {"print_events", "counter_hash", "gauge_hash"}
+        assert [p.name for p in (pins / "progs").iterdir()] == ["on_exec"]
+        shown = subprocess.run(["bpftool", "map", "show", "pinned", str(pins / "maps" / "gauge_hash")],
+                               capture_output=True, text=True)
+        assert shown.returncode == 0 and "gauge_hash" in shown.stdout
+    finally:
+        shutil.rmtree(pins, ignore_errors=True)
+
+
+def test_without_privileges_says_what_is_needed(object_file, root) -> None:
+    setpriv = shutil.which("setpriv")
+    require(setpriv is not None, "needs setpriv (util-linux)")
+    shared = Path(tempfile.mkdtemp(prefix="bee-unpriv-"))  # readable by the unprivileged user
+    os.chmod(shared, 0o755)
+    obj = str(shutil.copy(object_file("run_types"), shared / "run_types.o"))
+    os.chmod(obj, 0o644)
+    proc = subprocess.run([str(setpriv), "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+                           "-m", "bee", "run", obj, "--no-tty", "--prom-port", "0"],
+                          capture_output=True, text=True, timeout=60, env=dict(os.environ, HOME="/tmp"))
+    shutil.rmtree(shared)
+    assert_one_line_error(proc, "CAP_BPF")
+
+
+def _open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_twenty_runs_leave_no_fds_and_nothing_in_the_kernel(object_file, root, tmp_path: Path) -> None:
+    obj = object_file("run_types")
+    progs = bpf_prog_ids("on_exec")
+    settings = RunSettings(program=obj, no_tty=True, fmt="json", prom_port=0, prom_host="127.0.0.1",
+                           poll_interval=0.05)
+
+    def one_run() -> None:
+        with open(os.devnull, "wb") as out, open(os.devnull, "w") as err:
+            runner = Runner(settings, tmp_path / "store", out=out, err=err)
+            thread = threading.Thread(target=runner.run)
+            thread.start()
+            try:
+                for _ in range(600):
+                    if runner.server is not None and runner.server.ready:
+                        break
+                    thread.join(0.01)
+                assert runner.server is not None and runner.server.ready
+                assert len(bpf_prog_ids("on_exec") - progs) == 1
+            finally:
+                runner.stop()
+                thread.join(10)
+        assert not thread.is_alive()
+
+    one_run()  # the first run loads libbpf and imports modules: measure from the second on
+    before = _open_fds()
+    for _ in range(20):
+        one_run()
+    assert _open_fds() == before
+    assert bpf_prog_ids("on_exec") == progs

@@ -9,7 +9,7 @@ DEMO_PORT ?= 9091
 # DEMO_TIME=10 stops the demo after 10 seconds; empty: run until Ctrl-C
 DEMO_TIME ?=
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test lint runner-image
 
 setup:
 	@scripts/setup.sh
@@ -22,7 +22,15 @@ demo: setup
 	$(if $(DEMO_TIME),timeout --preserve-status -s INT $(DEMO_TIME)) $(BEE) run $(DEMO_REF) --no-tty --prom-port $(DEMO_PORT)
 
 test: setup
+	@scripts/docker-up.sh
 	@scripts/test.sh
+
+# The runner image (bee, Python, libbpf; no compiler), built offline from wheels made here.
+RUNNER_IMAGE ?= bee-runner:$(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' bee/__init__.py)
+runner-image: setup
+	@scripts/docker-up.sh
+	@scripts/runner-wheels.sh dist/wheels
+	docker build -t $(RUNNER_IMAGE) .
 
 lint: setup
 	.venv/bin/ruff check bee tests

@@ -22,11 +22,15 @@ from bee.options import DEFAULT_CONFIG_DIR, DEFAULT_STORAGE, GlobalOptions
 _COMMANDS = {
     "init": ("bee.commands.init:init_command", "Scaffold a BPF program in C."),
     "build": ("bee.commands.build:build_command", "Compile a BPF program into the local store."),
+    "package": ("bee.commands.package:package_command", "Build a container image that runs a stored program."),
     "list": ("bee.commands.store:list_command", "List the programs in the local store."),
     "run": ("bee.commands.run:run_command", "Load, attach and export a BPF program."),
     "describe": ("bee.commands.describe:describe_command", "Show the programs, hooks and maps of a program."),
     "tag": ("bee.commands.store:tag_command", "Give a stored program another name."),
     "rm": ("bee.commands.store:rm_command", "Remove programs from the local store."),
+    "push": ("bee.commands.registry:push_command", "Upload a stored program to a registry."),
+    "pull": ("bee.commands.registry:pull_command", "Download a program from a registry."),
+    "login": ("bee.commands.registry:login_command", "Log in to a registry."),
     "completion": ("bee.commands.completion:completion_command", "Print a shell completion script."),
     "version": ("bee.commands.version:version_command", "Print bee's version."),
 }

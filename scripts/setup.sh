@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   clang llvm libbpf1 libbpf-dev bpftool        # compiling and inspecting BPF programs
+  debootstrap                                  # the base image, where Docker Hub is out of reach
   python3 python3-venv python3-pip             # the virtualenv bee runs in
   iproute2 make binutils util-linux            # netns/veth and tc, make, objdump, unshare/setpriv
   docker.io docker-registry tmux               # container builds, a local OCI registry, TUI tests

@@ -36,14 +36,15 @@ def store_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def bee(store_dir: Path, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the real `bee` CLI in a subprocess with its own store and cache; returns the completed process."""
-    env = dict(os.environ, BEE_STORAGE=str(store_dir), XDG_CACHE_HOME=os.environ.get(
+    base_env = dict(os.environ, BEE_STORAGE=str(store_dir), XDG_CACHE_HOME=os.environ.get(
         "XDG_CACHE_HOME", str(Path.home() / ".cache")))
-    env.pop("BEE_DEBUG", None)
+    base_env.pop("BEE_DEBUG", None)
 
-    def run(*args: str, input: str | None = None, cwd: Path | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, input: str | None = None, cwd: Path | None = None, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "bee", *args], input=input, cwd=cwd or tmp_path,
-                              env=env, capture_output=True, text=True, timeout=timeout, check=False)
+                              env={**base_env, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+                              check=False)
 
     return run
 

@@ -35,7 +35,7 @@ def split_cflags(cflags: Sequence[str]) -> tuple[str, ...]:
     return tuple(flag for value in cflags for flag in shlex.split(value))
 
 
-SOURCE_PREFIX = "/usr/src/bpf"  # where the builder container mounts the sources
+SOURCE_PREFIX = "."  # sources are named relative to their directory, where clang runs (it reads lines back)
 
 
 def compile_command(

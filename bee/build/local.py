@@ -20,6 +20,9 @@ class BuildRequest:
     cflags: tuple[str, ...] = ()
     build_script: Path | None = None
     binary_only: bool = False
+    local: bool = False
+    build_image: str | None = None
+    builder: str = "docker"
 
     def output_path(self) -> Path:
         """The object file: `-o`, else the input with its extension replaced by `.o` (bumblebee's rule)."""
@@ -30,6 +33,8 @@ def check_request(request: BuildRequest) -> None:
     """Reject inconsistent requests before any work; raises UsageError."""
     if request.ref is None and not request.binary_only:
         raise UsageError("give a reference to store the program under (bee build INPUT REF), or use --binary-only")
+    if request.build_script is not None and not request.local:
+        raise UsageError("--build-script runs on this machine; add --local (container builds use the builder image)")
 
 
 def read_build_script(path: Path) -> str:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bee.build.compiler import CompileSettings, build_script, split_cflags
 from bee.build.local import BuildRequest, check_request, compile_locally
 from bee.build.toolchain import target_arch
-from bee.errors import BuildError
+from bee.errors import UsageError
 from bee.oci.store import LocalStore, Platform, StoreEntry
 
 __all__ = ["BuildRequest", "BuildResult", "build", "default_build_script"]
+
+Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -23,12 +26,15 @@ class BuildResult:
 
 
 def default_build_script(request: BuildRequest) -> str:
-    """The script a local build of `request` would run (`--build-script-out`)."""
+    """The script a local build of `request` would run (`--build-script-out`); UsageError without --local."""
+    if not request.local:
+        raise UsageError("--build-script-out prints the local build script; add --local")
     return build_script(CompileSettings(arch=target_arch(request.arch), cflags=split_cflags(request.cflags)))
 
 
-def build(request: BuildRequest, *, store_root: Path, local: bool) -> BuildResult:
-    """Compile, check the result is a BPF object, and save it under `request.ref` unless binary-only.
+def build(request: BuildRequest, *, store_root: Path, progress: Progress = lambda _: None) -> BuildResult:
+    """Compile (locally, or in the builder container), check the result is a BPF object, and save it
+    under `request.ref` unless binary-only.
 
     Raises UsageError, InputFileError, BuildError, InvalidReferenceError, StoreError, ElfError.
     """
@@ -38,9 +44,14 @@ def build(request: BuildRequest, *, store_root: Path, local: bool) -> BuildResul
     check_request(request)
     if request.ref is not None:
         parse_reference(request.ref)  # reject a bad ref before spending time compiling
-    if not local:
-        raise BuildError("container builds are not available in this version of bee; use --local")
-    object_path = compile_locally(request)
+    if request.local:
+        object_path = compile_locally(request)
+    else:
+        from bee.build.container import compile_in_container, default_builder_image
+
+        object_path = request.output_path()
+        compile_in_container(request.source, object_path, image=request.build_image or default_builder_image(),
+                             builder=request.builder, arch=request.arch, cflags=request.cflags, progress=progress)
     if request.binary_only:
         return BuildResult(object_path, None)
     program = object_path.read_bytes()

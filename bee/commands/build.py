@@ -26,8 +26,9 @@ A build script gets the input as $1, the output as $2 and --cflags in $CFLAGS.
 @click.argument("registry_ref", required=False)
 @click.option("-o", "--output-file", type=click.Path(path_type=Path, dir_okay=False),
               help="Object file to write [default: INPUT with .o].")
-@click.option("-l", "--local", is_flag=True, help="Compile with the tools on this machine.")
-@click.option("-i", "--build-image", help="Builder image for container builds.")
+@click.option("-l", "--local", is_flag=True, help="Compile with the tools on this machine, not in a container.")
+@click.option("-i", "--build-image", help="Builder image for container builds [default: bee-builder:VERSION-DIGEST, "
+              "built from bee's Dockerfile when missing].")
 @click.option("-b", "--builder", type=click.Choice(["docker", "podman"]), default="docker",
               show_default=True, help="Container engine for container builds.")
 @click.option("--arch", help="Target architecture (x86_64, aarch64, ... or x86, arm64) [default: this host].")
@@ -45,12 +46,23 @@ def build_command(options: GlobalOptions, input_file: Path, registry_ref: str | 
 
     request = service.BuildRequest(
         source=input_file, ref=registry_ref, output=output_file, arch=arch, cflags=cflags,
-        build_script=build_script, binary_only=binary_only,
+        build_script=build_script, binary_only=binary_only, local=local, build_image=build_image,
+        builder=builder,
     )
     if build_script_out:
         click.echo(service.default_build_script(request), nl=False)
         return
-    result = service.build(request, store_root=options.storage, local=local)
+    result = service.build(request, store_root=options.storage, progress=_progress(options.verbose))
     click.echo(f"Compiled {input_file} to {result.object_path}", err=True)
     if result.entry is not None:
         click.echo(f"Saved {result.entry.ref} ({result.entry.digest}) in {options.storage}", err=True)
+
+
+def _progress(verbose: bool):  # type: ignore[no-untyped-def]
+    """Builder-image progress goes to stderr: every line with -v, else only bee's own notes."""
+
+    def show(line: str) -> None:
+        if verbose or not line.startswith(("Step ", " ---> ", "Removing ", "Successfully", " ")):
+            click.echo(line, err=True)
+
+    return show

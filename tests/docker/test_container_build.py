@@ -1,0 +1,127 @@
+"""`bee build` in the builder container and `bee package` images, on the real Docker engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import DATA, REPO, assert_one_line_error
+from tests.run.conftest import free_port
+
+OPENSNOOP = REPO / "examples" / "opensnoop" / "opensnoop.c"
+
+
+def _manifest_digest(store: Path, ref: str) -> str:
+    index = json.loads((store / "index.json").read_text())
+    (entry,) = [m for m in index["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"] == ref]
+    return str(entry["digest"])
+
+
+def _bee_containers(client: Any) -> int:
+    return len([c for c in client.containers.list(all=True) if c.image.tags and
+                any(t.startswith("bee-builder") for t in c.image.tags)])
+
+
+@pytest.mark.parametrize("what", ["template", "example"])
+def test_container_build_gives_the_local_bytes_and_digest(bee, docker_client, tmp_path: Path, store_dir: Path,
+                                                          what: str) -> None:
+    if what == "template":
+        source = tmp_path / "probe.c"
+        assert bee("init", "--program-type", "Network", "-m", "HashMap", "-o", "counter", "-f", str(source),
+                   input="").returncode == 0
+    else:
+        source = tmp_path / "opensnoop.c"
+        shutil.copy(OPENSNOOP, source)
+    containers = _bee_containers(docker_client)
+    in_container = bee("build", str(source), f"{what}:container", "-o", str(tmp_path / "container.o"), timeout=900)
+    assert in_container.returncode == 0, in_container.stderr
+    local = bee("build", str(source), f"{what}:local", "--local", "-o", str(tmp_path / "local.o"))
+    assert local.returncode == 0, local.stderr
+    assert (tmp_path / "container.o").read_bytes() == (tmp_path / "local.o").read_bytes()
+    assert _manifest_digest(store_dir, f"{what}:container") == _manifest_digest(store_dir, f"{what}:local")
+    assert (tmp_path / "container.o").stat().st_uid == os.getuid()
+    assert _bee_containers(docker_client) == containers  # the build container was removed
+
+
+def test_relative_and_absolute_paths(bee, docker_client, tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    shutil.copy(DATA / "src" / "hello.c", tmp_path / "src" / "hello.c")
+    relative = bee("build", "src/hello.c", "--binary-only", "-o", "out/rel.o", cwd=tmp_path, timeout=900)
+    assert relative.returncode == 0, relative.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    absolute = bee("build", str(tmp_path / "src" / "hello.c"), "--binary-only", "-o", str(tmp_path / "abs.o"),
+                   cwd=elsewhere, timeout=900)
+    assert absolute.returncode == 0, absolute.stderr
+    assert (tmp_path / "out" / "rel.o").read_bytes() == (tmp_path / "abs.o").read_bytes()
+
+
+def test_compiler_errors_come_back_verbatim(bee, docker_client, tmp_path: Path) -> None:
+    source = tmp_path / "broken.c"
+    source.write_text('#include "vmlinux.h"\nint f(void) {\n  return x +;\n}\n')
+    proc = bee("build", str(source), "broken:v1", timeout=900)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "broken.c:3:" in proc.stderr and "error:" in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "Error: compiling broken.c failed (exit 1)"
+    assert not list(tmp_path.glob("*.o")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_missing_builder_image_is_built(bee, docker_client, tmp_path: Path) -> None:
+    image = f"bee-builder:missing-{os.getpid()}"
+    try:
+        proc = bee("build", str(DATA / "src" / "hello.c"), "--binary-only", "-o", str(tmp_path / "h.o"), "-i", image,
+                   timeout=900)
+        assert proc.returncode == 0, proc.stderr
+        assert f"{image} cannot be pulled; building it from bee's Dockerfile" in proc.stderr
+        assert docker_client.images.get(image)
+    finally:
+        docker_client.images.remove(image, force=True)
+
+
+def test_docker_unreachable_is_one_sentence(bee, tmp_path: Path) -> None:
+    proc = bee("build", str(DATA / "src" / "hello.c"), "--binary-only", "-o", str(tmp_path / "h.o"),
+               env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
+    assert_one_line_error(proc, "cannot reach docker at", "start docker or build with --local")
+
+
+def test_packaged_program_runs_and_serves_metrics(bee, docker_client, runner_image: str, compile_c,
+                                                 trigger: Callable[[str], None], tmp_path: Path) -> None:
+    source = tmp_path / "run_types.c"
+    shutil.copy(DATA / "src" / "run_types.c", source)
+    assert bee("build", str(source), "types:pkg", "--local").returncode == 0
+    image = f"bee-test/types:{os.getpid()}"
+    packaged = bee("package", "types:pkg", image, timeout=900)
+    assert packaged.returncode == 0, packaged.stderr
+    port = free_port()
+    container = docker_client.containers.run(
+        image, detach=True, cap_add=["SYS_ADMIN", "NET_ADMIN"], ports={"9091/tcp": ("127.0.0.1", port)},
+        volumes={"/sys/kernel/tracing": {"bind": "/sys/kernel/tracing", "mode": "rw"}})
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        deadline = time.monotonic() + 60
+        while b"attached" not in container.logs() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert b"bee: attached 1 program from types:pkg" in container.logs(), container.logs()
+        trigger("beetrigger")
+        expected = 'ebpf_solo_io_counter_ring{color="GREEN",comm="beetrigger"} 1'
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                metrics = response.read().decode()
+            if expected in metrics.splitlines():
+                break
+            time.sleep(0.2)
+        assert expected in metrics.splitlines(), metrics
+        container.stop(timeout=10)
+        assert container.wait(timeout=30)["StatusCode"] == 0  # SIGTERM: clean exit
+    finally:
+        container.remove(force=True)
+        docker_client.images.remove(image, force=True)

@@ -16,6 +16,9 @@ import pytest
 
 from tests.helpers import strict
 
+# Real-registry fixtures (docker-registry processes, token server, proxy), shared by every directory.
+pytest_plugins = ["tests.registry.fixtures"]
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]

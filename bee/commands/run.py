@@ -11,8 +11,8 @@ from bee.commands._shared import complete_store_ref
 from bee.options import GlobalOptions
 from bee.run.settings import DEFAULT_POLL_INTERVAL, DEFAULT_PROM_PORT
 
-HELP = """Load BPF_PROGRAM (a file, or a reference in the local store), attach its programs and
-export its maps until interrupted.
+HELP = """Load BPF_PROGRAM (a file, or a reference in the local store, pulled from its registry
+when it is not stored yet: see --pull), attach its programs and export its maps until interrupted.
 
 \b
 Maps are read by name prefix (or, in older programs, by section .maps.<kind>):
@@ -50,13 +50,17 @@ bee run xdp_counter.o --iface eth0
 @click.option("--pin-maps", type=click.Path(path_type=Path, file_okay=False), help="Pin maps under this bpffs dir.")
 @click.option("--pin-progs", type=click.Path(path_type=Path, file_okay=False),
               help="Pin programs under this bpffs dir.")
+@click.option("--pull", "pull_policy", type=click.Choice(["missing", "always", "never"]), default="missing",
+              show_default=True, help="Pull a reference from its registry: when not stored, before every run, "
+              "or never.")
 @click.pass_obj
 def run_command(options: GlobalOptions, bpf_program: str, debug: bool, filters: tuple[str, ...],
                 hist_buckets: tuple[str, ...], hist_value_key: tuple[str, ...], no_tty: bool, fmt: str,
                 prom_port: int, prom_addr: str | None, poll_interval: float, iface: str | None,
-                pin_maps: Path | None, pin_progs: Path | None) -> None:
+                pin_maps: Path | None, pin_progs: Path | None, pull_policy: str) -> None:
     from bee.run.runner import Runner
     from bee.run.settings import RunSettings, parse_hist_buckets, parse_value_keys
+    from bee.run.source import pull_for_run
 
     logging.basicConfig(level=logging.DEBUG if (debug or options.debug) else
                         logging.INFO if options.verbose else logging.WARNING,
@@ -67,4 +71,7 @@ def run_command(options: GlobalOptions, bpf_program: str, debug: bool, filters: 
         prom_host=prom_addr, prom_port=prom_port, poll_interval=poll_interval, pin_maps=pin_maps,
         pin_progs=pin_progs, iface=iface,
     )
+    pulled = pull_for_run(bpf_program, options, pull_policy)
+    if pulled is not None:
+        click.echo(f"bee: pulled {pulled.ref} ({pulled.digest})", err=True)
     Runner(settings, options.storage).run()

@@ -100,6 +100,18 @@ class LocalStore:
         except ValueError as exc:
             raise StoreError(f"the manifest of {entry.ref} in the local store is not valid: {exc}") from None
 
+    def manifest_bytes(self, entry: StoreEntry) -> bytes:
+        """The exact, digest-checked manifest bytes of `entry` (what a push sends); raises `StoreError`."""
+        return self._read_blob(entry.digest, entry.size, f"the manifest of {entry.ref}")
+
+    def has_blob(self, digest: str, size: int) -> bool:
+        """True when the store holds blob `digest` with exactly this size and content."""
+        return SHA256_PATTERN.fullmatch(digest) is not None and self._has_blob(digest, size)
+
+    def blob_path(self, digest: str) -> Path:
+        """Where blob `digest` lives (`blobs/sha256/<hex>`, whether or not it exists); raises `StoreError`."""
+        return self._blob_path(digest)
+
     def program_bytes(self, entry: StoreEntry) -> bytes:
         """The ELF of `entry` (layer by program media type, else titled `program.o`); raises `StoreError`."""
         layer = program_layer(self.manifest(entry))

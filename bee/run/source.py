@@ -1,12 +1,21 @@
-"""Where `bee run` gets its program: a file if the argument is one, else a ref in the local store."""
+"""Where `bee run` gets its program: a file if the argument is one, else a ref in the local store,
+pulled from its registry first when the pull policy says so."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bee.describe import existing_file, looks_like_path, missing_file_message
-from bee.errors import InputFileError
+from bee.errors import InputFileError, RefNotFoundError
+
+if TYPE_CHECKING:
+    from bee.oci.store import StoreEntry
+    from bee.options import GlobalOptions
+
+#: `--pull` values: pull when the ref is not in the store (default), before every run, or never.
+PULL_POLICIES = ("missing", "always", "never")
 
 
 @dataclass(frozen=True)
@@ -18,12 +27,49 @@ class ProgramSource:
     name: str  # short name for the object (libbpf prefixes .data/.bss maps with it)
 
 
-def load_program(program: str, store_root: Path) -> ProgramSource:
-    """Read `program` from disk when it is a file, else from the local store.
+def pull_for_run(program: str, options: GlobalOptions, policy: str) -> StoreEntry | None:
+    """Pull `program` into the store as `policy` says; returns the pulled entry, or None if nothing was pulled.
+
+    Files (and paths that look like files) are never pulled. With `missing`, a reference already
+    in the store, or one naming no registry, is left to the store lookup (whose not-found error
+    then applies); with `always` a reference naming no registry is a `UsageError`. Raises
+    `InvalidReferenceError`, `RegistryError` subclasses, `StoreError`.
+    """
+    if policy not in PULL_POLICIES:
+        raise ValueError(f"unknown pull policy {policy!r}")
+    if policy == "never" or existing_file(program) is not None or looks_like_path(program):
+        return None
+    from bee.oci.reference import parse_reference
+    from bee.oci.store import LocalStore
+
+    reference = parse_reference(program)
+    if policy == "missing":
+        if reference.registry is None:
+            return None
+        try:
+            LocalStore(options.storage).resolve(program)
+            return None
+        except RefNotFoundError:
+            pass
+    from bee.oci.transfer import pull
+
+    return pull(program, options)
+
+
+def load_program(program: str, store_root: Path, *, pull: str = "never",
+                 options: GlobalOptions | None = None) -> ProgramSource:
+    """Read `program` from disk when it is a file, else from the local store (pulled first per `pull`).
 
     Raises InputFileError (a path that does not exist or cannot be read), InvalidReferenceError,
-    RefNotFoundError, StoreError.
+    RefNotFoundError, StoreError, and with a pull policy other than `never` the errors of
+    `pull_for_run`.
     """
+    if pull != "never":
+        from dataclasses import replace
+
+        from bee.options import GlobalOptions
+
+        pull_for_run(program, replace(options or GlobalOptions(), storage=store_root), pull)
     path = existing_file(program)
     if path is not None:
         try:

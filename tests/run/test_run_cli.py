@@ -157,20 +157,20 @@ def test_port_in_use_is_an_error_before_loading(bee, object_file, root) -> None:
 
 
 def test_inputs_that_cannot_run(bee, tmp_path: Path, object_file, root) -> None:
+    def run(*args: str):  # type: ignore[no-untyped-def]
+        return bee("run", *args, "--no-tty", "--prom-port", "0")
+
     text = tmp_path / "notes.o"
     text.write_text("not an object\n")
-    assert_one_line_error(bee("run", str(text), "--no-tty"), "is not an ELF file")
-    assert_one_line_error(bee("run", "/bin/true", "--no-tty"), "not a BPF object")
-    assert_one_line_error(bee("run", str(tmp_path / "gone.o"), "--no-tty"), "gone.o does not exist")
-    assert_one_line_error(bee("run", "nothere:v1", "--no-tty"), "nothere:v1 is not in the local store")
-    assert_one_line_error(bee("run", object_file("run_types"), "--no-tty", "-f", "print_events,comm,(("),
-                          "print_events,comm,((")
-    assert_one_line_error(bee("run", object_file("run_types"), "--no-tty", "-f", "print_events,nofield,x"),
-                          "nofield")
-    assert_one_line_error(bee("run", object_file("run_types"), "--no-tty", "-k", "hist_latency,nofield"),
-                          "hist_latency", "nofield")
-    assert_one_line_error(bee("run", object_file("run_types"), "--no-tty", "-b", "hist_latency,[a]"),
-                          "invalid histogram buckets")
+    types = object_file("run_types")
+    assert_one_line_error(run(str(text)), "is not an ELF file")
+    assert_one_line_error(run("/bin/true"), "not a BPF object")
+    assert_one_line_error(run(str(tmp_path / "gone.o")), "gone.o does not exist")
+    assert_one_line_error(run("nothere:v1", "--pull", "never"), "nothere:v1 is not in the local store")
+    assert_one_line_error(run(types, "-f", "print_events,comm,(("), "print_events,comm,((")
+    assert_one_line_error(run(types, "-f", "print_events,nofield,x"), "nofield")
+    assert_one_line_error(run(types, "-k", "hist_latency,nofield"), "hist_latency", "nofield")
+    assert_one_line_error(run(types, "-b", "hist_latency,[a]"), "invalid histogram buckets")
 
 
 def test_unsupported_tracked_map_type(bee, tmp_path: Path, root) -> None:
@@ -182,7 +182,7 @@ def test_unsupported_tracked_map_type(bee, tmp_path: Path, root) -> None:
                       'SEC("tracepoint/sched/sched_process_exec") int g(void *ctx) { return 0; }\n'
                       'char LICENSE[] SEC("license") = "GPL";\n')
     assert bee("build", str(source), "--local", "--binary-only").returncode == 0
-    assert_one_line_error(bee("run", str(tmp_path / "gauge_ring.o"), "--no-tty"),
+    assert_one_line_error(bee("run", str(tmp_path / "gauge_ring.o"), "--no-tty", "--prom-port", "0"),
                           "gauge_events", "ringbuf", "gauge")
 
 

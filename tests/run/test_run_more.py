@@ -64,9 +64,9 @@ def test_xdp_on_an_interface_and_a_uprobe(bee_run, object_file, trigger) -> None
 
 
 def test_interface_programs_need_an_interface(bee, object_file, root) -> None:
-    assert_one_line_error(bee("run", object_file("run_net"), "--no-tty"),
+    assert_one_line_error(bee("run", object_file("run_net"), "--no-tty", "--prom-port", "0"),
                           "program count_packets (section xdp) attaches to a network interface", "--iface")
-    assert_one_line_error(bee("run", object_file("run_net"), "--no-tty", "--iface", "nosuchif0"),
+    assert_one_line_error(bee("run", object_file("run_net"), "--no-tty", "--prom-port", "0", "--iface", "nosuchif0"),
                           "no network interface named 'nosuchif0'")
 
 

@@ -1,0 +1,541 @@
+"""One registry repository over HTTP: oras-py's `Registry` with bee's auth, retries, limits and errors.
+
+`RegistryClient` is the adapter. oras-py does the distribution-spec work it does well (URL
+layout, the monolithic POST+PUT and chunked POST+PATCH+PUT uploads, blob HEAD and GET),
+and every request it makes goes through `do_request`, the hook oras-py provides, which bee
+replaces with `RegistryClient.request`: that is where the challenge flow, the token cache,
+retries and one-sentence errors live. Three things go around oras-py, said where they are:
+fetching manifests (oras-py decodes them, losing the bytes a digest is computed over),
+putting manifests (oras-py re-serialises the dict, changing the digest), and its token
+auth (it keeps one token for every scope and sends credentials it never checked).
+
+Importing this module imports `requests` and `oras`; only push, pull and login do.
+Errors: `RegistryError` and its subclasses from `bee.oci.errors`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import oras.container
+import oras.provider
+import requests
+import urllib3.exceptions
+
+from bee.oci.auth import DOCKER_HUB_HOSTS, CredentialLookup, Credentials, merge_scopes, parse_www_authenticate
+from bee.oci.errors import IntegrityError, RegistryAuthError, RegistryError, RegistryNotFoundError
+from bee.oci.progress import Task
+
+ATTEMPTS = 4  # tries of one request on 5xx, 429, resets and read timeouts
+BACKOFF = 0.25  # seconds before the second try; doubled for each next one
+MAX_RETRY_AFTER = 5.0
+TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
+LOGIN_SOURCE = "the login command"  # `Credentials.source` of what `bee login` checks
+MAX_MANIFEST_SIZE = 4 << 20
+MAX_BLOB_SIZE = 512 << 20
+READ_CHUNK = 1 << 16
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_OK = range(200, 300)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a repository lives: `host` as the user wrote it, `api_host` where its API answers."""
+
+    host: str
+    api_host: str
+    repository: str
+    plain_http: bool = False
+    insecure: bool = False
+
+    @property
+    def base_url(self) -> str:
+        return f"{'http' if self.plain_http else 'https'}://{self.api_host}/v2/"
+
+    @classmethod
+    def of(cls, host: str, repository: str, *, plain_http: bool, insecure: bool) -> Endpoint:
+        """The endpoint of `host/repository`; Docker Hub's API host and `library/` are filled in."""
+        host = host.lower()
+        api_host = host
+        if host in DOCKER_HUB_HOSTS:
+            api_host = "registry-1.docker.io"
+            if repository and "/" not in repository:
+                repository = f"library/{repository}"
+        return cls(host, api_host, repository, plain_http, insecure)
+
+
+class _Body:
+    """Bytes sent as a request body in blocks, reporting each block to a progress task."""
+
+    def __init__(self, data: bytes, task: Task) -> None:
+        self._view = memoryview(data)
+        self._pos = 0
+        self._task = task
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while block := self.read(READ_CHUNK):
+            yield block
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._pos + size)
+        block = bytes(self._view[self._pos:end])
+        self._pos = end
+        self._task.advance(len(block))
+        return block
+
+
+class _OrasRegistry(oras.provider.Registry):
+    """oras-py's registry with its request path, status checks and session URLs routed to bee's client."""
+
+    def __init__(self, client: RegistryClient) -> None:
+        endpoint = client.endpoint
+        super().__init__(hostname=endpoint.api_host, insecure=endpoint.plain_http, tls_verify=not endpoint.insecure)
+        self._bee = client
+
+    def do_request(self, url: str, method: str = "GET", data: Any = None, headers: dict | None = None,
+                   json: Any = None, stream: bool = False) -> requests.Response:
+        return self._bee.request(method, url, data=data, headers=headers, stream=stream)
+
+    def _check_200_response(self, response: requests.Response) -> None:
+        if response.status_code not in _OK:
+            raise self._bee.failure(response, f"cannot upload to {self._bee.subject}")
+
+    def _get_location(self, r: requests.Response, container: oras.container.Container) -> str:
+        # oras-py reads the Location of an upload session without checking the status first.
+        self._check_200_response(r)
+        location = super()._get_location(r, container)
+        if not location:
+            raise RegistryError(f"{self._bee.endpoint.host} started a blob upload without saying where (no Location)")
+        return location
+
+
+class RegistryClient:
+    """Requests to one repository (or, with `repository=""`, to the registry's base endpoint).
+
+    `scope_actions` is what the token is asked for (`pull`, `pull,push`; None: none, as for a
+    login check); `subject` names the reference in messages; `credentials` is called at most
+    once, at the first challenge, so anonymous registries never run credential helpers. The
+    tokens obtained are kept for the client's life.
+    """
+
+    def __init__(self, endpoint: Endpoint, *, subject: str, scope_actions: str | None,
+                 credentials: Callable[[], CredentialLookup]) -> None:
+        self.endpoint = endpoint
+        self.subject = subject
+        self.action = "push" if scope_actions and "push" in scope_actions else "pull"
+        self._oras = _OrasRegistry(self)
+        self.session = self._oras.session
+        self._auth = _Auth(self, f"repository:{endpoint.repository}:{scope_actions}" if scope_actions else None,
+                           credentials)
+        self._upload_task: Task | None = None
+        self._container: oras.container.Container | None = None
+
+    # -- the request path -------------------------------------------------------------------------
+
+    def request(self, method: str, url: str, *, data: Any = None, headers: dict | None = None,
+                stream: bool = False, authenticate: bool = True) -> requests.Response:
+        """Send one request: answer auth challenges, retry 5xx/429/resets with backoff.
+
+        Returns the final response (any status); raises `RegistryError` when the registry
+        cannot be reached, `RegistryAuthError` when a challenge cannot be answered.
+        """
+        attempt = 0
+        challenges = 0
+        while True:
+            attempt += 1
+            sent = dict(headers or {})
+            if authenticate and (value := self._auth.header()):
+                sent["Authorization"] = value
+            body = data
+            if isinstance(data, bytes) and data and self._upload_task is not None and method in ("PUT", "PATCH"):
+                if attempt > 1:
+                    self._upload_task.reset()
+                body = _Body(data, self._upload_task)
+            retryable = method != "PATCH"  # a repeated chunk would be appended twice
+            try:
+                response = self.session.request(method, url, data=body, headers=sent, stream=stream,
+                                                verify=not self.endpoint.insecure, timeout=TIMEOUT,
+                                                allow_redirects=method in ("GET", "HEAD"))
+            except requests.exceptions.SSLError as exc:
+                raise RegistryError(self._tls_message(exc)) from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if not retryable or attempt >= ATTEMPTS or _cannot_connect(exc):
+                    raise RegistryError(self._connection_message(url, exc)) from None
+                self._sleep(attempt, None)
+                continue
+            if response.status_code == 401 and authenticate and challenges < 2:
+                challenges += 1
+                attempt -= 1
+                response.close()
+                self._auth.challenged(response)
+                continue
+            if response.status_code in RETRY_STATUSES and retryable and attempt < ATTEMPTS:
+                response.close()
+                self._sleep(attempt, response)
+                continue
+            return response
+
+    def _sleep(self, attempt: int, response: requests.Response | None) -> None:
+        delay = BACKOFF * 2 ** (attempt - 1)
+        retry_after = response.headers.get("Retry-After", "") if response is not None else ""
+        if retry_after.isdigit():
+            delay = min(float(retry_after), MAX_RETRY_AFTER)
+        time.sleep(delay)
+
+    def _tls_message(self, exc: Exception) -> str:
+        text = str(exc)
+        host = self.endpoint.api_host
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            match = re.search(r"certificate verify failed: ([^()]+?)\s*(?:\(_ssl|\)|$)", text)
+            reason = match.group(1).strip() if match else ""
+            return (f"the TLS certificate of {host} cannot be verified ({reason or 'unknown issuer'}): "
+                    "use --insecure to skip verification, or set REQUESTS_CA_BUNDLE to its CA certificate")
+        return (f"TLS with {self.endpoint.base_url} failed ({_ssl_reason(text)}): "
+                "if the registry serves plain HTTP, use --plain-http")
+
+    def _connection_message(self, url: str, exc: Exception) -> str:
+        base = self.endpoint.base_url
+        where = base if url.startswith(base) else url.split("?", 1)[0]
+        return f"cannot reach the registry at {where}: {_connection_reason(exc)}"
+
+    # -- errors -----------------------------------------------------------------------------------
+
+    def failure(self, response: requests.Response, doing: str) -> RegistryError:
+        """The error for an unexpected answer to `doing` (e.g. "cannot pull x:v1")."""
+        status = response.status_code
+        detail = _oci_errors(response)
+        host = self.endpoint.host
+        if status == 401:
+            return self._auth.refused()
+        if status == 403:
+            return self._auth.forbidden()
+        if status == 404:
+            return RegistryNotFoundError(f"{doing}: {host} answered 404 Not Found{detail}")
+        if status == 400 and self.endpoint.plain_http and "HTTPS" in detail + response.text[:200]:
+            return RegistryError(f"{host} serves HTTPS, not plain HTTP: drop --plain-http")
+        tries = f" after {ATTEMPTS} attempts" if status in RETRY_STATUSES else ""
+        return RegistryError(f"{doing}: {host} answered {status} {response.reason}{tries}{detail}")
+
+    # -- operations ---------------------------------------------------------------------------------
+
+    @property
+    def container(self) -> oras.container.Container:
+        """oras-py's view of the repository (its parser would read `a.b/c` as a registry, so set the parts)."""
+        if self._container is None:
+            namespace, _, name = self.endpoint.repository.rpartition("/")
+            container = oras.container.Container(name, registry=self.endpoint.api_host)
+            container.namespace = namespace or None
+            self._container = container
+        return self._container
+
+    def _url(self, path: str) -> str:
+        return f"{self._oras.prefix}://{path}"
+
+    def ping(self) -> None:
+        """GET the base endpoint `/v2/`, answering challenges: a login check. Raises `RegistryError`."""
+        response = self.request("GET", self.endpoint.base_url)
+        response.close()
+        if response.status_code not in _OK:
+            raise self.failure(response, f"cannot log in to {self.endpoint.host}")
+
+    def get_manifest(self, reference: str, accept: str) -> tuple[bytes, str | None, str | None]:
+        """The manifest for a tag or digest: its bytes, `Content-Type`, `Docker-Content-Digest`.
+
+        Fetched here rather than with oras-py's `get_manifest`, which returns decoded JSON: a
+        digest is computed over the bytes. Raises `RegistryNotFoundError`, `IntegrityError`
+        (over `MAX_MANIFEST_SIZE`), `RegistryError`.
+        """
+        url = self._url(self.container.manifest_url(reference))
+        response = self.request("GET", url, headers={"Accept": accept}, stream=True)
+        with response:
+            if response.status_code == 404:
+                raise RegistryNotFoundError(
+                    f"{self.subject} was not found on {self.endpoint.host} (no such repository, tag or digest)")
+            if response.status_code not in _OK:
+                raise self.failure(response, f"cannot pull {self.subject}")
+            data = _read_limited(response, MAX_MANIFEST_SIZE, f"the manifest of {self.subject}", None,
+                                 f"bee's limit of {MAX_MANIFEST_SIZE >> 20} MiB")
+            return data, response.headers.get("Content-Type"), response.headers.get("Docker-Content-Digest")
+
+    def put_manifest(self, reference: str, data: bytes, media_type: str) -> str | None:
+        """PUT `data` as the manifest `reference` (a tag or digest); returns the digest the registry reports.
+
+        Sent here as the exact bytes: oras-py's `upload_manifest` takes a dict and re-serialises
+        it, which would change the manifest's digest.
+        """
+        url = self._url(self.container.manifest_url(reference))
+        response = self.request("PUT", url, data=data, headers={"Content-Type": media_type})
+        response.close()
+        if response.status_code not in _OK:
+            raise self.failure(response, f"cannot push the manifest of {self.subject}")
+        return response.headers.get("Docker-Content-Digest")
+
+    def blob_exists(self, digest: str) -> bool:
+        """True when the repository has the blob (HEAD answered 2xx)."""
+        return bool(self._oras.blob_exists({"digest": digest}, self.container))
+
+    def upload_blob(self, path: Path, digest: str, size: int, task: Task, *, chunk_size: int | None) -> None:
+        """Upload the file `path` as blob `digest`: monolithic, or in `chunk_size` PATCHes when given.
+
+        Raises `RegistryError` unless the registry answers 201 with the same digest.
+        """
+        layer = {"digest": digest, "size": size}
+        self._upload_task = task
+        try:
+            if chunk_size:
+                response = self._oras.chunked_upload(str(path), self.container, layer, chunk_size=chunk_size)
+            else:
+                response = self._oras.put_upload(str(path), self.container, layer)
+        finally:
+            self._upload_task = None
+        response.close()
+        if response.status_code not in _OK:
+            raise self.failure(response, f"cannot upload blob {digest} of {self.subject}")
+        reported = response.headers.get("Docker-Content-Digest")
+        if reported and reported != digest:
+            raise IntegrityError(f"{self.endpoint.host} stored blob {digest} of {self.subject} as {reported}")
+
+    def fetch_blob(self, digest: str, size: int, task: Task) -> bytes:
+        """The blob `digest`, checked against `size` and its sha256 while it is read.
+
+        A connection that breaks mid-body is retried from the start (up to `ATTEMPTS` times).
+        Raises `RegistryNotFoundError`, `IntegrityError`, `RegistryError`.
+        """
+        if size > MAX_BLOB_SIZE:
+            raise IntegrityError(f"blob {digest} of {self.subject} is {size} bytes, more than bee's limit of "
+                                 f"{MAX_BLOB_SIZE >> 20} MiB")
+        for attempt in range(1, ATTEMPTS + 1):
+            response = self._oras.get_blob(self.container, digest, stream=True)
+            with response:
+                if response.status_code == 404:
+                    raise RegistryNotFoundError(f"blob {digest} of {self.subject} is missing from {self.endpoint.host}")
+                if response.status_code not in _OK:
+                    raise self.failure(response, f"cannot download blob {digest} of {self.subject}")
+                task.reset()
+                try:
+                    data = _read_limited(response, size, f"blob {digest} of {self.subject}", task,
+                                         f"the {size} bytes its descriptor says")
+                except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                        urllib3.exceptions.HTTPError) as exc:
+                    if attempt == ATTEMPTS:
+                        raise RegistryError(
+                            f"downloading blob {digest} of {self.subject} failed {ATTEMPTS} times: {exc}") from None
+                    self._sleep(attempt, None)
+                    continue
+            if len(data) != size:
+                raise IntegrityError(
+                    f"blob {digest} of {self.subject} is {len(data)} bytes, its descriptor says {size}")
+            actual = "sha256:" + hashlib.sha256(data).hexdigest()
+            if actual != digest:
+                raise IntegrityError(f"blob {digest} of {self.subject} does not match its digest "
+                                     f"(the registry sent content with digest {actual})")
+            return data
+        raise AssertionError("unreachable")
+
+
+class _Auth:
+    """The Authorization of one client: Basic, or Bearer tokens from the challenge's realm.
+
+    Written here rather than with oras-py's token auth, which keeps one token whatever the
+    scope, so a pull token is resent for a push until it fails, and never reports rejected
+    credentials as such.
+    """
+
+    def __init__(self, client: RegistryClient, scope: str | None, credentials: Callable[[], CredentialLookup]) -> None:
+        self._client = client
+        self._scope = scope
+        self._credentials = credentials
+        self._lookup: CredentialLookup | None = None
+        self._header: str | None = None
+        self._scheme: str | None = None
+        self._token_scopes: list[str] = []
+
+    @property
+    def lookup(self) -> CredentialLookup:
+        if self._lookup is None:
+            self._lookup = self._credentials()
+        return self._lookup
+
+    def header(self) -> str | None:
+        return self._header
+
+    def challenged(self, response: requests.Response) -> None:
+        """Answer a 401: get a token for the scopes asked, or use Basic credentials.
+
+        Raises `RegistryAuthError` when there is nothing better to send than what was refused.
+        """
+        raw = response.headers.get("WWW-Authenticate", "")
+        host = self._client.endpoint.host
+        try:
+            challenges = parse_www_authenticate(raw)
+        except ValueError as exc:
+            raise RegistryAuthError(f"{host} sent a WWW-Authenticate header bee cannot read ({exc})") from None
+        bearer = next((c for c in challenges if c.scheme == "bearer" and c.params.get("realm")), None)
+        if bearer is not None:
+            scopes = merge_scopes([*self._token_scopes, *([self._scope] if self._scope else []),
+                                   *bearer.params.get("scope", "").split()])
+            if self._scheme == "bearer" and scopes == self._token_scopes:
+                raise self.refused()
+            token = self._fetch_token(bearer.params["realm"], bearer.params.get("service"), scopes)
+            self._scheme, self._header, self._token_scopes = "bearer", f"Bearer {token}", scopes
+            return
+        if challenges and not any(c.scheme == "basic" for c in challenges):
+            schemes = ", ".join(sorted({c.scheme.capitalize() for c in challenges}))
+            raise RegistryAuthError(f"{host} asks for {schemes} authentication; bee supports Basic and Bearer")
+        credentials = self.lookup.credentials
+        if credentials is None or self._scheme == "basic":
+            raise self.refused()
+        self._scheme, self._header = "basic", f"Basic {credentials.basic()}"
+
+    def _fetch_token(self, realm: str, service: str | None, scopes: list[str]) -> str:
+        host = self._client.endpoint.host
+        if not realm.startswith(("https://", "http://")):
+            raise RegistryAuthError(f"{host} named a token service that is not an http(s) URL: {realm}")
+        params = ([("service", service)] if service else []) + [("scope", scope) for scope in scopes]
+        credentials = self.lookup.credentials
+        headers = {"Accept": "application/json"}
+        if credentials is not None:
+            headers["Authorization"] = f"Basic {credentials.basic()}"
+        url = requests.Request("GET", realm, params=params).prepare().url or realm
+        response = self._client.request("GET", url, headers=headers, authenticate=False)
+        with response:
+            if response.status_code == 401:
+                raise self._rejected(credentials) if credentials else self.refused()
+            if response.status_code == 403:
+                raise self.forbidden()
+            if response.status_code not in _OK:
+                raise RegistryAuthError(f"the token service of {host} ({realm}) answered "
+                                        f"{response.status_code} {response.reason}{_oci_errors(response)}")
+            try:
+                payload = response.json()
+                token = payload.get("token") or payload.get("access_token")
+            except (ValueError, AttributeError):
+                token = None
+        if not isinstance(token, str) or not token:
+            raise RegistryAuthError(f"the token service of {host} ({realm}) answered without a token")
+        return token
+
+    def _who(self, credentials: Credentials) -> str:
+        return f"{credentials.username} (from {credentials.source})"
+
+    def _rejected(self, credentials: Credentials) -> RegistryAuthError:
+        host = self._client.endpoint.host
+        if credentials.source == LOGIN_SOURCE:
+            return RegistryAuthError(f"{host} rejected the credentials of {credentials.username}: "
+                                     "check the username and the password or token")
+        return RegistryAuthError(f"{host} rejected the credentials of {self._who(credentials)}: "
+                                 f"check them, or log in again with `bee login {host}`")
+
+    def _notes(self) -> str:
+        notes = self._lookup.notes if self._lookup else ()
+        return f" ({'; '.join(notes)})" if notes else ""
+
+    def refused(self) -> RegistryAuthError:
+        """The error for a 401 that bee cannot answer better."""
+        client, host = self._client, self._client.endpoint.host
+        credentials = self.lookup.credentials
+        if credentials is not None and (self._scheme == "basic" or not client.endpoint.repository):
+            return self._rejected(credentials)
+        if credentials is None:
+            if not client.endpoint.repository:
+                return RegistryAuthError(f"{host} requires credentials: give -u and -p{self._notes()}")
+            if client.action == "push":
+                return RegistryAuthError(f"{host} requires credentials to push {client.subject}: log in with "
+                                         f"`bee login {host}` or give -u/-p{self._notes()}")
+            return RegistryAuthError(
+                f"{client.subject}: not found, or not authorized without credentials: log in with "
+                f"`bee login {host}` or give -u/-p if it is private{self._notes()}")
+        if client.action == "push":
+            return RegistryAuthError(f"{self._who(credentials)} is not authorized to push {client.subject}")
+        return RegistryAuthError(f"{client.subject}: not found, or {self._who(credentials)} "
+                                 "is not authorized to pull it")
+
+    def forbidden(self) -> RegistryError:
+        """The error for a 403 (GHCR's answer for an image that does not exist, too)."""
+        client, host = self._client, self._client.endpoint.host
+        credentials = self.lookup.credentials
+        who = self._who(credentials) if credentials else "anonymous access"
+        if client.action == "push":
+            return RegistryAuthError(f"{who} is not authorized to push {client.subject} "
+                                     f"({host} answered 403 Forbidden)")
+        hint = "" if credentials else f"; log in with `bee login {host}` if it is private"
+        return RegistryNotFoundError(f"{client.subject}: not found, or not authorized to pull it "
+                                     f"({host} answered 403 Forbidden to {who}){hint}")
+
+
+def _cannot_connect(exc: Exception) -> bool:
+    """True when no connection was made (refused, unresolvable, connect timeout): retrying will not help."""
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        item = stack.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError,
+                             ConnectionRefusedError, requests.exceptions.ConnectTimeout)):
+            return True
+        stack.extend([getattr(item, "reason", None), item.__cause__, item.__context__,
+                      *(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))])
+    return False
+
+
+def _connection_reason(exc: Exception) -> str:
+    text = str(exc)
+    lowered = text.lower()
+    if "refused" in lowered:
+        return "connection refused (is it running, on this address and port?)"
+    if "name or service not known" in lowered or "nameresolution" in lowered or "failed to resolve" in lowered:
+        return "the host name does not resolve"
+    if isinstance(exc, requests.Timeout) or "timed out" in lowered:
+        return "the connection timed out"
+    if "reset" in lowered or "aborted" in lowered or "remotedisconnected" in lowered.replace(" ", ""):
+        return f"the connection was closed by the registry {ATTEMPTS} times"
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _ssl_reason(text: str) -> str:
+    for marker in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "record layer failure", "UNKNOWN_PROTOCOL",
+                   "packet length too long", "unexpected eof"):
+        if marker.lower() in text.lower():
+            return "the server does not answer TLS"
+    return text.split("(", 1)[-1].rstrip(")")[:160]
+
+
+def _oci_errors(response: requests.Response) -> str:
+    """`: CODE: message` from a distribution-spec error body, or ""."""
+    try:
+        body = response.json()
+        errors = body.get("errors") if isinstance(body, dict) else None
+    except (ValueError, RuntimeError):
+        return ""
+    if not isinstance(errors, list):
+        return ""
+    parts = [f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors if isinstance(e, dict)]
+    return f" ({'; '.join(p for p in parts if p)})" if parts else ""
+
+
+def _read_limited(response: requests.Response, limit: int, what: str, task: Task | None, bound: str) -> bytes:
+    """The response body, refusing more than `limit` bytes (announced or actually sent); `bound` says why."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise IntegrityError(f"{what} is {int(declared)} bytes, more than {bound}")
+    chunks: list[bytes] = []
+    received = 0
+    for chunk in response.iter_content(READ_CHUNK):
+        received += len(chunk)
+        if received > limit:
+            raise IntegrityError(f"{what} is more than {bound}")
+        chunks.append(chunk)
+        if task is not None:
+            task.advance(len(chunk))
+    return b"".join(chunks)

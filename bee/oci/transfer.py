@@ -1,0 +1,218 @@
+"""`push`, `pull` and `login`: the local store on one side, a registry on the other.
+
+`push` sends what the store holds for a reference, byte for byte (blobs the registry
+already has are skipped), so the registry's manifest digest is the local one. `pull`
+fetches a manifest (or an image index, then this host's `linux/<arch>` entry), checks it
+is a program, downloads the blobs the store lacks, verifies every byte against digests
+and sizes, and only then calls `LocalStore.import_manifest`: a failure leaves the store
+as it was. `login` checks credentials against the registry before saving them.
+
+References must name a registry (`ghcr.io/org/probe:v1`, `localhost:5000/probe:v1`); a
+reference without a tag or digest means `latest`. Raises `BeeError` subclasses only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bee.errors import InvalidReferenceError, UsageError
+from bee.oci import mediatypes
+from bee.oci.artifact import ACCEPT, classify, program_check, select_platform
+from bee.oci.auth import CredentialLookup, Credentials, find_credentials, save_login, server_host
+from bee.oci.errors import IntegrityError, UnsupportedArtifactError
+from bee.oci.index import Platform
+from bee.oci.manifest import SHA256_PATTERN, parse_manifest, sha256_digest
+from bee.oci.progress import Progress, Silent
+from bee.oci.reference import Reference, parse_reference
+from bee.oci.store import LocalStore, StoreEntry
+from bee.options import GlobalOptions
+
+#: Blobs larger than this are uploaded in PATCH chunks of this size; smaller ones in one PUT.
+CHUNK_SIZE = 16 << 20
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What `push` did: the reference, its manifest digest, and how many blobs it sent or skipped."""
+
+    ref: str
+    digest: str
+    uploaded: int
+    skipped: int
+
+
+def needs_registry(reference: Reference) -> str:
+    """The registry host of `reference`; `UsageError` when it names none (a local name like `probe:v1`)."""
+    if reference.registry is None:
+        raise UsageError(
+            f"{reference} names no registry: use a reference such as localhost:5000/{reference} "
+            f"or ghcr.io/<owner>/{reference} (`bee tag` gives a stored program another name)")
+    return reference.registry
+
+
+def _credentials(host: str, options: GlobalOptions) -> CredentialLookup:
+    if (options.username is None) != (options.password is None):
+        raise UsageError("give both -u/--username and -p/--password, or neither")
+    return find_credentials(host, username=options.username, password=options.password,
+                            config_dir=options.config_dir, auth_configs=options.auth_configs)
+
+
+def _client(reference: Reference, options: GlobalOptions, scope_actions: str) -> Any:
+    from bee.oci.registry import Endpoint, RegistryClient
+
+    host = needs_registry(reference)
+    endpoint = Endpoint.of(host, reference.repository, plain_http=options.plain_http, insecure=options.insecure)
+    return RegistryClient(endpoint, subject=str(reference), scope_actions=scope_actions,
+                          credentials=lambda: _credentials(endpoint.host, options))
+
+
+def _target(reference: Reference) -> str:
+    return reference.tag or reference.digest or "latest"
+
+
+def _short(digest: str) -> str:
+    return digest.split(":", 1)[-1][:12]
+
+
+def _file_matches(path: Path, digest: str, size: int) -> bool:
+    hasher = hashlib.sha256()
+    count = 0
+    try:
+        with open(path, "rb") as blob:
+            while chunk := blob.read(1 << 20):
+                hasher.update(chunk)
+                count += len(chunk)
+    except OSError:
+        return False
+    return count == size and f"sha256:{hasher.hexdigest()}" == digest
+
+
+def push(ref: str, options: GlobalOptions, *, progress: Progress | None = None,
+         chunk_size: int = CHUNK_SIZE) -> PushResult:
+    """Upload the program stored under `ref` to the registry `ref` names.
+
+    Blobs are checked in the store, HEADed in the registry (present ones skipped), uploaded
+    (in `chunk_size` chunks when larger), then the stored manifest bytes are PUT under the
+    tag (or digest). Raises `RefNotFoundError`, `StoreError`, `UsageError`, `RegistryError`.
+    """
+    reference = parse_reference(ref)
+    needs_registry(reference)
+    store = LocalStore(options.storage)
+    entry = store.resolve(ref)
+    manifest_bytes = store.manifest_bytes(entry)
+    manifest = parse_manifest(manifest_bytes)
+    client = _client(reference, options, "pull,push")
+    uploaded = skipped = 0
+    with progress or Silent() as bars:
+        for desc in [manifest["config"], *manifest["layers"]]:
+            digest, size = desc["digest"], desc["size"]
+            path = store.blob_path(digest)
+            if not _file_matches(path, digest, size):
+                raise IntegrityError(f"blob {digest} of {ref} is missing or corrupted in the local store ({path})")
+            title = (desc.get("annotations") or {}).get(mediatypes.TITLE) or desc.get("mediaType", "blob")
+            task = bars.task(f"{_short(digest)} {title}", size)
+            if client.blob_exists(digest):
+                task.finish("(already there)")
+                skipped += 1
+                continue
+            client.upload_blob(path, digest, size, task, chunk_size=chunk_size if size > chunk_size else None)
+            task.finish()
+            uploaded += 1
+        media_type = manifest.get("mediaType") or mediatypes.MANIFEST
+        reported = client.put_manifest(_target(reference), manifest_bytes, media_type)
+    if reported and reported != entry.digest:
+        raise IntegrityError(f"the registry stored the manifest of {ref} as {reported}, not {entry.digest}")
+    return PushResult(ref, entry.digest, uploaded, skipped)
+
+
+def _check_digest(data: bytes, expected: str | None, size: int | None, what: str) -> None:
+    actual = sha256_digest(data)
+    if expected is not None and SHA256_PATTERN.fullmatch(expected) and actual != expected:
+        raise IntegrityError(f"{what} does not match its digest {expected} (the registry sent {actual})")
+    if size is not None and len(data) != size:
+        raise IntegrityError(f"{what} is {len(data)} bytes, its descriptor says {size}")
+
+
+def _fetch_program_manifest(client: Any, reference: Reference) -> tuple[bytes, dict[str, Any], Platform | None]:
+    """The program manifest's bytes and decoded form, and the platform of its index entry (if any)."""
+    from bee.oci.registry import MAX_MANIFEST_SIZE
+
+    what = str(reference)
+    data, content_type, header_digest = client.get_manifest(_target(reference), ACCEPT)
+    _check_digest(data, reference.digest or header_digest, None, f"the manifest of {what}")
+    fetched = classify(data, content_type, what)
+    platform = None
+    if fetched.is_index:
+        desc, platform = select_platform(fetched, what)
+        digest, size = desc["digest"], desc["size"]
+        if not SHA256_PATTERN.fullmatch(digest):
+            raise UnsupportedArtifactError(f"the {platform.os}/{platform.architecture} entry of {what} "
+                                           f"uses digest {digest}; bee's store holds sha256 digests only")
+        if size > MAX_MANIFEST_SIZE:
+            raise IntegrityError(f"the manifest of {what} is {size} bytes, more than bee's limit of "
+                                 f"{MAX_MANIFEST_SIZE >> 20} MiB")
+        data, content_type, _ = client.get_manifest(digest, ACCEPT)
+        _check_digest(data, digest, size, f"the {platform.os}/{platform.architecture} manifest of {what}")
+        fetched = classify(data, content_type or desc.get("mediaType"), what)
+        if fetched.is_index:
+            raise UnsupportedArtifactError(f"{what} is an image index whose entry is another index")
+    return fetched.data, program_check(fetched, what), platform
+
+
+def pull(ref: str, options: GlobalOptions, *, progress: Progress | None = None) -> StoreEntry:
+    """Fetch `ref` from its registry into the local store under `ref`; returns the new entry.
+
+    Nothing is written until the manifest and every blob have matched their digests and
+    sizes. The entry's platform is the index entry's when an index was resolved, else this
+    host's (as builds record it). Raises `UsageError`, `RegistryError` and its subclasses,
+    `StoreError`.
+    """
+    from bee.oci.registry import MAX_BLOB_SIZE
+
+    reference = parse_reference(ref)
+    client = _client(reference, options, "pull")
+    store = LocalStore(options.storage)
+    manifest_bytes, manifest, platform = _fetch_program_manifest(client, reference)
+    blobs: dict[str, bytes] = {}
+    with progress or Silent() as bars:
+        for desc in [manifest["config"], *manifest["layers"]]:
+            digest, size = desc["digest"], desc["size"]
+            if not SHA256_PATTERN.fullmatch(digest):
+                raise UnsupportedArtifactError(f"blob {digest} of {ref} is not a sha256 digest; "
+                                               "bee's store holds sha256 digests only")
+            if size > MAX_BLOB_SIZE:
+                raise IntegrityError(f"blob {digest} of {ref} is {size} bytes, more than bee's limit of "
+                                     f"{MAX_BLOB_SIZE >> 20} MiB")
+            if digest in blobs or store.has_blob(digest, size):
+                continue
+            title = (desc.get("annotations") or {}).get(mediatypes.TITLE) or desc.get("mediaType", "blob")
+            task = bars.task(f"{_short(digest)} {title}", size)
+            blobs[digest] = client.fetch_blob(digest, size, task)
+            task.finish()
+    return store.import_manifest(ref, manifest_bytes, blobs, platform or Platform.host())
+
+
+def login(server: str, username: str, password: str, options: GlobalOptions) -> Path:
+    """Check `username`/`password` against `server` (GET /v2/ through its challenge), then save them.
+
+    Returns the credentials file written. Raises `UsageError` (bad server), `RegistryAuthError`
+    (refused: nothing is saved), `RegistryError`, `CredentialsError`.
+    """
+    from bee.oci.registry import LOGIN_SOURCE, Endpoint, RegistryClient
+
+    host = server_host(server)
+    try:
+        registry = parse_reference(f"{host}/x").registry
+    except InvalidReferenceError:
+        registry = None
+    if registry is None:
+        raise UsageError(f"{server!r} is not a registry host name (such as ghcr.io or localhost:5000)")
+    endpoint = Endpoint.of(host, "", plain_http=options.plain_http, insecure=options.insecure)
+    given = CredentialLookup(Credentials(username, password, LOGIN_SOURCE))
+    client = RegistryClient(endpoint, subject=host, scope_actions=None, credentials=lambda: given)
+    client.ping()
+    return save_login(options.config_dir, server, username, password)
+

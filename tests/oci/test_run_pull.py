@@ -1,0 +1,89 @@
+"""`bee run REF` pulling from a real registry (`--pull missing|always|never`), then really running in the kernel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bee.oci.store import LocalStore
+from tests.helpers import assert_one_line_error, require
+from tests.run.conftest import BeeRun, free_port
+
+
+@pytest.fixture
+def run_bee(store_dir: Path, config_dir: Path, tmp_path: Path) -> Iterator[Callable[..., BeeRun]]:
+    """`run_bee(ref, *run_args)`: `bee --plain-http run REF --no-tty --format json ...`, waiting until attached."""
+    require(os.geteuid() == 0, "needs root to load BPF programs")
+    runs: list[BeeRun] = []
+
+    def start(ref: str, *args: str) -> BeeRun:
+        port = free_port()
+        env = dict(os.environ, BEE_STORAGE=str(store_dir), DOCKER_CONFIG=str(tmp_path / "no-docker"))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bee", "--config-dir", str(config_dir), "--plain-http", "run", ref, "--no-tty",
+             "--format", "json", "--prom-port", str(port), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        run = BeeRun(proc, port)
+        runs.append(run)
+        run.wait_ready()
+        return run
+
+    yield start
+    for run in runs:
+        if run.proc.poll() is None:
+            run.proc.kill()
+            run.proc.wait()
+
+
+def test_run_pulls_a_missing_ref_then_runs_it(run_bee, beecli, registry_plain, stored, store_dir: Path) -> None:
+    ref = registry_plain.ref("run/tiny", "v1")
+    digest = stored(ref)
+    assert beecli("--plain-http", "push", ref).returncode == 0
+    assert beecli("rm", ref).returncode == 0
+
+    run = run_bee(ref)  # --pull missing is the default
+    assert f"bee: pulled {ref} ({digest})" in run.stderr_lines
+    assert run.scrape("/healthz")
+    run.stop()
+    assert LocalStore(store_dir).resolve(ref).digest == digest
+
+    again = run_bee(ref)  # stored now: no pull
+    assert not any(line.startswith("bee: pulled") for line in again.stderr_lines)
+    again.stop()
+
+    always = run_bee(ref, "--pull", "always")
+    assert f"bee: pulled {ref} ({digest})" in always.stderr_lines
+    always.stop()
+
+
+def test_run_by_digest_pulls(run_bee, beecli, registry_plain, stored) -> None:
+    ref = registry_plain.ref("run/bydigest", "v1")
+    digest = stored(ref)
+    assert beecli("--plain-http", "push", ref).returncode == 0
+    assert beecli("rm", ref).returncode == 0
+    by_digest = f"{registry_plain.host}/run/bydigest@{digest}"
+    run = run_bee(by_digest)
+    assert f"bee: pulled {by_digest} ({digest})" in run.stderr_lines
+    run.stop()
+
+
+def test_pull_never_fails_with_the_store_error(beecli, registry_plain, stored) -> None:
+    ref = registry_plain.ref("run/never", "v1")
+    stored(ref)
+    assert beecli("--plain-http", "push", ref).returncode == 0
+    assert beecli("rm", ref).returncode == 0
+    proc = beecli("--plain-http", "run", ref, "--pull", "never", "--no-tty", "--prom-port", "0")
+    assert_one_line_error(proc, f"{ref} is not in the local store")
+
+
+def test_pull_missing_of_an_unknown_ref_says_so(beecli, registry_plain) -> None:
+    ref = registry_plain.ref("run/absent", "v1")
+    proc = beecli("--plain-http", "run", ref, "--no-tty", "--prom-port", "0")
+    assert_one_line_error(proc, f"{ref} was not found on {registry_plain.host}")
+    # a local name is never pulled: the store's own error
+    assert_one_line_error(beecli("run", "local_only:v1", "--no-tty"), "local_only:v1 is not in the local store")

@@ -146,3 +146,16 @@ def trigger(tmp_path: Path) -> Callable[[str], None]:
         subprocess.run([str(path), *args], check=False, capture_output=True)
 
     return run
+
+
+@pytest.fixture
+def object_file(compile_c: Callable[[Path], bytes], tmp_path: Path) -> Callable[[str], str]:
+    """Compile tests/data/src/<name>.c and write the object into the test's directory; returns its path."""
+    from tests.helpers import DATA
+
+    def build(name: str) -> str:
+        path = tmp_path / f"{name}.o"
+        path.write_bytes(compile_c(DATA / "src" / f"{name}.c"))
+        return str(path)
+
+    return build

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
-from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from tests.helpers import DATA, assert_one_line_error
 from tests.run.conftest import bpf_link_ids, bpf_prog_ids
@@ -30,18 +27,6 @@ EXPECTED_EVENT = {
     "high": 17,
     "sbits": -3,
 }
-
-
-@pytest.fixture
-def object_file(compile_c: Callable[[Path], bytes], tmp_path: Path) -> Callable[[str], str]:
-    """Compile tests/data/src/<name>.c and write the object into the test's directory."""
-
-    def build(name: str) -> str:
-        path = tmp_path / f"{name}.o"
-        path.write_bytes(compile_c(SRC / f"{name}.c"))
-        return str(path)
-
-    return build
 
 
 def test_events_are_decoded_exactly_and_maps_become_metrics(bee_run, object_file, trigger) -> None:

@@ -8,10 +8,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from bee.run.runner import Runner
 from bee.run.settings import RunSettings
@@ -20,16 +17,6 @@ from tests.netns import veth_pair
 from tests.run.conftest import bpf_prog_ids
 
 SRC = DATA / "src"
-
-
-@pytest.fixture
-def object_file(compile_c: Callable[[Path], bytes], tmp_path: Path) -> Callable[[str], str]:
-    def build(name: str) -> str:
-        path = tmp_path / f"{name}.o"
-        path.write_bytes(compile_c(SRC / f"{name}.c"))
-        return str(path)
-
-    return build
 
 
 def test_bumblebee_v0_0_14_section_convention(bee_run, object_file, trigger) -> None:

@@ -34,3 +34,26 @@ runner-image: setup
 
 lint: setup
 	.venv/bin/ruff check bee tests
+
+# make examples: build every examples/<name>/<name>.c into the local store as <name>:$(EXAMPLES_VERSION)
+# (objects in $(EXAMPLES_OUT)). With REGISTRY (e.g. REGISTRY=ghcr.io/me/bee) they are named
+# $(REGISTRY)/<name>:$(EXAMPLES_VERSION) and pushed there; PLAIN_HTTP=1 for a registry without TLS
+# (make examples REGISTRY=localhost:5000/bee PLAIN_HTTP=1), INSECURE=1 for one whose certificate does
+# not verify. `make -j4 examples` builds four at a time; `make example-opensnoop` builds one.
+EXAMPLES := $(foreach dir,$(wildcard examples/*/),$(if $(wildcard $(dir)$(notdir $(dir:/=)).c),$(notdir $(dir:/=))))
+EXAMPLES_VERSION ?= 0.1
+EXAMPLES_OUT ?= build/examples
+REGISTRY ?=
+PLAIN_HTTP ?=
+INSECURE ?=
+example_ref = $(if $(REGISTRY),$(REGISTRY:/=)/)$(1):$(EXAMPLES_VERSION)
+EXAMPLES_PUSH_FLAGS = $(strip $(if $(filter 1 true yes,$(PLAIN_HTTP)),--plain-http) \
+                              $(if $(filter 1 true yes,$(INSECURE)),--insecure))
+
+.PHONY: examples $(addprefix example-,$(EXAMPLES))
+
+examples: $(addprefix example-,$(EXAMPLES))
+
+$(addprefix example-,$(EXAMPLES)): example-%: setup
+	$(BEE) build examples/$*/$*.c $(call example_ref,$*) --local -o $(EXAMPLES_OUT)/$*.o
+	$(if $(REGISTRY),$(BEE) $(EXAMPLES_PUSH_FLAGS) push $(call example_ref,$*))

@@ -29,11 +29,17 @@ def describe_errno(code: int) -> str:
 
 
 class LibbpfError(BeeError):
-    """A libbpf call failed; `errno` is the positive error code, or 0 when there was none."""
+    """A libbpf call failed; `errno` is the positive error code, or 0 when there was none.
+
+    `libbpf_log` keeps what libbpf itself printed about the failure. It is not the error's
+    `detail` (shown before the one-line message): libbpf's lines are logged at debug level,
+    which `bee run -d` / `--debug` shows.
+    """
 
     def __init__(self, message: str, *, errno: int = 0, detail: str | None = None) -> None:
-        super().__init__(message, detail=detail)
+        super().__init__(message)
         self.errno = abs(errno)
+        self.libbpf_log = detail
 
 
 class LibbpfMissingError(LibbpfError):
@@ -69,7 +75,8 @@ class VerifierError(LoadError):
         self.log = log
         self.tail = _tail(log, self.TAIL_LINES)
         self.program, self.section = program, section
-        super().__init__(self.summary(), errno=errno, detail=self.tail or None, program=program, section=section)
+        super().__init__(self.summary(), errno=errno, program=program, section=section)
+        self.detail = self.tail or None  # the verifier's last lines do come before the message
 
     def summary(self) -> str:
         """One line: which program was rejected and the last meaningful line of the log."""

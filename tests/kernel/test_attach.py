@@ -40,7 +40,7 @@ def test_kprobe_loads_but_attaching_says_the_kernel_has_no_kprobes(
     assert str(caught.value) == (
         "program lb_kprobe (section kprobe/do_sys_openat2) cannot attach: this kernel has no kprobe support")
     assert (caught.value.program, caught.value.section) == ("lb_kprobe", "kprobe/do_sys_openat2")
-    assert "do_sys_openat2" in (caught.value.detail or "")  # libbpf's own words, for --debug
+    assert "do_sys_openat2" in (caught.value.libbpf_log or "")  # libbpf's own words, for --debug
     assert obj.links == []
 
 

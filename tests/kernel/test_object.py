@@ -89,7 +89,7 @@ def test_a_program_the_kernel_refuses_is_named_with_the_errno_meaning(
         assert str(exc) == (f"program lb_fentry (section fentry/do_sys_openat2) could not be loaded: "
                             f"{os.strerror(exc.errno)}")
         assert (exc.program, exc.section) == ("lb_fentry", "fentry/do_sys_openat2")
-        assert "lb_fentry" in (exc.detail or "")
+        assert "lb_fentry" in (exc.libbpf_log or "")
     else:
         assert obj.program("lb_fentry").loaded  # a kernel that allows fentry
 

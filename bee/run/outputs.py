@@ -3,6 +3,10 @@
 Ring-buffer outputs are called from the ring-buffer poll (one thread) with one sample each;
 hash outputs are called by the poller thread with all entries of their map at once.
 Decoders are compiled once per map here, never per event.
+
+Every output may also `show` what it reads (the interactive view): a ring output passes each
+decoded event, a hash output the list of its entries as records with a `value` field. `show`
+runs on the reader's thread, so it must only append to bounded buffers and return.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from bee.sinks.filters import FilterSet
 from bee.sinks.metrics import MetricsRegistry, label_value
 
 Record = dict[str, Any]
+ShowEvent = Callable[[Record], None]
+ShowEntries = Callable[[list[Record]], None]
 
 
 class RunSetupError(BeeError):
@@ -53,10 +59,12 @@ def labels_of(record: Record, names: tuple[str, ...]) -> tuple[str, ...]:
 class RingOutput:
     """Base of ring-buffer outputs: counts events read and decodes them; subclasses `handle` a record."""
 
-    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry) -> None:
+    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry,
+                 show: ShowEvent | None = None) -> None:
         self.name = spec.name
         self.decoder = decoder
         self.registry = registry
+        self.show = show
         self.events = 0
         self.errors = 0
         registry.events_read.inc((self.name,), 0)
@@ -72,31 +80,35 @@ class RingOutput:
         if len(data) < self.decoder.size:
             self.errors += 1  # a sample shorter than its declared struct: nothing sensible to show
             return
-        self.handle(self.decoder.decode(data))
+        record = self.decoder.decode(data)
+        self.handle(record)
+        if self.show is not None:
+            self.show(record)
 
     def handle(self, record: Record) -> None:
         raise NotImplementedError
 
 
 class RingPrint(RingOutput):
-    """`print_` ring buffer: every event that passes the filters goes to the event log."""
+    """`print_` ring buffer: every event that passes the filters goes to the event log (if any)."""
 
-    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry, log: EventLog,
-                 filters: FilterSet) -> None:
-        super().__init__(spec, decoder, registry)
+    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry, log: EventLog | None,
+                 filters: FilterSet, show: ShowEvent | None = None) -> None:
+        super().__init__(spec, decoder, registry, show)
         self.log = log
         self.filters = filters if filters.for_map(spec.name) else None
 
     def handle(self, record: Record) -> None:
-        if self.filters is None or self.filters.matches(self.name, record):
+        if self.log is not None and (self.filters is None or self.filters.matches(self.name, record)):
             self.log.emit(self.name, record)
 
 
 class RingCounter(RingOutput):
     """`counter_` ring buffer: +1 per event, labels = every event field."""
 
-    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry) -> None:
-        super().__init__(spec, decoder, registry)
+    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry,
+                 show: ShowEvent | None = None) -> None:
+        super().__init__(spec, decoder, registry, show)
         self.counter = registry.counter(spec.name, decoder.fields, map_type=spec.type_name)
 
     def handle(self, record: Record) -> None:
@@ -107,8 +119,8 @@ class RingHistogram(RingOutput):
     """`hist_` ring buffer: observe field `value_key` (default `le`), labels = the other fields."""
 
     def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry, value_key: str,
-                 buckets: tuple[float, ...] | None) -> None:
-        super().__init__(spec, decoder, registry)
+                 buckets: tuple[float, ...] | None, show: ShowEvent | None = None) -> None:
+        super().__init__(spec, decoder, registry, show)
         if value_key not in decoder.fields:
             raise RunSetupError(f"map {spec.name}: its event has no field {value_key!r} to observe; "
                                 f"name one with -k {spec.name},FIELD (fields: {', '.join(decoder.fields)})")
@@ -128,14 +140,20 @@ class RingHistogram(RingOutput):
 class HashOutput:
     """Base of hash-map outputs: `update(entries)` gets every (key bytes, value bytes) of the map."""
 
-    def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct) -> None:
+    def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct,
+                 show: ShowEntries | None = None) -> None:
         self.name = spec.name
         self.key = key
         self.value = value_format
+        self.show = show
 
     def decoded(self, entries: list[tuple[bytes, bytes]]) -> list[tuple[Record, int]]:
         unpack, size = self.value.unpack_from, self.value.size
         return [(self.key.decode(k), unpack(v)[0]) for k, v in entries if len(v) >= size]
+
+    def _show(self, rows: list[tuple[Record, int]]) -> None:
+        if self.show is not None:
+            self.show([{**record, "value": value} for record, value in rows])
 
     def update(self, entries: list[tuple[bytes, bytes]]) -> None:
         raise NotImplementedError
@@ -145,47 +163,55 @@ class HashCounter(HashOutput):
     """`counter_` hash: the counter follows each key's value (adds the delta); deleted keys disappear."""
 
     def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct,
-                 registry: MetricsRegistry) -> None:
-        super().__init__(spec, key, value_format)
+                 registry: MetricsRegistry, show: ShowEntries | None = None) -> None:
+        super().__init__(spec, key, value_format, show)
         self.counter = registry.counter(spec.name, key.fields, map_type=spec.type_name)
 
     def update(self, entries: list[tuple[bytes, bytes]]) -> None:
         live = set()
-        for record, value in self.decoded(entries):
+        rows = self.decoded(entries)
+        for record, value in rows:
             labels = labels_of(record, self.key.fields)
             self.counter.follow(labels, value)
             live.add(labels)
         self.counter.retain(live)
+        self._show(rows)
 
 
 class HashGauge(HashOutput):
     """`gauge_` hash: the gauge is set to each key's value; deleted keys disappear."""
 
     def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct,
-                 registry: MetricsRegistry) -> None:
-        super().__init__(spec, key, value_format)
+                 registry: MetricsRegistry, show: ShowEntries | None = None) -> None:
+        super().__init__(spec, key, value_format, show)
         self.gauge = registry.gauge(spec.name, key.fields, map_type=spec.type_name)
 
     def update(self, entries: list[tuple[bytes, bytes]]) -> None:
         live = set()
-        for record, value in self.decoded(entries):
+        rows = self.decoded(entries)
+        for record, value in rows:
             labels = labels_of(record, self.key.fields)
             self.gauge.set(labels, value)
             live.add(labels)
         self.gauge.retain(live)
+        self._show(rows)
 
 
 class HashPrint(HashOutput):
-    """`print_` hash: each entry whose value changed since the last poll goes to the event log."""
+    """`print_` hash: each entry whose value changed since the last poll goes to the event log (if any)."""
 
-    def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct, log: EventLog,
-                 filters: FilterSet) -> None:
-        super().__init__(spec, key, value_format)
+    def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct, log: EventLog | None,
+                 filters: FilterSet, show: ShowEntries | None = None) -> None:
+        super().__init__(spec, key, value_format, show)
         self.log = log
         self.filters = filters
         self.last: dict[bytes, int] = {}
 
     def update(self, entries: list[tuple[bytes, bytes]]) -> None:
+        if self.show is not None:
+            self._show(self.decoded(entries))
+        if self.log is None:
+            return
         current: dict[bytes, int] = {}
         for raw_key, raw_value in entries:
             if len(raw_value) < self.value.size:

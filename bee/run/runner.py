@@ -1,9 +1,13 @@
 """`bee run`: load a program, attach it, and turn its maps into metrics and event logs until signalled.
 
 Order of work (libbpf-bootstrap's sequence): read and parse the object (no kernel) → check
-privileges → bind the metrics port → open → load → attach → start readers → serve. On
-SIGINT/SIGTERM, or any failure: stop readers → destroy links → free ring buffers → close the
-object → stop the server, in that order, so nothing stays attached in the kernel.
+privileges → bind the metrics port → build the outputs → open → load → attach → start readers →
+serve. On SIGINT/SIGTERM, or any failure: stop readers → destroy links → free ring buffers → close
+the object → stop the server, in that order, so nothing stays attached in the kernel.
+
+Threads: the ring-buffer poll runs where `_run_kernel` runs (the main thread when logging, a
+worker thread under the interactive view, which then owns the main thread); hash maps are read
+by the `bee-map-poller` thread; the event log and the metrics server have their own threads.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -54,7 +58,7 @@ class Attached:
 
     programs: list[tuple[str, str, str]] = field(default_factory=list)  # (function, section, target)
     ring_outputs: dict[str, RingOutput] = field(default_factory=dict)
-    hash_outputs: list[tuple[Any, HashOutput]] = field(default_factory=list)  # (libbpf Map, output)
+    hash_outputs: list[tuple[str, HashOutput]] = field(default_factory=list)  # (map name, output)
 
 
 def _normalized(source: ProgramSource, spec: ObjectSpec) -> bytes:
@@ -110,8 +114,11 @@ class Runner:
         self._stop.set()
 
     def run(self) -> None:
-        """Run until `stop()` or a signal. Raises BeeError subclasses for every expected failure."""
-        from bee.sinks.eventlog import EventLog
+        """Run until `stop()` or a signal. Raises BeeError subclasses for every expected failure.
+
+        On a terminal (stdout and stdin TTYs, no `--no-tty`, no `out` given) the interactive view
+        owns the main thread and the kernel work runs in a worker thread; otherwise events are logged.
+        """
         from bee.sinks.filters import FilterSet
         from bee.sinks.metrics import MetricsRegistry
 
@@ -127,27 +134,57 @@ class Runner:
             self.registry = MetricsRegistry()
             self.server = _start_server(self.registry, settings.prom_host, settings.prom_port)
             stack.callback(self.server.stop)
-            event_log = EventLog(self.out, fmt=settings.fmt)  # type: ignore[arg-type]
-            stack.callback(event_log.close)
-            self.registry.on_collect(lambda: self._publish_lost(event_log))
+            attached = Attached()
+            if not self._interactive():
+                from bee.sinks.eventlog import EventLog
 
-            from bee.libbpf.object import BpfObject
+                event_log = EventLog(self.out, fmt=settings.fmt)  # type: ignore[arg-type]
+                stack.callback(event_log.close)
+                self.registry.on_collect(lambda: self._publish_lost(event_log))
+                self._make_outputs(spec, attached, event_log, filters, None)
+                self._run_kernel(data, source, spec, attached, lambda: self._announce(source, attached))
+                return
+            from bee.tui.model import TuiModel
+            from bee.tui.session import run_session
 
+            view = TuiModel.for_spec(spec, source.location, self.server.url + "/metrics", filters)
+            self._make_outputs(spec, attached, None, filters, view)
+            run_session(view, lambda: self._run_kernel(data, source, spec, attached,
+                                                       lambda: view.attached(attached.programs)),
+                        self._stop)
+
+    def _interactive(self) -> bool:
+        """True when the run shows the interactive view rather than the event log."""
+        if self.settings.no_tty or self.out is not sys.stdout.buffer:
+            return False
+        try:
+            return sys.stdout.isatty() and sys.stdin.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    def _run_kernel(self, data: bytes, source: ProgramSource, spec: ObjectSpec, attached: Attached,
+                    on_ready: Callable[[], None]) -> None:
+        """Open, load, attach, then read until stopped; closes links → ring buffers → object on the way out.
+
+        Runs on the main thread (event log) or on the view's worker thread; SIGINT/SIGTERM are
+        handled here only on the main thread."""
+        from bee.libbpf.object import BpfObject
+
+        with contextlib.ExitStack() as stack:
             obj = BpfObject.open(data, source.name)
             stack.callback(obj.close)  # links → ring buffers → object
             obj.load()
-            attached = Attached()
             self._attach(obj, spec, attached)
             self._pin(obj)
-            self._make_outputs(obj, spec, attached, event_log, filters)
-            ring = obj.ring_buffer({name: out for name, out in attached.ring_outputs.items()}) \
-                if attached.ring_outputs else None
+            maps = [(obj.map(name), out) for name, out in attached.hash_outputs]
+            handlers: dict[Any, Callable[[bytes], object]] = dict(attached.ring_outputs)
+            ring = obj.ring_buffer(handlers) if handlers else None
             with self._signals_handled():
-                poller = self._start_poller(attached)
+                poller = self._start_poller(maps)
                 stack.callback(poller.join)
                 stack.callback(self._stop.set)
                 self.server.mark_ready()
-                self._announce(source, attached)
+                on_ready()
                 self._loop(ring)
 
     # -- checks -------------------------------------------------------------------------------
@@ -214,7 +251,9 @@ class Runner:
 
     # -- outputs ------------------------------------------------------------------------------
 
-    def _make_outputs(self, obj: Any, spec: ObjectSpec, attached: Attached, event_log: Any, filters: Any) -> None:
+    def _make_outputs(self, spec: ObjectSpec, attached: Attached, event_log: Any, filters: Any,
+                      view: Any) -> None:
+        """One output per tracked map (no kernel needed): events go to `event_log`, or to `view`'s tables."""
         btf = spec.btf
         fields: dict[str, tuple[str, ...]] = {}
         for m in spec.tracked_maps:
@@ -225,14 +264,16 @@ class Runner:
                     raise RunSetupError(f"map {m.name}: declare its event type with __type(value, struct ...)")
                 decoder = record_decoder(btf, m.value_type_id, "value", spec.endian)
                 fields[m.name] = decoder.fields
+                show = view.table(m.name).show_event(decoder.fields) if view is not None else None
                 out: RingOutput
                 if m.output == "print":
-                    out = RingPrint(m, decoder, self.registry, event_log, filters)
+                    out = RingPrint(m, decoder, self.registry, event_log, filters, show)
                 elif m.output == "counter":
-                    out = RingCounter(m, decoder, self.registry)
+                    out = RingCounter(m, decoder, self.registry, show)
                 else:  # hist
-                    key = self.settings.hist_value_keys.get(m.name, "le")
-                    out = RingHistogram(m, decoder, self.registry, key, self.settings.hist_buckets.get(m.name))
+                    value_key = self.settings.hist_value_keys.get(m.name, "le")
+                    out = RingHistogram(m, decoder, self.registry, value_key,
+                                        self.settings.hist_buckets.get(m.name), show)
                 attached.ring_outputs[m.name] = out
             else:
                 if not m.key_type_id:
@@ -240,14 +281,15 @@ class Runner:
                 key = record_decoder(btf, m.key_type_id, "key", spec.endian)
                 fields[m.name] = (*key.fields, "value")
                 value = hash_value_format(m, btf, spec.endian)
+                shows = view.table(m.name).show_entries(fields[m.name]) if view is not None else None
                 hout: HashOutput
                 if m.output == "counter":
-                    hout = HashCounter(m, key, value, self.registry)
+                    hout = HashCounter(m, key, value, self.registry, shows)
                 elif m.output == "gauge":
-                    hout = HashGauge(m, key, value, self.registry)
+                    hout = HashGauge(m, key, value, self.registry, shows)
                 else:
-                    hout = HashPrint(m, key, value, event_log, filters)
-                attached.hash_outputs.append((obj.map(m.name), hout))
+                    hout = HashPrint(m, key, value, event_log, filters, shows)
+                attached.hash_outputs.append((m.name, hout))
         filters.validate(fields)
 
     def _publish_lost(self, event_log: Any) -> None:
@@ -256,10 +298,10 @@ class Runner:
 
     # -- readers ------------------------------------------------------------------------------
 
-    def _start_poller(self, attached: Attached) -> threading.Thread:
+    def _start_poller(self, maps: list[tuple[Any, HashOutput]]) -> threading.Thread:
         def poll() -> None:
             while True:
-                for bpf_map, output in attached.hash_outputs:
+                for bpf_map, output in maps:
                     try:
                         output.update(bpf_map.items())
                     except BeeError as exc:

@@ -1,0 +1,6 @@
+"""The interactive view of `bee run`: one live table per tracked map.
+
+`model` and `filter` are plain Python (the reader threads write to the model's bounded
+buffers); `app` is the textual application and `session` runs it beside the kernel work.
+Only `app` and `session` import textual, and only a run on a terminal imports them.
+"""

@@ -1,0 +1,213 @@
+"""What the view shows, filled by the reader threads and read by the view's timer.
+
+Writers (the ring-buffer poll, the hash-map poller) only append to bounded deques or swap a
+list, so they never wait for the view; the view copies what it needs when it redraws
+(`snapshot()`), at its own pace. Memory is bounded by `history` rows per ring-buffer table.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bee.tui.filter import TableFilter
+
+Record = dict[str, Any]
+HISTORY = 1000
+RATE_WINDOW = 2.0  # seconds of samples behind the events/s figure
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One table as the view draws it: `rows` are (row id, time or None, record), newest or largest first."""
+
+    rows: list[tuple[int, float | None, Record]]
+    total: int  # events read (ring) or entries in the map (hash)
+    version: int
+
+
+class Table:
+    """One tracked map's table. `kind` is `ring` or `hash`; `output` is print, counter, gauge or hist."""
+
+    kind = ""
+
+    def __init__(self, name: str, output: str, flt: TableFilter | None = None) -> None:
+        self.name = name
+        self.output = output
+        self.columns: tuple[str, ...] = ()
+        self.filter = flt
+        self._lock = threading.Lock()
+        self._rates: deque[tuple[float, int]] = deque()
+
+    def set_filter(self, flt: TableFilter | None) -> None:
+        raise NotImplementedError
+
+    def snapshot(self) -> Snapshot:
+        raise NotImplementedError
+
+    def rate(self, now: float | None = None) -> float:
+        """Events per second over the last `RATE_WINDOW` seconds (call from one thread, the view's)."""
+        now = time.monotonic() if now is None else now
+        samples = self._rates
+        samples.append((now, self.count()))
+        while len(samples) > 2 and samples[1][0] <= now - RATE_WINDOW:
+            samples.popleft()
+        (t0, n0), (t1, n1) = samples[0], samples[-1]
+        return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+
+    def count(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def version(self) -> int:
+        """Changes whenever the rows do (the filter aside)."""
+        raise NotImplementedError
+
+
+class RingTable(Table):
+    """A ring buffer's newest `history` events, and the newest `history` that pass the filter."""
+
+    kind = "ring"
+
+    def __init__(self, name: str, output: str, flt: TableFilter | None = None, history: int = HISTORY) -> None:
+        super().__init__(name, output, flt)
+        self.history = history
+        self.total = 0
+        self._rows: deque[tuple[int, float | None, Record]] = deque(maxlen=history)
+        self._matched: deque[tuple[int, float | None, Record]] = deque(maxlen=history)
+
+    def show_event(self, columns: Sequence[str]) -> Callable[[Record], None]:
+        """Set the columns; returns the function the ring-buffer reader calls with each event."""
+        self.columns = tuple(columns)
+        return self.add
+
+    def add(self, record: Record) -> None:
+        """Keep one event (reader thread). Constant time, bounded memory."""
+        with self._lock:
+            self.total += 1
+            item = (self.total, time.time(), record)
+            self._rows.append(item)
+            flt = self.filter
+            if flt is not None and flt.matches(record):
+                self._matched.append(item)
+
+    def count(self) -> int:
+        return self.total
+
+    @property
+    def version(self) -> int:
+        return self.total
+
+    def set_filter(self, flt: TableFilter | None) -> None:
+        """Filter from now on, and again over the events kept so far."""
+        with self._lock:
+            self.filter = flt
+            self._matched = deque((item for item in self._rows if flt is not None and flt.matches(item[2])),
+                                  maxlen=self.history)
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            rows = (self._rows if self.filter is None else self._matched).copy()
+            total = self.total
+        rows.reverse()
+        return Snapshot(list(rows), total, total)
+
+
+class HashTable(Table):
+    """A hash map's entries as last read, largest value first (the `HISTORY` largest are shown)."""
+
+    kind = "hash"
+
+    def __init__(self, name: str, output: str, flt: TableFilter | None = None) -> None:
+        super().__init__(name, output, flt)
+        self._entries: list[Record] = []
+        self._version = 0
+
+    def show_entries(self, columns: Sequence[str]) -> Callable[[list[Record]], None]:
+        """Set the columns (key fields, then `value`); returns what the poller calls with every entry."""
+        self.columns = tuple(columns)
+        return self.replace
+
+    def replace(self, entries: list[Record]) -> None:
+        """The map's entries now (poller thread); each has a `value` field."""
+        with self._lock:
+            if entries != self._entries:
+                self._entries = entries
+                self._version += 1
+
+    def count(self) -> int:
+        return len(self._entries)
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def set_filter(self, flt: TableFilter | None) -> None:
+        with self._lock:
+            self.filter = flt
+            self._version += 1
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            entries, flt, version = self._entries, self.filter, self._version
+        kept = [e for e in entries if flt is None or flt.matches(e)]
+        kept.sort(key=_value_key, reverse=True)
+        return Snapshot([(i, None, e) for i, e in enumerate(kept[:HISTORY])], len(entries), version)
+
+
+_OUTPUT_ORDER = {"print": 0, "counter": 1, "hist": 2, "gauge": 3}
+
+
+def _display_order(spec: Any) -> tuple[int, int]:
+    """Ring buffers before hash maps, print before counter, hist and gauge; else as in the object."""
+    return (spec.type_name != "ringbuf", _OUTPUT_ORDER.get(spec.output, 9))
+
+
+def _value_key(record: Record) -> tuple[int, int]:
+    value = record.get("value", 0)
+    return (1, value) if isinstance(value, int) else (0, 0)
+
+
+class TuiModel:
+    """The state of one run as the view shows it. Attribute writes are atomic; lists are replaced, not mutated."""
+
+    def __init__(self, location: str, metrics_url: str, tables: Sequence[Table]) -> None:
+        self.location = location
+        self.metrics_url = metrics_url
+        self.tables = list(tables)
+        self._by_name = {t.name: t for t in self.tables}
+        self.programs: list[tuple[str, str, str]] = []  # (function, section, hook)
+        self.state = "loading"  # loading → running | failed
+        self.error: BaseException | None = None
+        self.notices: deque[str] = deque(maxlen=200)
+
+    @classmethod
+    def for_spec(cls, spec: Any, location: str, metrics_url: str, filters: Any) -> TuiModel:
+        """One table per tracked map of `spec`, starting with the `-f` filters of `filters` (a FilterSet)."""
+        tables: list[Table] = []
+        for m in sorted(spec.tracked_maps, key=_display_order):
+            flt = TableFilter.from_flags(filters.for_map(m.name))
+            tables.append(RingTable(m.name, m.output, flt) if m.type_name == "ringbuf"
+                          else HashTable(m.name, m.output, flt))
+        return cls(location, metrics_url, tables)
+
+    def table(self, name: str) -> Any:
+        return self._by_name[name]
+
+    def attached(self, programs: Sequence[tuple[str, str, str]]) -> None:
+        """Everything is attached and read (kernel thread)."""
+        self.programs = list(programs)
+        self.state = "running"
+
+    def fail(self, error: BaseException) -> None:
+        """Loading, attaching or reading failed (kernel thread); the view shows `error`."""
+        self.error = error
+        self.state = "failed"
+
+    def notice(self, text: str) -> None:
+        """A log message to show (any thread)."""
+        self.notices.append(text)

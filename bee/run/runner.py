@@ -200,6 +200,8 @@ class Runner:
             p = needs_iface[0]
             raise UsageError(f"program {p.function} (section {p.section}) attaches to a network interface; "
                              "name one with --iface NAME")
+        if needs_iface:
+            _interface_index(self.settings.iface or "")  # a wrong name fails before the port is bound
 
     def _check_privileges(self, spec: ObjectSpec) -> None:
         from bee.libbpf import system
@@ -322,7 +324,9 @@ class Runner:
                 self._stop.wait(POLL_TIMEOUT_MS / 1000)
                 continue
             try:
-                ring.poll(POLL_TIMEOUT_MS)
+                if ring.poll(POLL_TIMEOUT_MS) == 0:
+                    # nothing woke us: read what programs submitted with BPF_RB_NO_WAKEUP (batching)
+                    ring.consume()
             except LibbpfError as exc:
                 self.registry.ringbuf_poll_errors.inc(())
                 log.warning("ring buffer poll failed: %s", exc)

@@ -43,19 +43,27 @@ _needs_quotes = re.compile(r'[\s="\x00-\x1f\x7f]').search
 
 
 class _Clock:
-    """RFC 3339 UTC times with microseconds, `2026-11-25T18:00:00.123456Z`; one writer thread only."""
+    """RFC 3339 UTC times with microseconds, `2026-11-25T18:00:00.123456Z`; one writer thread only.
+
+    `second` and `prefix` (the text up to the dot) are those of the last second seen; code that
+    formats many times inline checks `second` and calls `seek` when it changed."""
+
+    __slots__ = ("second", "prefix")
 
     def __init__(self) -> None:
-        self._second: int | None = None
-        self._prefix = ""
+        self.second: int | None = None
+        self.prefix = ""
+
+    def seek(self, second: int) -> None:
+        self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+        self.second = second
 
     def __call__(self, ts: float) -> str:
         micros = int(ts * 1_000_000 + 0.5)
         second = micros // 1_000_000
-        if second != self._second:
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
-            self._second = second
-        return self._prefix + str(micros - second * 1_000_000 + 1_000_000)[1:] + "Z"
+        if second != self.second:
+            self.seek(second)
+        return self.prefix + str(micros - second * 1_000_000 + 1_000_000)[1:] + "Z"
 
 
 def format_time(ts: float) -> str:
@@ -80,9 +88,91 @@ def _finite(value: Any) -> Any:
     return value
 
 
+_MAX_SHAPES = 256  # compiled line functions kept per formatter (normally one per map)
+
+_Line = Callable[[Mapping[str, Any], float], "str | None"]
+
+
+def _compile_line(what: str, template: str, names: tuple[str, ...], args: list[str], guards: list[str],
+                  scope: dict[str, Any]) -> _Line:
+    """`line(record, ts)`: `template % (time prefix, microseconds, *args)` when `record` has exactly the
+    field names `names` in that order (bound to `v0`, `v1`... in `args` and `guards`) and every guard
+    holds; None otherwise. `scope` gives the names `args` use and `clock` (a _Clock)."""
+    count = len(names)
+    lines = ["def line(record, ts):"]
+    if count:
+        lines += ["    try:",
+                  f"        {''.join(f'k{i}, ' for i in range(count))}= record",
+                  f"        {''.join(f'v{i}, ' for i in range(count))}= record.values()",
+                  "    except ValueError:",  # another number of fields
+                  "        return None",
+                  "    if not (" + " and ".join(f"k{i} == _names[{i}]" for i in range(count)) + "):",
+                  "        return None"]
+    else:
+        lines += ["    if record:",
+                  "        return None"]
+    if guards:
+        lines += [f"    if not ({' and '.join(guards)}):",
+                  "        return None"]
+    # The time as _Clock writes it, inlined: the prefix of its second, then 6 digits of microseconds.
+    lines += ["    m = int(ts * 1_000_000 + 0.5)",
+              "    s = m // 1_000_000",
+              "    if s != clock.second:",
+              "        clock.seek(s)",
+              f"    return _template % (clock.prefix, m - s * 1_000_000, {''.join(a + ', ' for a in args)})"]
+    namespace = dict(scope, _template=template, _names=names)
+    exec(compile("\n".join(lines) + "\n", f"<event log line of {what}>", "exec"), namespace)  # noqa: S102
+    return namespace["line"]  # type: ignore[no-any-return]
+
+
+class _Shapes:
+    """A formatter's line functions, compiled per (map, field names); writer thread only.
+
+    `format_batch` formats each record with the function its map's last record used; a record
+    that function does not take (other fields, or a str/int field holding another type) gets the
+    function of its own shape, compiled on first sight, or `each_field` when `compile_shape`
+    returns None or the cache is full."""
+
+    def __init__(self, compile_shape: Callable[[str, Mapping[str, Any]], _Line | None],
+                 each_field: Callable[[str, Mapping[str, Any], float], str]) -> None:
+        self._compile = compile_shape
+        self._each_field = each_field
+        self._shapes: dict[tuple[str, tuple[Any, ...]], _Line | None] = {}
+        self._current: dict[str, _Line] = {}  # map → the line function its last record used
+
+    def format_batch(self, batch: list[_Item]) -> str:
+        lines = []
+        get, line_of = self._current.get, self._line_of
+        for map_name, record, ts in batch:
+            line = get(map_name)
+            text = line(record, ts) if line is not None else None
+            lines.append(text if text is not None else line_of(map_name, record, ts))
+        return "".join(lines)
+
+    def _line_of(self, map_name: str, record: Mapping[str, Any], ts: float) -> str:
+        names = tuple(record)
+        key = (map_name, names)
+        if key in self._shapes:
+            line = self._shapes[key]
+        else:
+            line = None
+            if len(self._shapes) < _MAX_SHAPES and type(map_name) is str and all(type(k) is str for k in names):
+                line = self._compile(map_name, record)
+                self._shapes[key] = line
+        if line is not None:
+            self._current[map_name] = line
+            text = line(record, ts)
+            if text is not None:
+                return text
+        return self._each_field(map_name, record, ts)
+
+
 def _json_formatter() -> Callable[[list[_Item]], str]:
     """Lines `{"time": ..., "map": ..., "event": {...}}`; str/int/bool fields are encoded
-    inline (the common case), anything else by the C encoder."""
+    inline (the common case), anything else by the C encoder.
+
+    The records of a map have the same fields, each keeping its type: a `%` template per
+    (map, field names) formats them in one step, with the same text as field by field."""
     encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False, default=_json_default)
     encode = encoder.encode
     quote = encode_basestring
@@ -94,25 +184,41 @@ def _json_formatter() -> Callable[[list[_Item]], str]:
         except ValueError:  # NaN or infinity
             return encode(_finite(value))
 
-    def format_batch(batch: list[_Item]) -> str:
-        lines = []
-        for map_name, record, ts in batch:
-            fields = []
-            for key, value in record.items():
-                kind = type(value)
-                if kind is str:
-                    text = quote(value)
-                elif kind is int:
-                    text = str(value)
-                elif kind is bool:
-                    text = "true" if value else "false"
-                else:
-                    text = value_json(value)
-                fields.append(f"{quote(key)}: {text}")
-            lines.append(f'{{"time": "{clock(ts)}", "map": {quote(map_name)}, "event": {{{", ".join(fields)}}}}}\n')
-        return "".join(lines)
+    def field_text(value: Any) -> str:
+        kind = type(value)
+        if kind is str:
+            return quote(value)
+        if kind is int:
+            return str(value)
+        if kind is bool:
+            return "true" if value else "false"
+        return value_json(value)
 
-    return format_batch
+    def each_field(map_name: str, record: Mapping[str, Any], ts: float) -> str:
+        fields = [f"{quote(key)}: {field_text(value)}" for key, value in record.items()]
+        return f'{{"time": "{clock(ts)}", "map": {quote(map_name)}, "event": {{{", ".join(fields)}}}}}\n'
+
+    def compile_shape(map_name: str, record: Mapping[str, Any]) -> _Line:
+        parts, args, guards = [], [], []
+        for i, (key, value) in enumerate(record.items()):
+            name = quote(key).replace("%", "%%")
+            if type(value) is int:
+                parts.append(f"{name}: %d")
+                args.append(f"v{i}")
+                guards.append(f"type(v{i}) is int")
+            elif type(value) is str:
+                parts.append(f"{name}: %s")
+                args.append(f"quote(v{i})")
+                guards.append(f"type(v{i}) is str")
+            else:
+                parts.append(f"{name}: %s")
+                args.append(f"field_text(v{i})")
+        template = ('{"time": "%s%06dZ", "map": ' + quote(map_name).replace("%", "%%") + ', "event": {'
+                    + ", ".join(parts) + "}}\n")
+        return _compile_line(map_name, template, tuple(record), args, guards,
+                             {"clock": clock, "quote": quote, "field_text": field_text})
+
+    return _Shapes(compile_shape, each_field).format_batch
 
 
 def text_value(value: object) -> str:
@@ -125,30 +231,45 @@ def text_value(value: object) -> str:
 
 
 def _text_formatter() -> Callable[[list[_Item]], str]:
-    """Lines `<time> <map> key=value ...`."""
+    """Lines `<time> <map> key=value ...`, formatted like the JSON lines: a `%` template per
+    (map, field names), the same text as field by field."""
     clock = _Clock()
     needs_quotes = _needs_quotes
     quote = encode_basestring
 
-    def format_batch(batch: list[_Item]) -> str:
-        lines = []
-        for map_name, record, ts in batch:
-            parts = [clock(ts), map_name]
-            for key, value in record.items():
-                kind = type(value)
-                if kind is str:
-                    if not value or needs_quotes(value):
-                        value = quote(value)
-                elif kind is int:
-                    value = str(value)
-                else:
-                    value = text_value(value)
-                parts.append(f"{key}={value}")
-            lines.append(" ".join(parts))
-        lines.append("")
-        return "\n".join(lines)
+    def each_field(map_name: str, record: Mapping[str, Any], ts: float) -> str:
+        parts = [clock(ts), map_name]
+        for key, value in record.items():
+            kind = type(value)
+            if kind is str:
+                if not value or needs_quotes(value):
+                    value = quote(value)
+            elif kind is int:
+                value = str(value)
+            else:
+                value = text_value(value)
+            parts.append(f"{key}={value}")
+        return " ".join(parts) + "\n"
 
-    return format_batch
+    def compile_shape(map_name: str, record: Mapping[str, Any]) -> _Line:
+        parts, args, guards = ["%s%06dZ", map_name.replace("%", "%%")], [], []
+        for i, (key, value) in enumerate(record.items()):
+            name = key.replace("%", "%%")
+            if type(value) is int:
+                parts.append(f"{name}=%d")
+                args.append(f"v{i}")
+                guards.append(f"type(v{i}) is int")
+            elif type(value) is str:
+                parts.append(f"{name}=%s")
+                args.append(f"(v{i} if v{i} and not needs_quotes(v{i}) else quote(v{i}))")
+                guards.append(f"type(v{i}) is str")
+            else:
+                parts.append(f"{name}=%s")
+                args.append(f"text_value(v{i})")
+        return _compile_line(map_name, " ".join(parts) + "\n", tuple(record), args, guards,
+                             {"clock": clock, "quote": quote, "needs_quotes": needs_quotes, "text_value": text_value})
+
+    return _Shapes(compile_shape, each_field).format_batch
 
 
 class EventLog:

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Where `bee run` spends its start-up: a timeline from process spawn to the first ring-buffer event.
+
+    .venv/bin/python bench/startup.py [--runs 10] [REF]
+
+Builds examples/opensnoop into a temporary store (unless REF names one in $BEE_STORAGE), then starts
+`python bench/startup.py --child REF` --runs times. The child wraps the steps of bee's Runner with
+timers, runs `bee run REF --no-tty --format json` in-process, and stops at the first event. The
+parent prints the median and spread of each step (ms since spawn, and the step's own duration).
+Bytecode is cached under a private PYTHONPYCACHEPREFIX (one warm-up start, not counted).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--child":
+    _T0 = float(os.environ["BEE_STARTUP_T0"])
+    _marks: list[tuple[str, float, float]] = [
+        ("interpreter ready (site, before any bee import)", time.time() - _T0, 0.0)]
+
+
+def child(ref: str) -> None:
+    import contextlib
+    import json
+
+    _marks.append(("imports of this script (contextlib, json)", time.time() - _T0, 0.0))
+    started = time.time()
+    import bee.cli  # noqa: F401  (what the `bee` entry point imports first)
+    from bee.commands import run as _run_command  # noqa: F401
+    _marks.append(("import bee.cli + bee.commands.run (click)", time.time() - _T0, time.time() - started))
+    started = time.time()
+    import bee.run.runner as runner
+    _marks.append(("import bee.run.runner (elf, oci...)", time.time() - _T0, time.time() - started))
+    # bee imports the libbpf binding on first use, in the privilege check; timed here on its own.
+    started = time.time()
+    import bee.libbpf.system  # noqa: F401
+    _marks.append(("import bee.libbpf (cffi: cdef parse, dlopen)", time.time() - _T0, time.time() - started))
+
+    def timed(owner: object, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            t = time.time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                _marks.append((label, time.time() - _T0, time.time() - t))
+
+        setattr(owner, name, wrapper)
+
+    timed(runner, "load_program", "read the program from the local store")
+    timed(runner, "load_spec", "parse ELF + BTF (load_spec)")
+    timed(runner.Runner, "_check_privileges", "privilege and BTF checks")
+    timed(runner, "_start_server", "start the metrics server (imports bee.sinks.http)")
+    from bee.libbpf.object import BpfObject
+    from bee.libbpf.ringbuf import RingBuffer
+
+    timed(BpfObject, "open", "bpf_object__open_mem")
+    timed(BpfObject, "load", "bpf_object__load (verifier)")
+    timed(runner.Runner, "_attach", "attach 4 tracepoints")
+    timed(runner.Runner, "_make_outputs", "compile decoders, make outputs")
+    timed(BpfObject, "ring_buffer", "ring_buffer__new")
+    timed(runner.Runner, "_announce", "print 'bee: attached'")
+
+    make_sample = RingBuffer._make_sample
+
+    def first_sample(self: RingBuffer, handler: object) -> object:
+        def wrapped(sample: bytes) -> object:
+            if not getattr(wrapped, "seen", False):
+                wrapped.seen = True  # type: ignore[attr-defined]
+                _marks.append(("first event handed to the decoder", time.time() - _T0, 0.0))
+                os.kill(os.getpid(), 2)  # SIGINT: bee stops cleanly
+            return handler(sample)  # type: ignore[operator]
+
+        return make_sample(self, wrapped)
+
+    RingBuffer._make_sample = first_sample  # type: ignore[method-assign]
+    from bee.cli import main
+
+    timed(runner.Runner, "run", "Runner.run (until the end)")
+    run_method = runner.Runner.run
+
+    def entered(self: object) -> None:
+        _marks.append(("click parsed the command line; Runner.run starts", time.time() - _T0, 0.0))
+        run_method(self)  # type: ignore[arg-type]
+
+    runner.Runner.run = entered  # type: ignore[method-assign]
+
+    with contextlib.suppress(SystemExit):
+        main(["run", ref, "--no-tty", "--format", "json", "--prom-addr", "127.0.0.1", "--prom-port", "0"])
+    os.write(int(os.environ["BEE_STARTUP_FD"]), json.dumps(_marks).encode())
+
+
+def parent() -> int:
+    import argparse
+    import json
+    import shutil
+    import statistics
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("ref", nargs="?")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bee-startup-"))
+    ticker: subprocess.Popen[bytes] | None = None
+    try:
+        env = dict(os.environ, PYTHONPYCACHEPREFIX=str(tmp / "pycache"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        ref = args.ref
+        if ref is None:
+            ref = "opensnoop:startup"
+            env["BEE_STORAGE"] = str(tmp / "store")
+            subprocess.run([str(repo / ".venv/bin/bee"), "build", str(repo / "examples/opensnoop/opensnoop.c"), ref,
+                            "--local", "-o", str(tmp / "opensnoop.o")], env=env, check=True, stdout=subprocess.DEVNULL)
+        # A file opened every millisecond, so an event follows the attach within ~1 ms.
+        subprocess.run(["clang", "-O2", "-o", str(tmp / "flood"), str(repo / "bench" / "flood.c")], check=True)
+        (tmp / "tick").write_bytes(b"")
+        ticker = subprocess.Popen([str(tmp / "flood"), str(tmp / "tick"), "0", "1000"], stdout=subprocess.DEVNULL)
+        runs: list[list[tuple[str, float, float]]] = []
+        for i in range(args.runs + 1):
+            read, write = os.pipe()
+            env["BEE_STARTUP_FD"] = str(write)
+            env["BEE_STARTUP_T0"] = repr(time.time())
+            proc = subprocess.Popen([sys.executable, __file__, "--child", ref], env=env, pass_fds=(write,),
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            os.close(write)
+            with os.fdopen(read, "rb") as r:
+                data = r.read()
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if i and data:  # the first start writes the bytecode cache
+                runs.append(json.loads(data))
+        labels = [label for label, _, _ in runs[0]]
+        print(f"{'step':<62} {'at (ms since spawn)':>22} {'took (ms)':>18}")
+        for n, label in enumerate(labels):
+            at = [r[n][1] * 1000 for r in runs if len(r) > n]
+            took = [r[n][2] * 1000 for r in runs if len(r) > n]
+            print(f"{label:<62} {statistics.median(at):8.1f} [{min(at):.0f}–{max(at):.0f}]"
+                  f" {statistics.median(took):8.1f} [{min(took):.0f}–{max(took):.0f}]")
+        print(f"({len(runs)} starts; median [min–max])")
+    finally:
+        if ticker is not None:
+            ticker.terminate()
+            ticker.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2])
+    else:
+        sys.exit(parent())

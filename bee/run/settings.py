@@ -29,7 +29,6 @@ class RunSettings:
     pin_maps: Path | None = None
     pin_progs: Path | None = None
     iface: str | None = None
-    ringbuf_queue: int = 1 << 16
 
 
 def parse_hist_buckets(values: Iterable[str]) -> dict[str, tuple[float, ...]]:

@@ -25,6 +25,7 @@ from bee.scaffold import (
     templates_dir,
     write_program,
 )
+from tests.helpers import require
 
 COMBINATIONS = list(itertools.product(PROGRAM_TYPES, MAP_TYPES, OUTPUT_TYPES))
 COMBINATION_IDS = ["-".join(combo) for combo in COMBINATIONS]
@@ -231,10 +232,9 @@ def bpf_headers(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory holding a `vmlinux.h` for the running kernel, used for every compile."""
     btf = Path("/sys/kernel/btf/vmlinux")
     bpftool = shutil.which("bpftool") or shutil.which("bpftool", path="/usr/sbin:/sbin")
-    if not btf.exists():
-        pytest.skip(f"the kernel exposes no BTF at {btf}")
-    if bpftool is None:
-        pytest.skip("bpftool is not installed")
+    require(btf.exists(), f"the kernel exposes no BTF at {btf}")
+    require(bpftool is not None, "bpftool is not installed")
+    assert bpftool is not None
     directory = tmp_path_factory.mktemp("bpf-include")
     with (directory / "vmlinux.h").open("wb") as out:
         subprocess.run([bpftool, "btf", "dump", "file", str(btf), "format", "c"], stdout=out, check=True)

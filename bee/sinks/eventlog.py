@@ -167,6 +167,28 @@ class _Shapes:
         return self._each_field(map_name, record, ts)
 
 
+def _shape_fields(record: Mapping[str, Any], field_part: Callable[[str, str], str], *, str_arg: str,
+                  other_arg: str) -> tuple[list[str], list[str], list[str]]:
+    """The per-field pieces of a line template for records shaped like `record`: each field's
+    template part (`field_part(name, "%d" or "%s")`), the expression giving its text from `v<i>`
+    (ints as they are, strings through `str_arg`, anything else through `other_arg`, both with
+    `{v}` for the variable), and the type guards a later record must pass to use the template."""
+    parts, args, guards = [], [], []
+    for i, (key, value) in enumerate(record.items()):
+        v = f"v{i}"
+        if type(value) is int:
+            code, arg = "%d", v
+            guards.append(f"type({v}) is int")
+        elif type(value) is str:
+            code, arg = "%s", str_arg.format(v=v)
+            guards.append(f"type({v}) is str")
+        else:
+            code, arg = "%s", other_arg.format(v=v)
+        parts.append(field_part(key, code))
+        args.append(arg)
+    return parts, args, guards
+
+
 def _json_formatter() -> Callable[[list[_Item]], str]:
     """Lines `{"time": ..., "map": ..., "event": {...}}`; str/int/bool fields are encoded
     inline (the common case), anything else by the C encoder.
@@ -199,20 +221,8 @@ def _json_formatter() -> Callable[[list[_Item]], str]:
         return f'{{"time": "{clock(ts)}", "map": {quote(map_name)}, "event": {{{", ".join(fields)}}}}}\n'
 
     def compile_shape(map_name: str, record: Mapping[str, Any]) -> _Line:
-        parts, args, guards = [], [], []
-        for i, (key, value) in enumerate(record.items()):
-            name = quote(key).replace("%", "%%")
-            if type(value) is int:
-                parts.append(f"{name}: %d")
-                args.append(f"v{i}")
-                guards.append(f"type(v{i}) is int")
-            elif type(value) is str:
-                parts.append(f"{name}: %s")
-                args.append(f"quote(v{i})")
-                guards.append(f"type(v{i}) is str")
-            else:
-                parts.append(f"{name}: %s")
-                args.append(f"field_text(v{i})")
+        parts, args, guards = _shape_fields(record, lambda key, code: f"{quote(key).replace('%', '%%')}: {code}",
+                                            str_arg="quote({v})", other_arg="field_text({v})")
         template = ('{"time": "%s%06dZ", "map": ' + quote(map_name).replace("%", "%%") + ', "event": {'
                     + ", ".join(parts) + "}}\n")
         return _compile_line(map_name, template, tuple(record), args, guards,
@@ -252,20 +262,10 @@ def _text_formatter() -> Callable[[list[_Item]], str]:
         return " ".join(parts) + "\n"
 
     def compile_shape(map_name: str, record: Mapping[str, Any]) -> _Line:
-        parts, args, guards = ["%s%06dZ", map_name.replace("%", "%%")], [], []
-        for i, (key, value) in enumerate(record.items()):
-            name = key.replace("%", "%%")
-            if type(value) is int:
-                parts.append(f"{name}=%d")
-                args.append(f"v{i}")
-                guards.append(f"type(v{i}) is int")
-            elif type(value) is str:
-                parts.append(f"{name}=%s")
-                args.append(f"(v{i} if v{i} and not needs_quotes(v{i}) else quote(v{i}))")
-                guards.append(f"type(v{i}) is str")
-            else:
-                parts.append(f"{name}=%s")
-                args.append(f"text_value(v{i})")
+        fields, args, guards = _shape_fields(
+            record, lambda key, code: f"{key.replace('%', '%%')}={code}",
+            str_arg="({v} if {v} and not needs_quotes({v}) else quote({v}))", other_arg="text_value({v})")
+        parts = ["%s%06dZ", map_name.replace("%", "%%"), *fields]
         return _compile_line(map_name, " ".join(parts) + "\n", tuple(record), args, guards,
                              {"clock": clock, "quote": quote, "needs_quotes": needs_quotes, "text_value": text_value})
 

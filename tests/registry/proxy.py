@@ -10,9 +10,11 @@ from __future__ import annotations
 import http.client
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.registry.httpd import LoopbackHTTPServer
 
 BLOB_PATH = re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<digest>sha256:[a-f0-9]{64})$")
 MANIFEST_PATH = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<digest>[^/]+)$")
@@ -26,7 +28,7 @@ def flip(body: bytes) -> bytes:
     return body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1:]
 
 
-class TamperingProxy:
+class TamperingProxy(LoopbackHTTPServer):
     """Forwards to `upstream` (an `http://` URL); `url` is the proxy's; `tampered` lists corrupted paths."""
 
     def __init__(self, upstream: str, *, digest: str | None = None, manifests: bool = False) -> None:
@@ -38,22 +40,9 @@ class TamperingProxy:
         self.tampered: list[str] = []
         self.forwarded: list[str] = []  # "METHOD /path" of every request
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="tampering-proxy",
-                                        daemon=True)
-        port = self._httpd.server_address[1]
-        self.host = f"127.0.0.1:{port}"
+        super().__init__(_handler(self), "tampering-proxy")
+        self.host = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.host}"
-
-    def start(self) -> TamperingProxy:
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(5)
 
     def should_tamper(self, method: str, path: str, status: int) -> bool:
         if method != "GET" or status != 200:

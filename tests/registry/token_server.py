@@ -18,10 +18,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.registry.httpd import LoopbackHTTPServer
 from tests.registry.keys import KeyPair, sign_jwt
 
 PUBLIC_PREFIX = "public/"
@@ -40,7 +41,7 @@ class TokenRequest:
     access: list[dict[str, Any]] = field(default_factory=list)
 
 
-class TokenServer:
+class TokenServer(LoopbackHTTPServer):
     """The token server: `realm` is its URL; start with `start()`, stop with `close()`."""
 
     def __init__(self, pair: KeyPair, users: dict[str, str], *, service: str = "bee-test-registry",
@@ -49,20 +50,8 @@ class TokenServer:
         self.key_header, self.expires_in = key_header, expires_in
         self.requests: list[TokenRequest] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="token-server",
-                                        daemon=True)
-        self.realm = f"http://127.0.0.1:{self._httpd.server_address[1]}/token"
-
-    def start(self) -> TokenServer:
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(5)
+        super().__init__(_handler(self), "token-server")
+        self.realm = f"http://127.0.0.1:{self.port}/token"
 
     def clear(self) -> None:
         """Forget the requests recorded so far."""

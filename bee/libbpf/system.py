@@ -1,6 +1,7 @@
 """What the running kernel and process can do: BTF, privileges, tracefs, kprobes, bpffs.
 
-Plain reads of /proc and /sys (no libbpf), except `ensure_tracefs`, which mounts tracefs.
+Plain reads of /proc and /sys (no libbpf), except `ensure_tracefs` and `ensure_bpffs`, which mount
+tracefs and the BPF filesystem.
 """
 
 from __future__ import annotations
@@ -118,6 +119,23 @@ def bpffs_mounted(path: Path = BPFFS) -> bool:
         if inside and len(point) >= best:  # the longest, and among equals the last (top) mount
             best, fstype = len(point), right.split()[0]
     return fstype == "bpf"
+
+
+def ensure_bpffs(path: Path) -> bool:
+    """Mount a BPF filesystem at /sys/fs/bpf when `path` lies under it, none is mounted there, and
+    we may (CAP_SYS_ADMIN), as bpftool does before pinning; True when `path` is then on a BPF
+    filesystem. Never raises: pinning reports its own failure."""
+    if bpffs_mounted(path):
+        return True
+    target = os.path.realpath(path)
+    if not (target == str(BPFFS) or target.startswith(f"{BPFFS}/")) or not has_capability(CAP_SYS_ADMIN):
+        return False
+    try:
+        _mount("bpf", str(BPFFS), "bpf")
+    except OSError as exc:
+        if exc.errno != errno.EBUSY:
+            return False
+    return bpffs_mounted(path)
 
 
 def _mount(source: str, target: str, fstype: str) -> None:

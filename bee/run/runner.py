@@ -239,10 +239,13 @@ class Runner:
             attached.programs.append((name, section, target))
 
     def _pin(self, obj: Any) -> None:
+        from bee.libbpf import system
+
         settings = self.settings
         for directory, items in ((settings.pin_maps, obj.maps), (settings.pin_progs, obj.programs)):
             if directory is None:
                 continue
+            system.ensure_bpffs(directory)  # a fresh boot has none mounted at /sys/fs/bpf
             try:
                 directory.mkdir(parents=True, exist_ok=True)
             except OSError as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bee.libbpf import BpfObject, LibbpfError, UpdateFlags, bpffs_mounted
+from bee.libbpf import BpfObject, LibbpfError, UpdateFlags, bpffs_mounted, ensure_bpffs
 from bee.libbpf.system import BPFFS
 from tests.helpers import require
 
@@ -107,6 +107,7 @@ def test_per_cpu_values_come_one_per_possible_cpu(root: None, open_object: Calla
 
 @pytest.fixture
 def pin_dir(root: None) -> Iterator[Path]:
+    ensure_bpffs(BPFFS)
     require(bpffs_mounted(BPFFS), f"needs a BPF filesystem at {BPFFS}")
     path = BPFFS / f"bee-lb-{os.getpid()}"
     path.mkdir(exist_ok=True)

@@ -11,6 +11,7 @@ from bee.libbpf import (
     PRIVILEGE_MESSAGE,
     bpffs_mounted,
     effective_capabilities,
+    ensure_bpffs,
     has_capability,
     is_root,
     kernel_has_btf,
@@ -54,7 +55,9 @@ def test_the_kernel_of_these_machines() -> None:
     require(Path("/sys/kernel/btf/vmlinux").exists(), "needs a kernel with BTF")
     assert kernel_has_btf()
     require(os.geteuid() == 0, "needs root to see /sys/fs/bpf")
+    assert ensure_bpffs(Path("/sys/fs/bpf/some/pin"))  # a fresh boot has none: mounted as bpftool would
     assert bpffs_mounted(Path("/sys/fs/bpf"))
     assert bpffs_mounted(Path("/sys/fs/bpf/some/pin"))
     assert not bpffs_mounted(Path("/tmp"))
+    assert not ensure_bpffs(Path("/tmp/pins"))  # only /sys/fs/bpf is ever mounted
     assert isinstance(tracefs_mounted(), bool)

@@ -73,6 +73,31 @@ def test_pinned_maps_and_programs_outlive_the_run(bee_run, object_file, tmp_path
         shutil.rmtree(pins, ignore_errors=True)
 
 
+def test_pinning_mounts_the_bpf_filesystem_when_none_is_mounted(object_file, root, store_dir: Path) -> None:
+    """A fresh boot of these machines has nothing at /sys/fs/bpf: bee mounts it, as bpftool does
+    (here in a private mount namespace whose /sys/fs/bpf was unmounted first)."""
+    unshare = shutil.which("unshare")
+    require(unshare is not None, "needs unshare (util-linux)")
+    script = """
+        umount /sys/fs/bpf 2>/dev/null
+        grep -q ' /sys/fs/bpf ' /proc/self/mountinfo && echo still-mounted
+        "$PYTHON" -m bee run "$OBJ" --no-tty --prom-port 0 --pin-maps /sys/fs/bpf/bee-ns/maps >/dev/null &
+        for _ in $(seq 200); do [ -e /sys/fs/bpf/bee-ns/maps/gauge_hash ] && break; sleep 0.1; done
+        ls /sys/fs/bpf/bee-ns/maps
+        grep ' /sys/fs/bpf ' /proc/self/mountinfo | sed 's/.* - //' | cut -d' ' -f1
+        kill -TERM $!; wait $!; echo "exit $?"
+        rm -rf /sys/fs/bpf/bee-ns
+    """
+    proc = subprocess.run([str(unshare), "--mount", "--propagation", "private", "sh", "-c", script],
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHON=sys.executable, OBJ=object_file("run_types"),
+                                   BEE_STORAGE=str(store_dir)))
+    lines = proc.stdout.split()
+    assert "still-mounted" not in lines, proc.stdout
+    assert {"print_events", "counter_hash", "gauge_hash"} <= set(lines), (proc.stdout, proc.stderr)
+    assert lines[-3:] == ["bpf", "exit", "0"], (proc.stdout, proc.stderr)
+
+
 def test_without_privileges_says_what_is_needed(object_file, root) -> None:
     setpriv = shutil.which("setpriv")
     require(setpriv is not None, "needs setpriv (util-linux)")

@@ -8,9 +8,13 @@ failed opens while nothing reads the ring buffer (the 16 MiB ring holds ~55,000 
 records), then drains the ring and times it. Stages, each on a freshly filled ring:
 
   read            RingBuffer.consume() with a handler that does nothing (libbpf + cffi callback + copy)
+  read, batches   ... a batch handler that does nothing (the callback only copies; one call per batch)
   decode          ... handler = the compiled decoder of struct event
-  emit            ... handler = RingPrint (decode + EventLog.emit); EventLog writes JSON to /dev/null from
-                  its thread; timed until every event is written (the whole path of `bee run`)
+  emit, records   ... handler = RingPrint called per sample (decode to a dict + EventLog.emit; the
+                  writer thread formats the records), as for filtered maps
+  emit, batches   ... handler = RingPrint as `bee run` uses it (batches; samples → lines in one
+                  generated loop; EventLog.emit_lines); EventLog writes JSON to /dev/null from its
+                  thread; timed until every event is written (the whole path of `bee run`)
   format json     EventLog's JSON formatter alone, on 4,096 decoded records at a time (no ring buffer)
   format text     the same, text lines
 
@@ -63,6 +67,16 @@ def load_module(path: str) -> ModuleType:
     return module
 
 
+class _NoBatch:
+    def handle_batch(self, samples: list[bytes]) -> None:
+        pass
+
+
+def _format_batch(formatter: Any) -> Any:
+    """The record formatter of an event log's `_json_formatter()` (older versions return it directly)."""
+    return getattr(formatter, "format_batch", formatter)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=50_000)
@@ -110,18 +124,23 @@ def main() -> int:
             for _ in range(args.repeat):
                 n, started = drain(lambda sample: None)
                 add("read", time.perf_counter() - started, n)
+                n, started = drain(_NoBatch())
+                add("read, batches", time.perf_counter() - started, n)
                 n, started = drain(decoder.decode)
                 add("decode (read + decode)", time.perf_counter() - started, n)
                 for label, module in variants:
-                    log = module.EventLog(sink, fmt="json", queue_size=1 << 20)
-                    out = RingPrint(mspec, decoder, MetricsRegistry(), log, FilterSet())
-                    n, started = drain(out)
-                    while log.written < n:
-                        time.sleep(0.0005)
-                    add(f"emit (read + decode + emit + format + write){label}", time.perf_counter() - started, n)
-                    log.close()
+                    for path in ("records", "batches"):
+                        log = module.EventLog(sink, fmt="json", queue_size=1 << 20)
+                        out = RingPrint(mspec, decoder, MetricsRegistry(), log, FilterSet())
+                        n, started = drain(out if path == "batches" else out.__call__)
+                        while log.written < n:
+                            time.sleep(0.0005)
+                        add(f"emit, {path} (read + decode + format + write){label}", time.perf_counter() - started,
+                            n)
+                        log.close()
                 for fmt in ("json", "text"):  # variants alternate batch by batch: load changes hit both alike
-                    formatters = [(label, getattr(module, f"_{fmt}_formatter")()) for label, module in variants]
+                    formatters = [(label, _format_batch(getattr(module, f"_{fmt}_formatter")()))
+                                  for label, module in variants]
                     spent = dict.fromkeys([label for label, _ in variants], 0.0)
                     for _ in range(5):
                         for label, format_batch in formatters:

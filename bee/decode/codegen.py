@@ -31,11 +31,13 @@ class Read:
 
 @dataclass(frozen=True, slots=True)
 class Leaf:
-    """One output field: `expr` is a Python expression in which `{0}`, `{1}`... stand for the reads' values."""
+    """One output field: `expr` is a Python expression in which `{0}`, `{1}`... stand for the reads' values;
+    `kind` is the type it always gives (`int`, `bool`, `str`, `float`) or `any`."""
 
     name: str
     reads: tuple[Read, ...]
     expr: str
+    kind: str = "any"
 
 
 class Namespace:
@@ -130,3 +132,47 @@ def generate(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, names
     scope = dict(namespace.values, _struct_error=struct.error, _too_short=too_short)
     exec(compile(source, f"<decoder for {what}>", "exec"), scope)  # noqa: S102 (source built above from BTF)
     return Generated(scope["decode"], source, formats)
+
+
+Rows = Callable[[list[bytes], str, int], tuple[list[str], int]]
+
+
+def generate_rows(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, namespace: Namespace,
+                  template: str, args: Sequence[str], scope: dict[str, Any]) -> Rows:
+    """Generate `rows(samples, prefix, micros)`: the line `template % (prefix, micros, *values)` of
+    every sample of at least `size` bytes, where value i is `args[i]` with `{v}` standing for leaf
+    i's value (names in `scope` may be used), and the count of shorter samples, which give no line.
+
+    Decoding and formatting happen in one loop over the samples: no record, no call per event.
+    """
+    if len(args) != len(leaves):
+        raise ValueError(f"{len(leaves)} fields but {len(args)} value expressions")
+    byte_order = "<" if endian == "little" else ">"
+    variables: dict[Read, str] = {}
+    for leaf in leaves:
+        for read in leaf.reads:
+            variables.setdefault(read, f"r{len(variables)}")
+    body = ["def rows(samples, prefix, micros):",
+            "    out = []",
+            "    append = out.append",
+            "    short = 0",
+            "    for data in samples:",
+            f"        if len(data) < {size}:",
+            "            short += 1",
+            "            continue"]
+    for layer in _layers(list(variables)):
+        unpack = namespace.add(struct.Struct(_format(layer, byte_order)).unpack_from)
+        body.append(f"        {''.join(f'{variables[r]}, ' for r in layer)}= {unpack}(data)")
+    values = []
+    for i, (leaf, arg) in enumerate(zip(leaves, args, strict=True)):
+        expr = leaf.expr.format(*(variables[r] for r in leaf.reads))
+        if arg.count("{v}") > 1 and not expr.isidentifier():
+            body.append(f"        v{i} = {expr}")  # used more than once: computed once
+            expr = f"v{i}"
+        values.append(arg.replace("{v}", expr if expr.isidentifier() else f"({expr})"))
+    body.append(f"        append(_template % (prefix, micros, {''.join(v + ', ' for v in values)}))")
+    body.append("    return out, short")
+    source = "\n".join(body) + "\n"
+    namespace_values = dict(namespace.values, **scope, _template=template)
+    exec(compile(source, f"<event lines of {what}>", "exec"), namespace_values)  # noqa: S102 (built above)
+    return namespace_values["rows"]  # type: ignore[no-any-return]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bee.decode.codegen import Generated, Leaf, generate
+from bee.decode.codegen import Generated, Leaf, Rows, generate, generate_rows
 from bee.decode.errors import DecodeError
 from bee.decode.layout import LayoutCompiler
 from bee.decode.values import Value
@@ -27,6 +27,9 @@ class Decoder:
     itself (it raises DecodeError for a struct). `data` may be longer than `size`; a
     shorter buffer raises DecodeError. `formats` are the `struct` formats unpacked per
     call (one unless members overlap) and `source` the generated Python, for debugging.
+    `kinds` gives, per field, the type its value always has (`int`, `bool`, `str`, `float`)
+    or `any`; `compile_rows(template, args, scope)` makes the `generate_rows` function of
+    these fields (samples → formatted lines, for the event log).
     """
 
     type_name: str
@@ -37,6 +40,8 @@ class Decoder:
     decode_scalar: Callable[[Buffer], Value]
     formats: tuple[str, ...] = field(repr=False)
     source: str = field(repr=False)
+    kinds: tuple[str, ...] = field(repr=False, default=())
+    compile_rows: Callable[[str, tuple[str, ...], dict], Rows] | None = field(repr=False, default=None)
 
 
 def _not_scalar(type_name: str) -> Callable[[Buffer], Value]:
@@ -63,8 +68,12 @@ def compile_decoder(btf: Btf, type_id: int, *, endian: str = "little") -> Decode
         return generate(leaves, endian=endian, what=type_name, size=size, namespace=compiler.namespace,
                         scalar=as_value)
 
+    def compile_rows(template: str, args: tuple[str, ...], scope: dict) -> Rows:
+        return generate_rows(leaves, endian=endian, what=type_name, size=size, namespace=compiler.namespace,
+                             template=template, args=args, scope=scope)
+
     generated = build(False)
     decode_scalar = build(True).function if scalar else _not_scalar(type_name)
     return Decoder(type_name=type_name, size=size, fields=tuple(leaf.name for leaf in leaves), scalar=scalar,
                    decode=generated.function, decode_scalar=decode_scalar, formats=generated.formats,
-                   source=generated.source)
+                   source=generated.source, kinds=tuple(leaf.kind for leaf in leaves), compile_rows=compile_rows)

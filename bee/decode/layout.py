@@ -44,10 +44,14 @@ BitfieldType = Int | Enum | Enum64
 
 
 class Extract(NamedTuple):
-    """How to get one value: `reads`, then `expr` with `{0}`, `{1}`... standing for their values."""
+    """How to get one value: `reads`, then `expr` with `{0}`, `{1}`... standing for their values.
+
+    `kind` is the Python type `expr` always gives (`int`, `bool`, `str`, `float`), or `any` when
+    it varies or is a list (enums give a name or a number)."""
 
     reads: tuple[Read, ...]
     expr: str
+    kind: str = "any"
 
 
 class _Bitfield(NamedTuple):
@@ -193,14 +197,15 @@ class LayoutCompiler:
             shift = b.bit - lo * 8 if self.endian == "little" else hi * 8 - b.bit - b.bits
             mask = (1 << b.bits) - 1
             expr = f"{storage} >> {shift} & {mask:#x}" if shift else f"{storage} & {mask:#x}"
+            kind = "int"
             if isinstance(b.type, Int) and _is_bool(b.type):
-                expr = f"({expr}) != 0"
+                expr, kind = f"({expr}) != 0", "bool"
             elif b.type.signed:
                 sign = 1 << (b.bits - 1)
                 expr = f"(({expr}) ^ {sign:#x}) - {sign:#x}"
             if isinstance(b.type, (Enum, Enum64)):
-                expr = f"{self._enum_names(b.type)}[{expr}]"
-            yield b.field, Extract(tuple(reads), expr)
+                expr, kind = f"{self._enum_names(b.type)}[{expr}]", "any"
+            yield b.field, Extract(tuple(reads), expr, kind)
 
     # --- one value -----------------------------------------------------------------------------------
 
@@ -212,22 +217,23 @@ class LayoutCompiler:
         t = self.btf.resolve(type_id)
         if isinstance(t, Int):
             if t.size == 16:
-                return Extract((Read(offset, "16s"),), f"int.from_bytes({{0}}, {self.endian!r}, signed={t.signed})")
+                return Extract((Read(offset, "16s"),), f"int.from_bytes({{0}}, {self.endian!r}, signed={t.signed})",
+                               "int")
             if _is_bool(t):
                 if t.size == 1:
-                    return Extract((Read(offset, "?"),), "{0}")
-                return Extract((Read(offset, _int_code(t.size, False, what)),), "{0} != 0")
-            return Extract((Read(offset, _int_code(t.size, t.signed, what)),), "{0}")
+                    return Extract((Read(offset, "?"),), "{0}", "bool")
+                return Extract((Read(offset, _int_code(t.size, False, what)),), "{0} != 0", "bool")
+            return Extract((Read(offset, _int_code(t.size, t.signed, what)),), "{0}", "int")
         if isinstance(t, (Enum, Enum64)):
             code = _int_code(t.size, t.signed, what)
             return Extract((Read(offset, code),), f"{self._enum_names(t)}[{{0}}]")
         if isinstance(t, Ptr):
-            return Extract((Read(offset, _INT_CODES[(POINTER_SIZE, False)]),), "{0}")
+            return Extract((Read(offset, _INT_CODES[(POINTER_SIZE, False)]),), "{0}", "int")
         if isinstance(t, Float):
             code = _FLOAT_CODES.get(t.size)
             if code is None:
                 raise DecodeError(f"{what} is a {t.size}-byte float, which cannot be decoded (sizes 2, 4 and 8 can)")
-            return Extract((Read(offset, code),), "{0}")
+            return Extract((Read(offset, code),), "{0}", "float")
         if isinstance(t, Array):
             return self._array(t, offset, size, what)
         raise DecodeError(f"{what} has type {self.name(type_id)} (a {t.kind.label}), which cannot be decoded")
@@ -237,12 +243,12 @@ class LayoutCompiler:
         t = self.btf.resolve(type_id)
         for name in self.btf.typedef_names(type_id):
             if name == "ipv4_addr" and size == 4:
-                return Extract((Read(offset, "4s"),), "_ntoa({0})")
+                return Extract((Read(offset, "4s"),), "_ntoa({0})", "str")
             if name == "ipv6_addr" and size == 16:
-                return Extract((Read(offset, "16s"),), "_ipv6({0})")
+                return Extract((Read(offset, "16s"),), "_ipv6({0})", "str")
             if name == "duration" and isinstance(t, Int) and t.size in (1, 2, 4, 8) and not _is_bool(t):
                 signed = t.signed or t.size == 8  # Go's Duration is an int64
-                return Extract((Read(offset, _INT_CODES[(t.size, signed)]),), "_duration({0})")
+                return Extract((Read(offset, _INT_CODES[(t.size, signed)]),), "_duration({0})", "str")
         return None
 
     def _array(self, t: Array, offset: int, size: int, what: str) -> Extract:
@@ -250,7 +256,7 @@ class LayoutCompiler:
         element_size = self.size(t.type_id, f"an element of {what}")
         if (isinstance(element, Int) and element.size == 1 and element.is_char and not _is_bool(element)
                 and not BYTE_TYPEDEFS.intersection(self.btf.typedef_names(t.type_id))):
-            return Extract((Read(offset, f"{size}s"),), C_STRING_EXPR)
+            return Extract((Read(offset, f"{size}s"),), C_STRING_EXPR, "str")
         if t.nelems == 0 or element_size == 0:
             return Extract((), "[]")
         item = None if isinstance(element, Composite) else self._extract(t.type_id, 0, element_size, what)

@@ -1,8 +1,10 @@
 """One output per tracked map: what to do with each ring-buffer event or hash-map entry.
 
-Ring-buffer outputs are called from the ring-buffer poll (one thread) with one sample each;
-hash outputs are called by the poller thread with all entries of their map at once.
-Decoders are compiled once per map here, never per event.
+Ring-buffer outputs are called from the ring-buffer poll (one thread) with the samples read at
+once (`handle_batch`, see bee.libbpf.ringbuf.BatchHandler); hash outputs are called by the poller
+thread with all entries of their map at once. Decoders are compiled once per map here, never per
+event. A `print_` ring buffer whose events only go to the event log (no filter, no view) is
+decoded and formatted in one generated loop per batch, straight from the samples to the lines.
 
 Every output may also `show` what it reads (the interactive view): a ring output passes each
 decoded event, a hash output the list of its entries as records with a `value` field. `show`
@@ -12,6 +14,7 @@ runs on the reader's thread, so it must only append to bounded buffers and retur
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +42,8 @@ class RecordDecoder:
     fields: tuple[str, ...]
     size: int
     decode: Callable[[bytes], Record]
+    kinds: tuple[str, ...] = ()  # per field: the type its value always has, or `any`
+    compile_rows: Callable[[str, tuple[str, ...], dict], Any] | None = None  # see Decoder.compile_rows
 
 
 def record_decoder(btf: Btf, type_id: int, fallback_name: str, endian: str) -> RecordDecoder:
@@ -48,8 +53,10 @@ def record_decoder(btf: Btf, type_id: int, fallback_name: str, endian: str) -> R
     decoder = compile_decoder(btf, type_id, endian=endian)
     if decoder.scalar:
         scalar = decoder.decode_scalar
-        return RecordDecoder((fallback_name,), decoder.size, lambda data: {fallback_name: scalar(data)})
-    return RecordDecoder(tuple(decoder.fields), decoder.size, decoder.decode)
+        rows = decoder.compile_rows if decoder.fields == (fallback_name,) else None
+        return RecordDecoder((fallback_name,), decoder.size, lambda data: {fallback_name: scalar(data)},
+                             decoder.kinds, rows)
+    return RecordDecoder(tuple(decoder.fields), decoder.size, decoder.decode, decoder.kinds, decoder.compile_rows)
 
 
 def labels_of(record: Record, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -75,6 +82,11 @@ class RingOutput:
         self.registry.events_read.follow((self.name,), self.events)
         self.registry.map_read_errors.follow((self.name,), self.errors)
 
+    def handle_batch(self, samples: list[bytes]) -> None:
+        """Handle the samples of one read, oldest first."""
+        for data in samples:
+            self(data)
+
     def __call__(self, data: bytes) -> None:
         self.events += 1
         if len(data) < self.decoder.size:
@@ -97,6 +109,26 @@ class RingPrint(RingOutput):
         super().__init__(spec, decoder, registry, show)
         self.log = log
         self.filters = filters if filters.for_map(spec.name) else None
+        self._rows: Any = None  # samples → lines, when every event goes straight to the log
+        if log is not None and self.filters is None and show is None and decoder.compile_rows is not None:
+            line = log.line_template(spec.name, list(zip(decoder.fields, decoder.kinds, strict=True)))
+            self._rows = decoder.compile_rows(line.template, line.args, dict(line.scope))
+            self._clock = line.clock
+
+    def handle_batch(self, samples: list[bytes]) -> None:
+        rows = self._rows
+        if rows is None:
+            super().handle_batch(samples)
+            return
+        prefix, micros = self._clock.parts(time.time())
+        try:
+            lines, short = rows(samples, prefix, micros)
+        except Exception:  # a value the generated loop cannot take: the record path handles (or raises)
+            super().handle_batch(samples)
+            return
+        self.events += len(samples)
+        self.errors += short
+        self.log.emit_lines(self.name, lines)  # type: ignore[union-attr]
 
     def handle(self, record: Record) -> None:
         if self.log is not None and (self.filters is None or self.filters.matches(self.name, record)):

@@ -4,6 +4,8 @@
 bounded in-memory queue, or drops the event and counts it (`lost`, `lost_by_map()`) when the
 queue is full or the output is gone. A writer thread formats whole batches and writes each with
 one `write` + `flush`, so a slow terminal costs drops, not ring-buffer overruns.
+`emit_lines()` queues lines already formatted by a `line_template()` of this log, the fast path
+of ring buffers (decoded and formatted in one generated step, no record per event).
 
 The stream stays the caller's: `close()` drains, flushes and stops the writer but never closes
 it. A broken pipe ends the writer quietly (`broken` turns True, later events count as lost);
@@ -21,7 +23,8 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import IO, Any, Literal
 
@@ -37,7 +40,17 @@ _LINGER = 0.002  # seconds to gather more events after a partial batch: ≤ 500 
 
 logger = logging.getLogger("bee.sinks")
 
-_Item = tuple[str, Mapping[str, Any], float]
+class _Lines:
+    """Queued lines of one map, already formatted (`EventLog.emit_lines`)."""
+
+    __slots__ = ("text", "count")
+
+    def __init__(self, text: str, count: int) -> None:
+        self.text = text
+        self.count = count
+
+
+_Item = tuple[str, "Mapping[str, Any] | _Lines", float]
 # logfmt quotes a value with whitespace, '=', '"' or control characters (and an empty one).
 _needs_quotes = re.compile(r'[\s="\x00-\x1f\x7f]').search
 
@@ -57,6 +70,14 @@ class _Clock:
     def seek(self, second: int) -> None:
         self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
         self.second = second
+
+    def parts(self, ts: float) -> tuple[str, int]:
+        """The text of `ts` up to the dot, and its microseconds (a line template's first two values)."""
+        micros = int(ts * 1_000_000 + 0.5)
+        second = micros // 1_000_000
+        if second != self.second:
+            self.seek(second)
+        return self.prefix, micros - second * 1_000_000
 
     def __call__(self, ts: float) -> str:
         micros = int(ts * 1_000_000 + 0.5)
@@ -167,29 +188,66 @@ class _Shapes:
         return self._each_field(map_name, record, ts)
 
 
-def _shape_fields(record: Mapping[str, Any], field_part: Callable[[str, str], str], *, str_arg: str,
-                  other_arg: str) -> tuple[list[str], list[str], list[str]]:
-    """The per-field pieces of a line template for records shaped like `record`: each field's
-    template part (`field_part(name, "%d" or "%s")`), the expression giving its text from `v<i>`
-    (ints as they are, strings through `str_arg`, anything else through `other_arg`, both with
-    `{v}` for the variable), and the type guards a later record must pass to use the template."""
-    parts, args, guards = [], [], []
-    for i, (key, value) in enumerate(record.items()):
-        v = f"v{i}"
-        if type(value) is int:
-            code, arg = "%d", v
-            guards.append(f"type({v}) is int")
-        elif type(value) is str:
-            code, arg = "%s", str_arg.format(v=v)
-            guards.append(f"type({v}) is str")
-        else:
-            code, arg = "%s", other_arg.format(v=v)
-        parts.append(field_part(key, code))
+# How a field of each kind becomes text in a line template: its `%` code and the expression giving
+# its value from `{v}` (the field's value). Kinds are those of decoders (`int`, `bool`, `str`,
+# `float`, `any`); `any` goes through the same function as field-by-field formatting.
+_JSON_ARGS = {"int": ("%d", "{v}"), "str": ("%s", "quote({v})"), "bool": ("%s", "('true' if {v} else 'false')"),
+              "any": ("%s", "field_text({v})")}
+_TEXT_ARGS = {"int": ("%d", "{v}"), "str": ("%s", "({v} if {v} and not needs_quotes({v}) else quote({v}))"),
+              "any": ("%s", "text_value({v})")}
+
+
+def _kind_fields(fields: Sequence[tuple[str, str]], field_part: Callable[[str, str], str],
+                 by_kind: Mapping[str, tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """Each field's template part (`field_part(name, code)`) and value expression (with `{v}`)."""
+    parts, args = [], []
+    for name, kind in fields:
+        code, arg = by_kind.get(kind, by_kind["any"])
+        parts.append(field_part(name, code))
         args.append(arg)
+    return parts, args
+
+
+def _shape_fields(record: Mapping[str, Any], field_part: Callable[[str, str], str],
+                  by_kind: Mapping[str, tuple[str, str]]) -> tuple[list[str], list[str], list[str]]:
+    """The per-field pieces of a line template for records shaped like `record` (`_kind_fields`
+    with the variables `v0`, `v1`...), and the type guards a later record must pass to use it:
+    int and str fields must still hold an int and a str."""
+    kinds = []
+    for value in record.values():
+        kind = type(value)
+        kinds.append("int" if kind is int else "str" if kind is str else "any")
+    parts, args = _kind_fields(list(zip(record, kinds, strict=True)), field_part, by_kind)
+    args = [arg.replace("{v}", f"v{i}") for i, arg in enumerate(args)]
+    guards = [f"type(v{i}) is {kind}" for i, kind in enumerate(kinds) if kind != "any"]
     return parts, args, guards
 
 
-def _json_formatter() -> Callable[[list[_Item]], str]:
+@dataclass(frozen=True)
+class LineTemplate:
+    """How to format the events of one map with fields of known kinds, without a record.
+
+    `template % (prefix, micros, *values)` is the line, where `prefix, micros = clock.parts(ts)`
+    and value i is `args[i]` with `{v}` replaced by an expression giving field i's value;
+    `scope` holds the names the expressions use. The text equals the event log's own line for
+    the same record (`EventLog.emit`)."""
+
+    template: str
+    args: tuple[str, ...]
+    scope: Mapping[str, Any]
+    clock: _Clock
+
+
+class _Formatter:
+    """A format's record formatter (`format_batch`) and its line templates by field kinds."""
+
+    def __init__(self, format_batch: Callable[[list[_Item]], str],
+                 line_template: Callable[[str, Sequence[tuple[str, str]]], LineTemplate]) -> None:
+        self.format_batch = format_batch
+        self.line_template = line_template
+
+
+def _json_formatter() -> _Formatter:
     """Lines `{"time": ..., "map": ..., "event": {...}}`; str/int/bool fields are encoded
     inline (the common case), anything else by the C encoder.
 
@@ -220,15 +278,25 @@ def _json_formatter() -> Callable[[list[_Item]], str]:
         fields = [f"{quote(key)}: {field_text(value)}" for key, value in record.items()]
         return f'{{"time": "{clock(ts)}", "map": {quote(map_name)}, "event": {{{", ".join(fields)}}}}}\n'
 
-    def compile_shape(map_name: str, record: Mapping[str, Any]) -> _Line:
-        parts, args, guards = _shape_fields(record, lambda key, code: f"{quote(key).replace('%', '%%')}: {code}",
-                                            str_arg="quote({v})", other_arg="field_text({v})")
-        template = ('{"time": "%s%06dZ", "map": ' + quote(map_name).replace("%", "%%") + ', "event": {'
-                    + ", ".join(parts) + "}}\n")
-        return _compile_line(map_name, template, tuple(record), args, guards,
-                             {"clock": clock, "quote": quote, "field_text": field_text})
+    def field_part(key: str, code: str) -> str:
+        return f"{quote(key).replace('%', '%%')}: {code}"
 
-    return _Shapes(compile_shape, each_field).format_batch
+    def template_of(map_name: str, parts: list[str]) -> str:
+        return ('{"time": "%s%06dZ", "map": ' + quote(map_name).replace("%", "%%") + ', "event": {'
+                + ", ".join(parts) + "}}\n")
+
+    scope = {"quote": quote, "field_text": field_text}
+
+    def compile_shape(map_name: str, record: Mapping[str, Any]) -> _Line:
+        parts, args, guards = _shape_fields(record, field_part, _JSON_ARGS)
+        return _compile_line(map_name, template_of(map_name, parts), tuple(record), args, guards,
+                             {"clock": clock, **scope})
+
+    def line_template(map_name: str, fields: Sequence[tuple[str, str]]) -> LineTemplate:
+        parts, args = _kind_fields(fields, field_part, _JSON_ARGS)
+        return LineTemplate(template_of(map_name, parts), tuple(args), scope, _Clock())
+
+    return _Formatter(_Shapes(compile_shape, each_field).format_batch, line_template)
 
 
 def text_value(value: object) -> str:
@@ -240,7 +308,7 @@ def text_value(value: object) -> str:
     return text
 
 
-def _text_formatter() -> Callable[[list[_Item]], str]:
+def _text_formatter() -> _Formatter:
     """Lines `<time> <map> key=value ...`, formatted like the JSON lines: a `%` template per
     (map, field names), the same text as field by field."""
     clock = _Clock()
@@ -261,15 +329,24 @@ def _text_formatter() -> Callable[[list[_Item]], str]:
             parts.append(f"{key}={value}")
         return " ".join(parts) + "\n"
 
-    def compile_shape(map_name: str, record: Mapping[str, Any]) -> _Line:
-        fields, args, guards = _shape_fields(
-            record, lambda key, code: f"{key.replace('%', '%%')}={code}",
-            str_arg="({v} if {v} and not needs_quotes({v}) else quote({v}))", other_arg="text_value({v})")
-        parts = ["%s%06dZ", map_name.replace("%", "%%"), *fields]
-        return _compile_line(map_name, " ".join(parts) + "\n", tuple(record), args, guards,
-                             {"clock": clock, "quote": quote, "needs_quotes": needs_quotes, "text_value": text_value})
+    def field_part(key: str, code: str) -> str:
+        return f"{key.replace('%', '%%')}={code}"
 
-    return _Shapes(compile_shape, each_field).format_batch
+    def template_of(map_name: str, fields: list[str]) -> str:
+        return " ".join(["%s%06dZ", map_name.replace("%", "%%"), *fields]) + "\n"
+
+    scope = {"quote": quote, "needs_quotes": needs_quotes, "text_value": text_value}
+
+    def compile_shape(map_name: str, record: Mapping[str, Any]) -> _Line:
+        fields, args, guards = _shape_fields(record, field_part, _TEXT_ARGS)
+        return _compile_line(map_name, template_of(map_name, fields), tuple(record), args, guards,
+                             {"clock": clock, **scope})
+
+    def line_template(map_name: str, fields: Sequence[tuple[str, str]]) -> LineTemplate:
+        parts, args = _kind_fields(fields, field_part, _TEXT_ARGS)
+        return LineTemplate(template_of(map_name, parts), tuple(args), scope, _Clock())
+
+    return _Formatter(_Shapes(compile_shape, each_field).format_batch, line_template)
 
 
 class EventLog:
@@ -287,9 +364,12 @@ class EventLog:
         self.fmt = fmt
         self._stream = stream
         self._binary = not isinstance(stream, io.TextIOBase)
-        self._format = _json_formatter() if fmt == "json" else _text_formatter()
+        self._formatter = _json_formatter() if fmt == "json" else _text_formatter()
+        self._format = self._formatter.format_batch
         self._queue: deque[_Item] = deque()
         self._max = queue_size
+        self._extra = 0  # events queued beyond one per queue item (the lines of `emit_lines` chunks)
+        self._extra_lock = threading.Lock()
         self._wake = threading.Event()
         self._idle = False
         self._closing = False
@@ -305,10 +385,42 @@ class EventLog:
 
     # -- producer side -------------------------------------------------------------------------
 
+    def line_template(self, map_name: str, fields: Sequence[tuple[str, str]]) -> LineTemplate:
+        """The template of this log's lines for events of `map_name` whose fields are `(name, kind)`
+        in order (kinds as decoders give them: `int`, `bool`, `str`, `float`, `any`); the lines it
+        makes go to `emit_lines`."""
+        return self._formatter.line_template(map_name, fields)
+
+    def emit_lines(self, map_name: str, lines: list[str]) -> int:
+        """Queue finished lines of `map_name` (each ending in a newline, made with `line_template`);
+        returns how many were kept, the rest being counted as lost (queue full, output gone)."""
+        count = len(lines)
+        if not count:
+            return 0
+        if self._closing or self._stopped:
+            self._count_lost(map_name, count)
+            return 0
+        with self._extra_lock:
+            room = self._max - len(self._queue) - self._extra
+            if room < count:
+                if room <= 0:
+                    kept = 0
+                else:
+                    kept = room
+                    lines = lines[:room]
+                self._count_lost(map_name, count - kept)
+                count = kept
+            if count:
+                self._queue.append((map_name, _Lines("".join(lines), count), 0.0))
+                self._extra += count - 1
+        if count and self._idle:
+            self._wake.set()
+        return count
+
     def emit(self, map_name: str, record: Mapping[str, Any], ts: float | None = None) -> bool:
         """Queue one event (time `ts`, default now); False if it was dropped and counted as lost."""
         queue = self._queue
-        if len(queue) >= self._max or self._closing or self._stopped:
+        if len(queue) + self._extra >= self._max or self._closing or self._stopped:
             self._count_lost(map_name, 1)
             return False
         queue.append((map_name, record, time.time() if ts is None else ts))
@@ -339,7 +451,7 @@ class EventLog:
     @property
     def pending(self) -> int:
         """Events queued and not yet written."""
-        return len(self._queue)
+        return len(self._queue) + self._extra
 
     # -- writer side ---------------------------------------------------------------------------
 
@@ -357,11 +469,7 @@ class EventLog:
                 continue
             popleft = queue.popleft
             batch = [popleft() for _ in range(min(len(queue), _BATCH))]
-            count = len(batch)
-            try:
-                text = self._format(batch)
-            except Exception:  # a record that cannot be formatted: keep the others
-                text, count = self._format_each(batch)
+            text, count = self._text_of(batch)
             try:
                 self._write(text)
             except Exception as exc:  # the output is gone: stop writing, count the rest as lost
@@ -375,6 +483,36 @@ class EventLog:
             self._written += count
             if len(batch) < _BATCH and not self._closing:
                 time.sleep(_LINGER)
+
+    def _text_of(self, batch: list[_Item]) -> tuple[str, int]:
+        """The lines of `batch` (records formatted, chunks as they are) and how many events they hold."""
+        records: list[_Item] = []
+        parts: list[str] = []
+        count = 0
+        for item in batch:
+            chunk = item[1]
+            if type(chunk) is not _Lines:
+                records.append(item)
+                continue
+            if records:
+                count += self._format_records(records, parts)
+                records = []
+            parts.append(chunk.text)
+            count += chunk.count
+            with self._extra_lock:
+                self._extra -= chunk.count - 1
+        if records:
+            count += self._format_records(records, parts)
+        return "".join(parts), count
+
+    def _format_records(self, records: list[_Item], parts: list[str]) -> int:
+        try:
+            parts.append(self._format(records))
+            return len(records)
+        except Exception:  # a record that cannot be formatted: keep the others
+            text, count = self._format_each(records)
+            parts.append(text)
+            return count
 
     def _format_each(self, batch: list[_Item]) -> tuple[str, int]:
         """Format item by item, counting the ones that fail as lost; returns (text, items kept)."""
@@ -407,14 +545,25 @@ class EventLog:
     def _drop_all(self, batch: list[_Item]) -> None:
         """Count `batch` and whatever is still queued as lost."""
         counts: dict[str, int] = {}
-        for map_name, _, _ in batch:
-            counts[map_name] = counts.get(map_name, 0) + 1
+
+        def count(item: _Item, queued: bool) -> None:
+            chunk = item[1]
+            n = 1
+            if type(chunk) is _Lines:
+                n = chunk.count
+                if queued:  # still in `_extra` (a taken batch was subtracted by `_text_of`)
+                    with self._extra_lock:
+                        self._extra -= n - 1
+            counts[item[0]] = counts.get(item[0], 0) + n
+
+        for item in batch:
+            count(item, False)
         while True:
             try:
-                map_name = self._queue.popleft()[0]
+                item = self._queue.popleft()
             except IndexError:
                 break
-            counts[map_name] = counts.get(map_name, 0) + 1
+            count(item, True)
         for map_name, n in counts.items():
             self._count_lost(map_name, n)
 

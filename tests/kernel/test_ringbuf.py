@@ -155,3 +155,81 @@ def test_a_map_that_is_no_ring_buffer_is_refused(traced: BpfObject) -> None:
         traced.ring_buffer({"lb_config": lambda sample: None})
     with pytest.raises(LibbpfError, match="the ring buffer has no map to read"):
         RingBuffer().poll(0)
+
+
+class _Batches:
+    """A batch handler that keeps each batch it gets (`handle_batch`), optionally failing once."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.batches: list[list[bytes]] = []
+        self.fail_at = fail_at
+
+    def handle_batch(self, samples: list[bytes]) -> None:
+        self.batches.append(samples)
+        if self.fail_at is not None and len(self.batches) == self.fail_at:
+            raise ValueError("bad batch")
+
+    @property
+    def seqs(self) -> list[int]:
+        return [EVENT.unpack(sample)[1] for batch in self.batches for sample in batch]
+
+
+def test_a_batch_handler_gets_every_sample_in_order_in_bounded_batches(
+        traced: BpfObject, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bee.libbpf import ringbuf
+
+    monkeypatch.setattr(ringbuf, "BATCH_MAX", 100)
+    handler = _Batches()
+    ring = traced.ring_buffer({"events": handler})
+    _open_files(1_050)
+    time.sleep(0.05)
+    counts = [ring.consume()]
+    _drain(ring, lambda: len(handler.seqs) >= 1_050)
+    assert handler.seqs == list(range(1_050))
+    assert counts == [1_050]  # consume() reads on past each full batch
+    assert max(len(b) for b in handler.batches) == 100
+    assert len(handler.batches) == 11
+    assert all(type(s) is bytes for b in handler.batches for s in b)
+
+
+def test_poll_hands_over_a_full_batch_and_stops(traced: BpfObject, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bee.libbpf import ringbuf
+
+    monkeypatch.setattr(ringbuf, "BATCH_MAX", 100)
+    handler = _Batches()
+    ring = traced.ring_buffer({"events": handler})
+    _open_files(250)
+    time.sleep(0.05)
+    assert ring.poll(1000) == 100
+    assert ring.poll(1000) == 100
+    assert ring.poll(1000) == 50
+    assert handler.seqs == list(range(250))
+
+
+def test_batch_and_per_sample_handlers_share_a_ring_buffer(traced: BpfObject) -> None:
+    if platform.machine() not in GETPPID:
+        pytest.skip(f"no getppid syscall number for {platform.machine()}")  # not a CI architecture
+    handler = _Batches()
+    calls: list[bytes] = []
+    ring = traced.ring_buffer({"events": handler, "calls": calls.append})
+    _open_files(3)
+    os.getppid()
+    _drain(ring, lambda: len(handler.seqs) >= 3 and len(calls) >= 1)
+    assert handler.seqs == [0, 1, 2]
+    assert [CALL.unpack(c) for c in calls] == [(os.getpid(), GETPPID[platform.machine()])]
+
+
+def test_an_exception_in_a_batch_handler_is_raised_and_the_batch_consumed(
+        traced: BpfObject, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bee.libbpf import ringbuf
+
+    monkeypatch.setattr(ringbuf, "BATCH_MAX", 10)
+    handler = _Batches(fail_at=2)
+    ring = traced.ring_buffer({"events": handler})
+    _open_files(25)
+    time.sleep(0.05)
+    with pytest.raises(ValueError, match="bad batch"):
+        ring.consume()
+    assert handler.seqs == list(range(20))  # the failing batch was handed over whole, and consumed
+    assert ring.consume() == 5
+    assert handler.seqs == list(range(25))

@@ -260,3 +260,71 @@ def test_concurrent_producers() -> None:
 def test_unknown_format() -> None:
     with pytest.raises(UsageError, match="unknown event log format 'yaml'; choose text or json"):
         EventLog(io.StringIO(), fmt="yaml")  # type: ignore[arg-type]
+
+
+def _lines(start: int, count: int) -> list[str]:
+    return [f"line {i}\n" for i in range(start, start + count)]
+
+
+def test_emitted_lines_and_records_keep_their_order() -> None:
+    out = io.StringIO()
+    log = EventLog(out, fmt="text", queue_size=100_000)
+    assert log.emit_lines("m", _lines(0, 3)) == 3
+    assert log.emit("m", {"seq": 3}, TS)
+    assert log.emit_lines("m", _lines(4, 2)) == 2
+    assert log.emit_lines("m", []) == 0
+    log.close()
+    assert out.getvalue().splitlines() == [
+        "line 0", "line 1", "line 2", "2026-11-25T18:00:00.123456Z m seq=3", "line 4", "line 5"]
+    assert (log.written, log.lost, log.pending) == (6, 0, 0)
+
+
+def test_line_chunks_count_against_the_queue_bound() -> None:
+    release = threading.Event()
+
+    class Gated(io.StringIO):
+        def write(self, s: str) -> int:
+            release.wait(10)
+            return super().write(s)
+
+    out = Gated()
+    log = EventLog(out, fmt="text", queue_size=10)
+    assert log.emit_lines("a", _lines(0, 1)) == 1  # the writer takes it and blocks in write
+    deadline = time.monotonic() + 5
+    while log.pending and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert log.emit_lines("a", _lines(1, 6)) == 6
+    assert log.pending == 6
+    assert log.emit_lines("b", _lines(7, 6)) == 4  # room for 4 of 6: the rest is lost, counted
+    assert not log.emit("c", {"seq": 13})  # full
+    assert log.emit_lines("b", _lines(14, 1)) == 0
+    assert log.pending == 10
+    assert log.lost_by_map() == {"b": 3, "c": 1}
+    release.set()
+    log.close()
+    assert out.getvalue().splitlines() == [f"line {i}" for i in range(11)]
+    assert (log.written, log.lost, log.pending) == (11, 4, 0)
+
+
+def test_queued_line_chunks_are_counted_lost_when_the_output_breaks() -> None:
+    release = threading.Event()
+
+    class Breaking(io.StringIO):
+        def write(self, s: str) -> int:
+            release.wait(10)
+            raise BrokenPipeError
+
+    log = EventLog(Breaking(), fmt="json", queue_size=1_000)
+    log.emit_lines("a", _lines(0, 5))
+    deadline = time.monotonic() + 5
+    while log.pending and time.monotonic() < deadline:
+        time.sleep(0.001)
+    log.emit_lines("a", _lines(5, 7))
+    log.emit("b", {"seq": 1})
+    release.set()
+    assert log.close(timeout=10)
+    assert log.broken
+    assert log.lost_by_map() == {"a": 12, "b": 1}
+    assert (log.written, log.pending) == (0, 0)
+    assert log.emit_lines("a", _lines(0, 2)) == 0
+    assert log.lost == 15

@@ -1,0 +1,96 @@
+"""Samples → event-log lines in one generated loop (`Decoder.compile_rows`) give exactly the lines of
+the record path (decode to a dict, `EventLog.emit`, the writer's formatter), for every struct of the
+decoder test programs, both byte orders and both formats, on random bytes; and `Decoder.kinds`
+names the type each field's value always has."""
+
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from bee.decode import Decoder, compile_decoder
+from bee.elf import ObjectSpec
+from bee.elf.btf_types import Composite
+from bee.sinks.eventlog import EventLog
+
+PROGRAMS = ("layout", "values", "ipv6")
+KIND_TYPES = {"int": int, "bool": bool, "str": str, "float": float}
+TS = 1_790_000_000.123456
+
+
+def _decoders(spec: ObjectSpec) -> Iterator[Decoder]:
+    assert spec.btf is not None
+    for t in spec.btf:
+        if isinstance(t, Composite) and t.name and t.size:
+            yield compile_decoder(spec.btf, t.id, endian=spec.endian)
+
+
+@pytest.fixture(scope="module")
+def decoders(spec: Callable[[str], ObjectSpec], layout_be: ObjectSpec) -> list[Decoder]:
+    found = [d for name in PROGRAMS for d in _decoders(spec(name))] + list(_decoders(layout_be))
+    assert len(found) >= 10
+    return found
+
+
+def _samples(decoder: Decoder, count: int, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    samples = [bytes(rng.getrandbits(8) for _ in range(decoder.size)) for _ in range(count)]
+    samples.append(bytes(decoder.size))  # all zero: empty strings, false, enumerator 0
+    samples.append(b"\xff" * decoder.size)
+    return samples
+
+
+def _record_lines(decoder: Decoder, samples: list[bytes], fmt: str) -> str:
+    out = io.StringIO()
+    with EventLog(out, fmt=fmt) as log:  # type: ignore[arg-type]
+        for data in samples:
+            if len(data) >= decoder.size:
+                log.emit("events", decoder.decode(data), TS)
+    return out.getvalue()
+
+
+def _rows_lines(decoder: Decoder, samples: list[bytes], fmt: str) -> tuple[str, int]:
+    out = io.StringIO()
+    with EventLog(out, fmt=fmt) as log:  # type: ignore[arg-type]
+        line = log.line_template("events", list(zip(decoder.fields, decoder.kinds, strict=True)))
+        assert decoder.compile_rows is not None
+        rows = decoder.compile_rows(line.template, line.args, dict(line.scope))
+        lines, short = rows(samples, *line.clock.parts(TS))
+        log.emit_lines("events", lines)
+    return out.getvalue(), short
+
+
+def test_kinds_name_the_type_of_every_value(decoders: list[Decoder]) -> None:
+    checked = 0
+    for decoder in decoders:
+        assert len(decoder.kinds) == len(decoder.fields)
+        for data in _samples(decoder, 30, seed=1):
+            record = decoder.decode(data)
+            for (name, value), kind in zip(record.items(), decoder.kinds, strict=True):
+                if kind != "any":
+                    assert type(value) is KIND_TYPES[kind], (decoder.type_name, name, value, kind)
+                    checked += 1
+    assert checked > 1000
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_rows_give_the_lines_of_the_record_path(decoders: list[Decoder], fmt: str) -> None:
+    for decoder in decoders:
+        samples = _samples(decoder, 200, seed=hash((decoder.type_name, fmt)) & 0xFFFF)
+        expected = _record_lines(decoder, samples, fmt)
+        got, short = _rows_lines(decoder, samples, fmt)
+        assert short == 0
+        assert got == expected, decoder.type_name
+        assert got.count("\n") == len(samples)
+
+
+def test_short_samples_give_no_line_and_are_counted(decoders: list[Decoder]) -> None:
+    decoder = max(decoders, key=lambda d: d.size)
+    samples = _samples(decoder, 3, seed=7)
+    mixed = [samples[0], samples[1][: decoder.size - 1], b"", samples[2]]
+    got, short = _rows_lines(decoder, mixed, "json")
+    assert short == 2
+    assert got == _record_lines(decoder, [samples[0], samples[2]], "json")

@@ -9,6 +9,7 @@ walks the BTF when an event is decoded.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -137,22 +138,56 @@ def generate(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, names
 Rows = Callable[[list[bytes], str, int], tuple[list[str], int]]
 
 
+_TEMPLATE_CODE = re.compile(r"%(%|s|d|06d)")
+
+
+def _split_template(template: str) -> tuple[list[str], list[str]]:
+    """The literal texts and the codes (`s`, `d`, `06d`) of a `%` template: literal i comes before
+    code i, and one more literal ends it. ValueError for any other `%` directive."""
+    if "%" in _TEMPLATE_CODE.sub("", template):
+        raise ValueError(f"unsupported % directive in line template {template!r}")
+    literals, codes = [], []
+    text: list[str] = []
+    position = 0
+    for match in _TEMPLATE_CODE.finditer(template):
+        text.append(template[position:match.start()])
+        position = match.end()
+        if match.group(1) == "%":
+            text.append("%")
+        else:
+            literals.append("".join(text))
+            codes.append(match.group(1))
+            text = []
+    text.append(template[position:])
+    literals.append("".join(text))
+    return literals, codes
+
+
 def generate_rows(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, namespace: Namespace,
                   template: str, args: Sequence[str], scope: dict[str, Any]) -> Rows:
     """Generate `rows(samples, prefix, micros)`: the line `template % (prefix, micros, *values)` of
     every sample of at least `size` bytes, where value i is `args[i]` with `{v}` standing for leaf
     i's value (names in `scope` may be used), and the count of shorter samples, which give no line.
 
-    Decoding and formatting happen in one loop over the samples: no record, no call per event.
+    `template` starts with the time (`%s%06d`, the same for the whole batch, filled in once per
+    call); each field is `%d` (an int: the text `str` gives) or `%s`. Decoding and formatting
+    happen in one loop over the samples, each line built by one f-string: no record, no call per
+    event, no template parsing per line. ValueError when `args` and `leaves` differ in number or
+    the template does not fit them.
     """
     if len(args) != len(leaves):
         raise ValueError(f"{len(leaves)} fields but {len(args)} value expressions")
+    literals, codes = _split_template(template)
+    if codes[:2] != ["s", "06d"] or len(codes) != len(leaves) + 2 or "06d" in codes[2:]:
+        raise ValueError(f"line template {template!r} does not hold the time and {len(leaves)} fields")
     byte_order = "<" if endian == "little" else ">"
     variables: dict[Read, str] = {}
     for leaf in leaves:
         for read in leaf.reads:
             variables.setdefault(read, f"r{len(variables)}")
     body = ["def rows(samples, prefix, micros):",
+            "    head = f'{_l0}{prefix}{_l1}{micros:06d}{_l2}'",
+            *(f"    l{i} = _l{i}" for i in range(3, len(literals))),
             "    out = []",
             "    append = out.append",
             "    short = 0",
@@ -163,16 +198,21 @@ def generate_rows(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, 
     for layer in _layers(list(variables)):
         unpack = namespace.add(struct.Struct(_format(layer, byte_order)).unpack_from)
         body.append(f"        {''.join(f'{variables[r]}, ' for r in layer)}= {unpack}(data)")
-    values = []
+    pieces = ["{head}"]
     for i, (leaf, arg) in enumerate(zip(leaves, args, strict=True)):
         expr = leaf.expr.format(*(variables[r] for r in leaf.reads))
         if arg.count("{v}") > 1 and not expr.isidentifier():
             body.append(f"        v{i} = {expr}")  # used more than once: computed once
             expr = f"v{i}"
-        values.append(arg.replace("{v}", expr if expr.isidentifier() else f"({expr})"))
-    body.append(f"        append(_template % (prefix, micros, {''.join(v + ', ' for v in values)}))")
+        value = arg.replace("{v}", expr if expr.isidentifier() else f"({expr})")
+        if not value.isidentifier():  # f-string braces take names only: no quotes, no backslashes
+            body.append(f"        t{i} = {value}")
+            value = f"t{i}"
+        pieces.append(f"{{{value}}}{{l{i + 3}}}")
+    body.append(f"        append(f'{''.join(pieces)}')")
     body.append("    return out, short")
     source = "\n".join(body) + "\n"
-    namespace_values = dict(namespace.values, **scope, _template=template)
+    texts = {f"_l{i}": text for i, text in enumerate(literals)}
+    namespace_values = dict(namespace.values, **scope, **texts)
     exec(compile(source, f"<event lines of {what}>", "exec"), namespace_values)  # noqa: S102 (built above)
     return namespace_values["rows"]  # type: ignore[no-any-return]

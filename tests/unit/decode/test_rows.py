@@ -6,6 +6,7 @@ names the type each field's value always has."""
 from __future__ import annotations
 
 import io
+import json
 import random
 from collections.abc import Callable, Iterator
 
@@ -94,3 +95,38 @@ def test_short_samples_give_no_line_and_are_counted(decoders: list[Decoder]) -> 
     got, short = _rows_lines(decoder, mixed, "json")
     assert short == 2
     assert got == _record_lines(decoder, [samples[0], samples[2]], "json")
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_percent_signs_and_braces_in_names_are_text(decoders: list[Decoder], fmt: str) -> None:
+    decoder = decoders[0]
+    samples = _samples(decoder, 3, seed=3)
+    name = "m%d{x}%%s'\"\\"
+    out = io.StringIO()
+    with EventLog(out, fmt=fmt) as log:  # type: ignore[arg-type]
+        line = log.line_template(name, list(zip(decoder.fields, decoder.kinds, strict=True)))
+        assert decoder.compile_rows is not None
+        rows = decoder.compile_rows(line.template, line.args, dict(line.scope))
+        log.emit_lines(name, rows(samples, *line.clock.parts(TS))[0])
+    expected = io.StringIO()
+    with EventLog(expected, fmt=fmt) as log:  # type: ignore[arg-type]
+        for data in samples:
+            log.emit(name, decoder.decode(data), TS)
+    assert out.getvalue() == expected.getvalue()
+    first = out.getvalue().splitlines()[0]
+    assert (json.loads(first)["map"] if fmt == "json" else first.split(" ")[1]) == name
+
+
+def test_a_template_that_does_not_fit_is_refused(decoders: list[Decoder]) -> None:
+    decoder = decoders[0]
+    assert decoder.compile_rows is not None
+    args = tuple("{v}" for _ in decoder.fields)
+    fields = " ".join("%d" for _ in decoder.fields)
+    with pytest.raises(ValueError, match="does not hold the time"):
+        decoder.compile_rows(f"{fields}\n", args, {})
+    with pytest.raises(ValueError, match="does not hold the time"):
+        decoder.compile_rows(f"%s%06d {fields} %d\n", args, {})
+    with pytest.raises(ValueError, match="unsupported % directive"):
+        decoder.compile_rows(f"%s%06d %x {fields}\n", args, {})
+    with pytest.raises(ValueError, match="value expressions"):
+        decoder.compile_rows(f"%s%06d {fields}\n", args[1:], {})

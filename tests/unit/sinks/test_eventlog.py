@@ -328,3 +328,17 @@ def test_queued_line_chunks_are_counted_lost_when_the_output_breaks() -> None:
     assert (log.written, log.pending) == (0, 0)
     assert log.emit_lines("a", _lines(0, 2)) == 0
     assert log.lost == 15
+
+
+def test_compiled_text_lines_quote_exactly_like_text_value() -> None:
+    tricky = ["", " ", "a b", "a=b", 'a"b', "\t", "x\x7f", "\x00", "\x1f", "\xa0", "é", "a\u2028b", "a\x85b",
+              "\u3000", "\u200b", "plain", "c:\\x", "日本", "tab\there", "=", '"', "ok-é=1", "\U0001f600"]
+    out = io.StringIO()
+    with EventLog(out, fmt="text") as log:
+        for value in tricky:
+            log.emit("m", {"s": value, "n": 1}, TS)  # one shape: every line after the first is compiled
+    lines = out.getvalue().split("\n")[:-1]
+    assert lines == [f"2026-11-25T18:00:00.123456Z m s={text_value(value)} n=1" for value in tricky]
+    assert lines[1] == '2026-11-25T18:00:00.123456Z m s=" " n=1'
+    assert lines[9] == '2026-11-25T18:00:00.123456Z m s="\xa0" n=1'  # no-break space: whitespace
+    assert lines[10] == "2026-11-25T18:00:00.123456Z m s=é n=1"

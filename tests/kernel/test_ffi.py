@@ -6,6 +6,7 @@ import logging
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,24 @@ def test_libbpf_warnings_outside_bee_calls_are_warnings(caplog: pytest.LogCaptur
     proper = [m for m in levels if m.endswith("is not a proper ELF object")]
     assert proper and levels[proper[0]] == logging.WARNING
     assert any(level == logging.DEBUG for level in levels.values())
+
+
+FALLBACK_PROBE = """
+import sys
+sys.modules["bee.libbpf._libbpf_cffi"] = None  # as if it could not be imported
+import cffi
+from bee.libbpf import BpfObject, LibbpfError, _ffi
+assert isinstance(_ffi.ffi, cffi.FFI), type(_ffi.ffi)
+assert _ffi.version() >= (1, 0)
+try:
+    BpfObject.open(b"\\x7fELF but not really" * 4, "garbage")
+except LibbpfError as exc:
+    print(exc)
+"""
+
+
+def test_without_the_committed_module_the_declarations_are_parsed_in_line() -> None:
+    proc = subprocess.run([sys.executable, "-c", FALLBACK_PROBE], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    # libbpf's log reached bee through the print callback made by the parsed declarations
+    assert "elf: 'garbage' is not a proper ELF object" in proc.stdout, proc.stdout

@@ -3,6 +3,11 @@
 `MetricsServer.start()` binds (raising `SinkError` with one sentence when it cannot) and serves
 from a daemon thread, one thread per request; `stop()` shuts it down and closes the socket.
 The server owns its socket; the registry stays the caller's. Requests are not logged.
+
+The protocol is the small part of HTTP/1.1 a scraper needs, on `socketserver` (the standard
+library's `http.server` costs a run tens of milliseconds of imports): one request per
+connection, `GET` and `HEAD` of `/metrics` and `/healthz` (a query string is ignored),
+404 for other paths, 405 for other methods, 400 for what is not an HTTP request.
 """
 
 from __future__ import annotations
@@ -12,15 +17,22 @@ import logging
 import socket
 import socketserver
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
 
 from bee.sinks.errors import SinkError
 from bee.sinks.metrics import CONTENT_TYPE, MetricsRegistry
 
 logger = logging.getLogger("bee.sinks")
 
+_MAX_LINE = 65536  # bytes of the request line or of one header line (as http.server)
+_MAX_HEADERS = 100
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+            500: "Internal Server Error", 503: "Service Unavailable"}
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-class _Server(ThreadingHTTPServer):
+
+class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True  # rebinding right after a restart (TIME_WAIT), as Go's listener does
     allow_reuse_port = False  # never share a port with another listener
@@ -34,48 +46,69 @@ class _Server(ThreadingHTTPServer):
         if self.address_family == socket.AF_INET6 and self.server_address[0] in ("::", "::0"):
             # all interfaces means IPv4 too, whatever net.ipv6.bindv6only says (as Go's ":port")
             self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        # TCPServer's bind, not HTTPServer's: that one resolves the host name (getfqdn), which can hang
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[0], self.server_address[1]
+        super().server_bind()
 
     def handle_error(self, request: object, client_address: object) -> None:
         logger.debug("metrics request from %s failed", client_address, exc_info=True)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(socketserver.StreamRequestHandler):
+    """Reads one request, answers it, closes the connection."""
+
     server: _Server
     timeout = 30  # an idle or slow client cannot hold a thread for ever
-    server_version = "bee"
 
-    def do_GET(self) -> None:
-        self._respond(head=False)
+    def handle(self) -> None:
+        request_line = self.rfile.readline(_MAX_LINE + 1)
+        if not request_line:
+            return  # connected and closed without a request
+        parts = request_line.decode("latin-1").split()
+        if len(request_line) > _MAX_LINE or len(parts) != 3 or not parts[2].startswith("HTTP/"):
+            self._reply(400, "text/plain", b"bad request\n")
+            return
+        for _ in range(_MAX_HEADERS + 1):  # headers are read and ignored
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            if len(line) > _MAX_LINE:
+                self._reply(400, "text/plain", b"bad request\n")
+                return
+        else:
+            self._reply(400, "text/plain", b"too many headers\n")
+            return
+        method, target = parts[0], parts[1]
+        if method not in ("GET", "HEAD"):
+            self._reply(405, "text/plain", b"method not allowed\n", allow=True)
+            return
+        status, ctype, body = self._answer(target.split("?", 1)[0])
+        self._reply(status, ctype, body, head=method == "HEAD")
 
-    def do_HEAD(self) -> None:
-        self._respond(head=True)
-
-    def _respond(self, *, head: bool) -> None:
-        path = self.path.split("?", 1)[0]
+    def _answer(self, path: str) -> tuple[int, str, bytes]:
         owner = self.server.owner
         if path == "/metrics":
             try:
-                body, status, ctype = owner.registry.exposition(), 200, CONTENT_TYPE
+                return 200, CONTENT_TYPE, owner.registry.exposition()
             except Exception:
                 logger.exception("rendering metrics failed")
-                body, status, ctype = b"cannot render metrics\n", 500, "text/plain; charset=utf-8"
-        elif path == "/healthz":
-            ready = owner.ready
-            body, status, ctype = (b"ok\n", 200, "text/plain") if ready else (b"not ready\n", 503, "text/plain")
-        else:
-            body, status, ctype = b"not found\n", 404, "text/plain"
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
+                return 500, "text/plain; charset=utf-8", b"cannot render metrics\n"
+        if path == "/healthz":
+            return (200, "text/plain", b"ok\n") if owner.ready else (503, "text/plain", b"not ready\n")
+        return 404, "text/plain", b"not found\n"
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+    def _reply(self, status: int, ctype: str, body: bytes, *, head: bool = False, allow: bool = False) -> None:
+        header = (f"HTTP/1.1 {status} {_REASONS[status]}\r\n"
+                  f"Server: bee\r\nDate: {_http_date(time.time())}\r\n"
+                  f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+                  + ("Allow: GET, HEAD\r\n" if allow else "")
+                  + "Connection: close\r\n\r\n")
+        self.wfile.write(header.encode("latin-1") + (b"" if head else body))
+
+
+def _http_date(now: float) -> str:
+    """`now` as an HTTP date (RFC 9110 IMF-fixdate), independent of the locale."""
+    t = time.gmtime(now)
+    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
 
 
 class MetricsServer:
@@ -168,6 +201,11 @@ def _family(host: str, port: int) -> int:
         return socket.AF_INET6
     if host == "":
         return socket.AF_INET
+    try:
+        socket.inet_pton(socket.AF_INET, host)  # a literal needs no resolver (nor its idna codec)
+        return socket.AF_INET
+    except OSError:
+        pass
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     families = {info[0] for info in infos}
     return socket.AF_INET if socket.AF_INET in families else socket.AF_INET6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -125,3 +126,47 @@ def test_ipv6(registry: MetricsRegistry, host: str) -> None:
         assert fetch(f"{server.url}/metrics")[0] == 200
         if host == "::":  # all interfaces: IPv4 clients too
             assert fetch(f"http://127.0.0.1:{server.port}/metrics")[0] == 200
+
+
+def raw(server: MetricsServer, request: bytes) -> bytes:
+    """Send `request` as is and read the whole answer (the server closes the connection)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        conn.sendall(request)
+        conn.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_head_has_the_headers_of_get_and_no_body(server: MetricsServer, registry: MetricsRegistry) -> None:
+    answer = raw(server, b"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0] == "HTTP/1.1 200 OK"
+    assert f"Content-Length: {len(registry.exposition())}" in lines
+    assert "Connection: close" in lines
+    assert re.fullmatch(r"Date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT", next(x for x in lines if "Date" in x))
+    assert body == b""
+
+
+def test_other_methods_are_405(server: MetricsServer) -> None:
+    answer = raw(server, b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 405 Method Not Allowed\r\n")
+    assert b"\r\nAllow: GET, HEAD\r\n" in answer
+
+
+def test_what_is_not_http_is_400_and_the_server_goes_on(server: MetricsServer) -> None:
+    assert raw(server, b"hello\r\n\r\n").startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert raw(server, b"GET /metrics HTTP/1.1\r\n" + b"X: y\r\n" * 200 + b"\r\n").startswith(b"HTTP/1.1 400 ")
+    assert raw(server, b"") == b""  # connected and closed without a request: no answer
+    assert fetch(f"{server.url}/metrics")[0] == 200
+
+
+def test_headers_split_over_packets_are_read(server: MetricsServer) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        for part in (b"GET /healthz HT", b"TP/1.1\r\nHost: x\r\n", b"\r\n"):
+            conn.sendall(part)
+        answer = conn.makefile("rb").read()
+    assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    assert answer.endswith(b"\r\n\r\nnot ready\n")

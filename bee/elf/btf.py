@@ -44,6 +44,7 @@ from bee.elf.btf_types import (
     Void,
     Volatile,
 )
+from bee.elf.records import Record
 from bee.errors import ElfError
 
 BTF_MAGIC = 0xEB9F
@@ -51,8 +52,7 @@ POINTER_SIZE = 8  # BPF is a 64-bit target
 _MAX_DEPTH = 64  # deepest type chain followed before calling it a loop
 
 
-@dataclass(frozen=True, slots=True)
-class BtfHeader:
+class BtfHeader(Record):
     """`struct btf_header`; `type_off`/`str_off` are relative to the end of the header (`hdr_len`)."""
 
     magic: int

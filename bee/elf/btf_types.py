@@ -1,4 +1,4 @@
-"""The BTF type model: one frozen dataclass per kind, as in the kernel's `include/uapi/linux/btf.h`.
+"""The BTF type model: one immutable `Record` class per kind, as in the kernel's `include/uapi/linux/btf.h`.
 
 Every type has its `id` (0 is void), its `name` ("" when anonymous), the byte `offset`
 of its record within the type section (-1 for void, which has no record) and the
@@ -9,8 +9,9 @@ and variable type ids are kept as written (typedefs and qualifiers are not skipp
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import ClassVar
+
+from bee.elf.records import Record
 
 
 class Kind(enum.IntEnum):
@@ -60,8 +61,7 @@ class Linkage(enum.IntEnum):
     EXTERN = 2
 
 
-@dataclass(frozen=True, slots=True)
-class BtfType:
+class BtfType(Record):
     """Fields every kind has."""
 
     id: int
@@ -72,14 +72,12 @@ class BtfType:
     kind: ClassVar[Kind] = Kind.VOID
 
 
-@dataclass(frozen=True, slots=True)
 class Void(BtfType):
     """Type id 0."""
 
     kind: ClassVar[Kind] = Kind.VOID
 
 
-@dataclass(frozen=True, slots=True)
 class Int(BtfType):
     """An integer: `bits` wide starting at `bit_offset` within `size` bytes."""
 
@@ -103,21 +101,18 @@ class Int(BtfType):
         return bool(self.encoding & IntEncoding.BOOL)
 
 
-@dataclass(frozen=True, slots=True)
 class Float(BtfType):
     size: int
 
     kind: ClassVar[Kind] = Kind.FLOAT
 
 
-@dataclass(frozen=True, slots=True)
 class Ptr(BtfType):
     type_id: int
 
     kind: ClassVar[Kind] = Kind.PTR
 
 
-@dataclass(frozen=True, slots=True)
 class Array(BtfType):
     type_id: int  # element type
     index_type_id: int
@@ -126,8 +121,7 @@ class Array(BtfType):
     kind: ClassVar[Kind] = Kind.ARRAY
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
+class Member(Record):
     """A struct/union member: `bit_offset` from the start of the composite, `bitfield_size` 0 unless a bitfield."""
 
     name: str
@@ -140,7 +134,6 @@ class Member:
         return self.bit_offset // 8
 
 
-@dataclass(frozen=True, slots=True)
 class Composite(BtfType):
     """Base of STRUCT and UNION; `kind_flag` records that member offsets carry bitfield sizes."""
 
@@ -153,23 +146,19 @@ class Composite(BtfType):
         return next((m for m in self.members if m.name == name), None)
 
 
-@dataclass(frozen=True, slots=True)
 class Struct(Composite):
     kind: ClassVar[Kind] = Kind.STRUCT
 
 
-@dataclass(frozen=True, slots=True)
 class Union(Composite):
     kind: ClassVar[Kind] = Kind.UNION
 
 
-@dataclass(frozen=True, slots=True)
-class EnumValue:
+class EnumValue(Record):
     name: str
     value: int  # already sign-interpreted when the enum is signed
 
 
-@dataclass(frozen=True, slots=True)
 class Enum(BtfType):
     """ENUM (32-bit values) with `size` 1, 2, 4 or 8; `signed` from kind_flag (BTF of LLVM 15+)."""
 
@@ -180,7 +169,6 @@ class Enum(BtfType):
     kind: ClassVar[Kind] = Kind.ENUM
 
 
-@dataclass(frozen=True, slots=True)
 class Enum64(BtfType):
     size: int
     signed: bool
@@ -189,7 +177,6 @@ class Enum64(BtfType):
     kind: ClassVar[Kind] = Kind.ENUM64
 
 
-@dataclass(frozen=True, slots=True)
 class Fwd(BtfType):
     """A forward declaration of a struct, or of a union when `is_union`."""
 
@@ -198,39 +185,32 @@ class Fwd(BtfType):
     kind: ClassVar[Kind] = Kind.FWD
 
 
-@dataclass(frozen=True, slots=True)
 class Reference(BtfType):
     """Base of the kinds that only point to another type (typedef, qualifiers, type tag): what `Btf.resolve` skips."""
 
     type_id: int
 
 
-@dataclass(frozen=True, slots=True)
 class Typedef(Reference):
     kind: ClassVar[Kind] = Kind.TYPEDEF
 
 
-@dataclass(frozen=True, slots=True)
 class Volatile(Reference):
     kind: ClassVar[Kind] = Kind.VOLATILE
 
 
-@dataclass(frozen=True, slots=True)
 class Const(Reference):
     kind: ClassVar[Kind] = Kind.CONST
 
 
-@dataclass(frozen=True, slots=True)
 class Restrict(Reference):
     kind: ClassVar[Kind] = Kind.RESTRICT
 
 
-@dataclass(frozen=True, slots=True)
 class TypeTag(Reference):
     kind: ClassVar[Kind] = Kind.TYPE_TAG
 
 
-@dataclass(frozen=True, slots=True)
 class Func(BtfType):
     """A function: `type_id` is its FUNC_PROTO."""
 
@@ -240,15 +220,13 @@ class Func(BtfType):
     kind: ClassVar[Kind] = Kind.FUNC
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+class Param(Record):
     """A FUNC_PROTO parameter; a trailing param with name "" and type 0 means `...`."""
 
     name: str
     type_id: int
 
 
-@dataclass(frozen=True, slots=True)
 class FuncProto(BtfType):
     return_type_id: int
     params: tuple[Param, ...]
@@ -260,7 +238,6 @@ class FuncProto(BtfType):
         return bool(self.params) and self.params[-1].type_id == 0 and not self.params[-1].name
 
 
-@dataclass(frozen=True, slots=True)
 class Var(BtfType):
     type_id: int
     linkage: Linkage
@@ -268,8 +245,7 @@ class Var(BtfType):
     kind: ClassVar[Kind] = Kind.VAR
 
 
-@dataclass(frozen=True, slots=True)
-class VarSecinfo:
+class VarSecinfo(Record):
     """One DATASEC entry: the VAR (or FUNC, for externs) `type_id`, its `offset` and `size` in the section."""
 
     type_id: int
@@ -277,7 +253,6 @@ class VarSecinfo:
     size: int
 
 
-@dataclass(frozen=True, slots=True)
 class Datasec(BtfType):
     """A data section; its `name` is the ELF section's. Entry i's record sits at `offset + 12 + 12 * i`."""
 
@@ -287,7 +262,6 @@ class Datasec(BtfType):
     kind: ClassVar[Kind] = Kind.DATASEC
 
 
-@dataclass(frozen=True, slots=True)
 class DeclTag(BtfType):
     """A declaration tag on `type_id`; `component_idx` is -1 for the whole declaration, else a member/param index."""
 

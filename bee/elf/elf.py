@@ -9,8 +9,9 @@ Reads ELF32 and ELF64 in either byte order. Everything is parsed and checked by
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from typing import ClassVar
 
+from bee.elf.records import Record
 from bee.errors import ElfError
 
 EM_BPF = 247
@@ -43,8 +44,7 @@ class NotBpfError(ElfError):
     """The input is an ELF file for another machine than BPF."""
 
 
-@dataclass(frozen=True, slots=True)
-class ElfHeader:
+class ElfHeader(Record):
     """The fields of the ELF file header that matter here."""
 
     bits: int  # 32 or 64
@@ -69,8 +69,7 @@ class ElfHeader:
         return ELF_TYPE_NAMES.get(self.type, f"type {self.type:#x}")
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
+class Section(Record):
     """One section header; `name` is resolved through the section-name string table."""
 
     index: int
@@ -95,8 +94,7 @@ class Section:
         return self.type not in (SHT_NULL, SHT_NOBITS)
 
 
-@dataclass(frozen=True, slots=True)
-class Symbol:
+class Symbol(Record):
     """One symbol table entry; `index` is its position in the symbol table."""
 
     index: int
@@ -120,8 +118,7 @@ class Symbol:
         return self.other & 0x3
 
 
-@dataclass(frozen=True, slots=True)
-class Relocation:
+class Relocation(Record):
     """One REL or RELA entry; `addend` is None for REL."""
 
     offset: int
@@ -130,8 +127,7 @@ class Relocation:
     addend: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class RelocationSection:
+class RelocationSection(Record):
     """A REL/RELA section: `target` is the index of the section it patches (sh_info)."""
 
     section: Section
@@ -139,8 +135,7 @@ class RelocationSection:
     entries: tuple[Relocation, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ElfFile:
+class ElfFile(Record):
     """A parsed ELF file; `data` is the whole file."""
 
     name: str
@@ -148,7 +143,9 @@ class ElfFile:
     sections: tuple[Section, ...]
     symbols: tuple[Symbol, ...]  # the SHT_SYMTAB symbols (empty when there is none)
     relocations: tuple[RelocationSection, ...]
-    data: bytes = field(repr=False)
+    data: bytes
+
+    _hidden: ClassVar[tuple[str, ...]] = ("data",)
 
     @property
     def endian(self) -> str:

@@ -6,17 +6,15 @@ so `btf.typedef_names(field.type_id)` still tells an `ipv4_addr` from a plain `u
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bee.elf.btf import Btf
 from bee.elf.btf_types import Composite
+from bee.elf.records import Record
 from bee.errors import ElfError
 
 _MAX_NESTING = 32
 
 
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
+class FieldSpec(Record):
     """One member: `path` is dotted from the outer type (`inner.a`); anonymous members add no segment.
 
     `bit_size` is set only for bitfields (then `offset` is the byte holding the first bit);

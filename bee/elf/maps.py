@@ -15,10 +15,10 @@ False and a sentence in `unsupported`.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, replace
 
 from bee.elf.btf import Btf
 from bee.elf.btf_types import Array, Datasec, Ptr, Struct, Var
+from bee.elf.records import Record
 from bee.errors import ElfError
 
 MAP_TYPE_NAMES = (
@@ -51,8 +51,7 @@ def is_map_section(name: str) -> bool:
     return name == MAPS_SECTION or name.startswith(MAPS_SECTION + ".")
 
 
-@dataclass(frozen=True, slots=True)
-class MapSpec:
+class MapSpec(Record):
     """One map as the object declares it.
 
     Sizes and type ids come from `__type(key, T)` / `__type(value, T)` (type id kept
@@ -106,7 +105,7 @@ def _with_output(spec: MapSpec) -> MapSpec:
         return spec
     supported = output in SUPPORTED_OUTPUTS.get(spec.map_type, frozenset())
     reason = None if supported else f"map {spec.name}: type {spec.type_name} is not supported for output {output}"
-    return replace(spec, output=output, convention=convention, tracked=supported, unsupported=reason)
+    return spec.replace(output=output, convention=convention, tracked=supported, unsupported=reason)
 
 
 def _uint(btf: Btf, type_id: int, map_name: str, member: str) -> int:

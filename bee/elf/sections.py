@@ -8,11 +8,10 @@ matching definition wins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bee.elf.records import Record
 
 
-@dataclass(frozen=True, slots=True)
-class SectionDef:
+class SectionDef(Record):
     """What a section name says about a program.
 
     `kind` is the family with aliases folded (`tp` → `tracepoint`, `classifier` → `tc`,

@@ -7,12 +7,13 @@ DATASECs `.maps` and `.maps.<kind>`, and from a legacy `maps` section.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import ClassVar
 
 from bee.elf.btf import Btf, parse_btf
 from bee.elf.btf_types import Composite, Kind
 from bee.elf.elf import ET_REL, STT_FUNC, STT_SECTION, ElfFile, Section, read_elf
 from bee.elf.maps import LEGACY_MAPS_SECTION, MapSpec, btf_maps_in, is_map_section, legacy_map
+from bee.elf.records import Record
 from bee.elf.sections import parse_section_name
 from bee.errors import ElfError
 
@@ -22,8 +23,7 @@ LICENSE_SECTION = "license"
 INSN_SIZE = 8
 
 
-@dataclass(frozen=True, slots=True)
-class ProgramSpec:
+class ProgramSpec(Record):
     """One program. `kind`, `prog_type`, `hook`, `attach_type`, `sleepable` come from the section
     name (see `bee.elf.sections`); `kind` and `prog_type` are None when libbpf knows no such section.
     `function` is None only for a section without a FUNC symbol.
@@ -41,8 +41,7 @@ class ProgramSpec:
     section_index: int
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectSpec:
+class ObjectSpec(Record):
     """Everything `load_spec` reads from an object; `btf` is None when there is no `.BTF` section."""
 
     name: str
@@ -53,7 +52,9 @@ class ObjectSpec:
     btf: Btf | None
     arch_hint: str | None  # the __TARGET_ARCH_ the object was built for, when its BTF shows it
     endian: str  # "little" or "big"
-    elf: ElfFile = field(repr=False)
+    elf: ElfFile
+
+    _hidden: ClassVar[tuple[str, ...]] = ("elf",)
 
     def program(self, function: str) -> ProgramSpec | None:
         return next((p for p in self.programs if p.function == function), None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import struct
@@ -151,7 +150,7 @@ def test_btf_has_one_maps_datasec_at_the_symbols_and_stable_type_ids(build: Call
     rewritten = {d.id for d in _map_datasecs(old_btf)}
     for old, new in zip(old_btf.types, btf.types, strict=True):
         if old.id not in rewritten:  # same record, maybe at another byte offset
-            assert dataclasses.replace(new, offset=0) == dataclasses.replace(old, offset=0)
+            assert new.replace(offset=0) == old.replace(offset=0)
 
     maps = [d for d in btf.datasecs() if d.name == MAPS_SECTION]
     assert len(maps) == 1 and maps[0].id in rewritten

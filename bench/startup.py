@@ -37,7 +37,7 @@ def child(ref: str) -> None:
     # bee imports the libbpf binding on first use, in the privilege check; timed here on its own.
     started = time.time()
     import bee.libbpf.system  # noqa: F401
-    _marks.append(("import bee.libbpf (cffi: cdef parse, dlopen)", time.time() - _T0, time.time() - started))
+    _marks.append(("import bee.libbpf (cffi)", time.time() - _T0, time.time() - started))
 
     def timed(owner: object, name: str, label: str) -> None:
         original = getattr(owner, name)
@@ -65,19 +65,32 @@ def child(ref: str) -> None:
     timed(BpfObject, "ring_buffer", "ring_buffer__new")
     timed(runner.Runner, "_announce", "print 'bee: attached'")
 
-    make_sample = RingBuffer._make_sample
+    add = RingBuffer.add
+    seen: list[bool] = []
 
-    def first_sample(self: RingBuffer, handler: object) -> object:
-        def wrapped(sample: bytes) -> object:
-            if not getattr(wrapped, "seen", False):
-                wrapped.seen = True  # type: ignore[attr-defined]
-                _marks.append(("first event handed to the decoder", time.time() - _T0, 0.0))
-                os.kill(os.getpid(), 2)  # SIGINT: bee stops cleanly
-            return handler(sample)  # type: ignore[operator]
+    def mark() -> None:
+        if not seen:
+            seen.append(True)
+            _marks.append(("first event handed to the decoder", time.time() - _T0, 0.0))
+            os.kill(os.getpid(), 2)  # SIGINT: bee stops cleanly
 
-        return make_sample(self, wrapped)
+    def add_marked(self: RingBuffer, source: object, handler: object) -> None:
+        """The same handler, marking the first sample (or batch of samples) it gets."""
+        if hasattr(handler, "handle_batch"):
+            class Marked:
+                def handle_batch(self, samples: list[bytes]) -> object:
+                    mark()
+                    return handler.handle_batch(samples)  # type: ignore[attr-defined]
 
-    RingBuffer._make_sample = first_sample  # type: ignore[method-assign]
+            add(self, source, Marked())  # type: ignore[arg-type]
+        else:
+            def marked(sample: bytes) -> object:
+                mark()
+                return handler(sample)  # type: ignore[operator]
+
+            add(self, source, marked)  # type: ignore[arg-type]
+
+    RingBuffer.add = add_marked  # type: ignore[method-assign,assignment]
     from bee.cli import main
 
     timed(runner.Runner, "run", "Runner.run (until the end)")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
-from click.shell_completion import CompletionItem
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 
 def echo_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -19,6 +22,8 @@ def echo_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 def complete_store_ref(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Shell completion for references held in the local store."""
+    from click.shell_completion import CompletionItem
+
     from bee.oci.store import LocalStore
     from bee.options import GlobalOptions
 

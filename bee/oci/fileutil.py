@@ -13,7 +13,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,7 +40,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     The new file gets `mode` masked by the umask, like any created file. Raises
     `OSError`; never leaves a partial file under `path` or a temporary file behind.
     """
-    tmp = path.parent / f"{TEMP_PREFIX}{path.name}-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp = path.parent / f"{TEMP_PREFIX}{path.name}-{os.getpid()}-{os.urandom(4).hex()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
         try:

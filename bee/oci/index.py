@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bee.oci import gojson, mediatypes
+from bee.oci import mediatypes
 from bee.oci.manifest import check_descriptor, sha256_digest
 
 # Go's field order for an image-spec Descriptor; unknown fields follow in their own order.
@@ -161,5 +161,7 @@ def manifests_of(index: Mapping[str, Any] | None) -> list[Descriptor]:
 
 def encode_index(index: Mapping[str, Any] | None, manifests: list[Descriptor]) -> bytes:
     """`index` (None: a new one) with `manifests`, as Go's compact JSON; other fields kept in order."""
+    from bee.oci import gojson  # only writers need it
+
     new = {"schemaVersion": 2, "manifests": manifests} if index is None else {**index, "manifests": manifests}
     return gojson.dumps(new)

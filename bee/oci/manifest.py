@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from bee.oci import gojson, mediatypes
+from bee.oci import mediatypes
 
 DIGEST_PATTERN = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 SHA256_PATTERN = re.compile(r"sha256:([a-f0-9]{64})")
@@ -36,6 +36,8 @@ def descriptor(media_type: str, data: bytes, annotations: dict[str, str] | None 
 
 def program_manifest(program: bytes, *, description: str | None = None, authors: str | None = None) -> bytes:
     """The manifest bytes Bumblebee writes for `program` (config blob is `mediatypes.CONFIG_BYTES`)."""
+    from bee.oci import gojson  # only writers need it
+
     annotations: dict[str, str] = {}
     if authors:
         annotations[mediatypes.AUTHORS] = authors

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bee.errors import InvalidReferenceError, RefNotFoundError, StoreError
-from bee.oci import gojson, mediatypes
+from bee.oci import mediatypes
 from bee.oci.fileutil import TEMP_PREFIX, atomic_write, fsync_dir, locked
 from bee.oci.index import (
     Descriptor,
@@ -282,6 +282,8 @@ class LocalStore:
 
     def _ensure_layout(self) -> None:
         """Create `blobs/sha256` and `oci-layout`, or check an existing `oci-layout`."""
+        from bee.oci import gojson  # only writers need it
+
         self.blobs_dir.mkdir(parents=True, exist_ok=True)
         try:
             data = self.layout_path.read_bytes()

@@ -12,9 +12,12 @@ records), then drains the ring and times it. Stages, each on a freshly filled ri
   decode          ... handler = the compiled decoder of struct event
   emit, records   ... handler = RingPrint called per sample (decode to a dict + EventLog.emit; the
                   writer thread formats the records), as for filtered maps
-  emit, batches   ... handler = RingPrint as `bee run` uses it (batches; samples → lines in one
-                  generated loop; EventLog.emit_lines); EventLog writes JSON to /dev/null from its
-                  thread; timed until every event is written (the whole path of `bee run`)
+  emit, batches   ... handler = RingPrint with libbpf reading the ring (batches of copied samples →
+                  lines in one generated loop; EventLog.emit_lines), as on other architectures
+  emit, in place  ... handler = RingPrint as `bee run` uses it on x86-64: records read in place from
+                  the ring memory, split and decoded by one struct.iter_unpack per run of records
+                  (bee.libbpf.ringbuf), lines made in the same loop. For these three, EventLog writes
+                  JSON to /dev/null from its thread; timed until every event is written.
   format json     EventLog's JSON formatter alone, on 4,096 decoded records at a time (no ring buffer)
   format text     the same, text lines
 
@@ -43,6 +46,7 @@ sys.path.insert(0, str(REPO))
 
 import bee.sinks.eventlog as eventlog  # noqa: E402
 from bee.elf.spec import load_spec  # noqa: E402
+from bee.libbpf import ringbuf  # noqa: E402
 from bee.libbpf.object import BpfObject  # noqa: E402
 from bee.run.outputs import RingPrint, record_decoder  # noqa: E402
 from bee.sinks.filters import FilterSet  # noqa: E402
@@ -85,6 +89,7 @@ def main() -> int:
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("pipeline: run as root")
+    in_place = ringbuf.DIRECT_READ
     variants: list[tuple[str, Any]] = [("", eventlog)]
     if args.compare_eventlog:
         variants = [(" [this checkout]", eventlog), (f" [{args.compare_eventlog}]", load_module(args.compare_eventlog))]
@@ -129,10 +134,12 @@ def main() -> int:
                 n, started = drain(decoder.decode)
                 add("decode (read + decode)", time.perf_counter() - started, n)
                 for label, module in variants:
-                    for path in ("records", "batches"):
+                    for path in ("records", "batches", "in place"):
                         log = module.EventLog(sink, fmt="json", queue_size=1 << 20)
                         out = RingPrint(mspec, decoder, MetricsRegistry(), log, FilterSet())
-                        n, started = drain(out if path == "batches" else out.__call__)
+                        ringbuf.DIRECT_READ = path == "in place" and in_place
+                        n, started = drain(out if path != "records" else out.__call__)
+                        ringbuf.DIRECT_READ = in_place
                         while log.written < n:
                             time.sleep(0.0005)
                         add(f"emit, {path} (read + decode + format + write){label}", time.perf_counter() - started,

@@ -175,6 +175,28 @@ def generate_rows(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, 
     event, no template parsing per line. ValueError when `args` and `leaves` differ in number or
     the template does not fit them.
     """
+    return _generate_lines(leaves, endian=endian, what=what, size=size, namespace=namespace, template=template,
+                           args=args, scope=scope, records=False)
+
+
+Records = Callable[[memoryview, str, int], list[str]]
+
+
+def generate_records(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, namespace: Namespace,
+                     template: str, args: Sequence[str], scope: dict[str, Any]) -> Records | None:
+    """Like `generate_rows`, but `records(region, prefix, micros)` reads ring-buffer records in place:
+    `region` holds records back to back, each an 8-byte header (the sample length, u32 in host order,
+    then 4 bytes) and a sample of `size` bytes padded to 8; the lines of the records are returned,
+    stopping at the first whose length is not exactly `size`. One `struct.iter_unpack` splits and
+    unpacks the records. None when the reads overlap (unions, bitfield storage: more than one
+    format per sample), which `iter_unpack` cannot do in one pass.
+    """
+    return _generate_lines(leaves, endian=endian, what=what, size=size, namespace=namespace, template=template,
+                           args=args, scope=scope, records=True)
+
+
+def _generate_lines(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, namespace: Namespace,
+                    template: str, args: Sequence[str], scope: dict[str, Any], records: bool) -> Any:
     if len(args) != len(leaves):
         raise ValueError(f"{len(leaves)} fields but {len(args)} value expressions")
     literals, codes = _split_template(template)
@@ -185,19 +207,32 @@ def generate_rows(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, 
     for leaf in leaves:
         for read in leaf.reads:
             variables.setdefault(read, f"r{len(variables)}")
-    body = ["def rows(samples, prefix, micros):",
+    layers = _layers(list(variables))
+    body = [f"def lines({'region' if records else 'samples'}, prefix, micros):",
             "    head = f'{_l0}{prefix}{_l1}{micros:06d}{_l2}'",
             *(f"    l{i} = _l{i}" for i in range(3, len(literals))),
             "    out = []",
-            "    append = out.append",
-            "    short = 0",
-            "    for data in samples:",
-            f"        if len(data) < {size}:",
-            "            short += 1",
-            "            continue"]
-    for layer in _layers(list(variables)):
-        unpack = namespace.add(struct.Struct(_format(layer, byte_order)).unpack_from)
-        body.append(f"        {''.join(f'{variables[r]}, ' for r in layer)}= {unpack}(data)")
+            "    append = out.append"]
+    if records:
+        if len(layers) > 1:
+            return None
+        layer = layers[0] if layers else []
+        sample_format = _format(layer, byte_order)[1:]  # without the byte order
+        pad = (size + 15) // 8 * 8 - 8 - struct.calcsize(byte_order + sample_format)
+        record_format = struct.Struct(f"{byte_order}I4x{sample_format}{pad}x")
+        names = "".join(f"{variables[r]}, " for r in layer)
+        body += [f"    for length, {names}in {namespace.add(record_format.iter_unpack)}(region):",
+                 f"        if length != {size}:",
+                 "            break"]
+    else:
+        body += ["    short = 0",
+                 "    for data in samples:",
+                 f"        if len(data) < {size}:",
+                 "            short += 1",
+                 "            continue"]
+        for layer in layers:
+            unpack = namespace.add(struct.Struct(_format(layer, byte_order)).unpack_from)
+            body.append(f"        {''.join(f'{variables[r]}, ' for r in layer)}= {unpack}(data)")
     pieces = ["{head}"]
     for i, (leaf, arg) in enumerate(zip(leaves, args, strict=True)):
         expr = leaf.expr.format(*(variables[r] for r in leaf.reads))
@@ -210,9 +245,10 @@ def generate_rows(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, 
             value = f"t{i}"
         pieces.append(f"{{{value}}}{{l{i + 3}}}")
     body.append(f"        append(f'{''.join(pieces)}')")
-    body.append("    return out, short")
+    body.append("    return out" if records else "    return out, short")
     source = "\n".join(body) + "\n"
     texts = {f"_l{i}": text for i, text in enumerate(literals)}
     namespace_values = dict(namespace.values, **scope, **texts)
-    exec(compile(source, f"<event lines of {what}>", "exec"), namespace_values)  # noqa: S102 (built above)
-    return namespace_values["rows"]  # type: ignore[no-any-return]
+    kind = "records" if records else "samples"
+    exec(compile(source, f"<event lines of {what} ({kind})>", "exec"), namespace_values)  # noqa: S102
+    return namespace_values["lines"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bee.decode.codegen import Generated, Leaf, Rows, generate, generate_rows
+from bee.decode.codegen import Generated, Leaf, Records, Rows, generate, generate_records, generate_rows
 from bee.decode.errors import DecodeError
 from bee.decode.layout import LayoutCompiler
 from bee.decode.values import Value
@@ -29,7 +29,8 @@ class Decoder:
     call (one unless members overlap) and `source` the generated Python, for debugging.
     `kinds` gives, per field, the type its value always has (`int`, `bool`, `str`, `float`)
     or `any`; `compile_rows(template, args, scope)` makes the `generate_rows` function of
-    these fields (samples → formatted lines, for the event log).
+    these fields (samples → formatted lines, for the event log), `compile_records` the
+    `generate_records` one (ring-buffer records read in place → lines; None when it cannot).
     """
 
     type_name: str
@@ -42,6 +43,7 @@ class Decoder:
     source: str = field(repr=False)
     kinds: tuple[str, ...] = field(repr=False, default=())
     compile_rows: Callable[[str, tuple[str, ...], dict], Rows] | None = field(repr=False, default=None)
+    compile_records: Callable[[str, tuple[str, ...], dict], Records | None] | None = field(repr=False, default=None)
 
 
 def _not_scalar(type_name: str) -> Callable[[Buffer], Value]:
@@ -72,8 +74,13 @@ def compile_decoder(btf: Btf, type_id: int, *, endian: str = "little") -> Decode
         return generate_rows(leaves, endian=endian, what=type_name, size=size, namespace=compiler.namespace,
                              template=template, args=args, scope=scope)
 
+    def compile_records(template: str, args: tuple[str, ...], scope: dict) -> Records | None:
+        return generate_records(leaves, endian=endian, what=type_name, size=size, namespace=compiler.namespace,
+                                template=template, args=args, scope=scope)
+
     generated = build(False)
     decode_scalar = build(True).function if scalar else _not_scalar(type_name)
     return Decoder(type_name=type_name, size=size, fields=tuple(leaf.name for leaf in leaves), scalar=scalar,
                    decode=generated.function, decode_scalar=decode_scalar, formats=generated.formats,
-                   source=generated.source, kinds=tuple(leaf.kind for leaf in leaves), compile_rows=compile_rows)
+                   source=generated.source, kinds=tuple(leaf.kind for leaf in leaves), compile_rows=compile_rows,
+                   compile_records=compile_records)

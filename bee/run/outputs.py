@@ -44,6 +44,7 @@ class RecordDecoder:
     decode: Callable[[bytes], Record]
     kinds: tuple[str, ...] = ()  # per field: the type its value always has, or `any`
     compile_rows: Callable[[str, tuple[str, ...], dict], Any] | None = None  # see Decoder.compile_rows
+    compile_records: Callable[[str, tuple[str, ...], dict], Any] | None = None  # see Decoder.compile_records
 
 
 def record_decoder(btf: Btf, type_id: int, fallback_name: str, endian: str) -> RecordDecoder:
@@ -53,10 +54,12 @@ def record_decoder(btf: Btf, type_id: int, fallback_name: str, endian: str) -> R
     decoder = compile_decoder(btf, type_id, endian=endian)
     if decoder.scalar:
         scalar = decoder.decode_scalar
-        rows = decoder.compile_rows if decoder.fields == (fallback_name,) else None
+        same = decoder.fields == (fallback_name,)
         return RecordDecoder((fallback_name,), decoder.size, lambda data: {fallback_name: scalar(data)},
-                             decoder.kinds, rows)
-    return RecordDecoder(tuple(decoder.fields), decoder.size, decoder.decode, decoder.kinds, decoder.compile_rows)
+                             decoder.kinds, decoder.compile_rows if same else None,
+                             decoder.compile_records if same else None)
+    return RecordDecoder(tuple(decoder.fields), decoder.size, decoder.decode, decoder.kinds, decoder.compile_rows,
+                         decoder.compile_records)
 
 
 def labels_of(record: Record, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -110,10 +113,26 @@ class RingPrint(RingOutput):
         self.log = log
         self.filters = filters if filters.for_map(spec.name) else None
         self._rows: Any = None  # samples → lines, when every event goes straight to the log
+        self._records: Any = None  # ring records read in place → lines, the same case
         if log is not None and self.filters is None and show is None and decoder.compile_rows is not None:
             line = log.line_template(spec.name, list(zip(decoder.fields, decoder.kinds, strict=True)))
             self._rows = decoder.compile_rows(line.template, line.args, dict(line.scope))
+            if decoder.compile_records is not None:
+                self._records = decoder.compile_records(line.template, line.args, dict(line.scope))
             self._clock = line.clock
+
+    def record_reader(self) -> tuple[int, Callable[[memoryview], int]] | None:
+        """(sample size, reader) for reading this map's records in place (bee.libbpf.ringbuf), or None."""
+        if self._records is None:
+            return None
+        return self.decoder.size, self._read_records
+
+    def _read_records(self, region: memoryview) -> int:
+        prefix, micros = self._clock.parts(time.time())
+        lines = self._records(region, prefix, micros)
+        self.events += len(lines)
+        self.log.emit_lines(self.name, lines)  # type: ignore[union-attr]
+        return len(lines)
 
     def handle_batch(self, samples: list[bytes]) -> None:
         rows = self._rows

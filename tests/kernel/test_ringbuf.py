@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bee.libbpf import BpfObject, LibbpfError, RingBuffer
+from tests.helpers import require
 
 pytestmark = pytest.mark.kernel
 
@@ -233,3 +234,106 @@ def test_an_exception_in_a_batch_handler_is_raised_and_the_batch_consumed(
     assert handler.seqs == list(range(20))  # the failing batch was handed over whole, and consumed
     assert ring.consume() == 5
     assert handler.seqs == list(range(25))
+
+
+
+
+class _InPlace(_Batches):
+    """Reads `events` records in place (`record_reader`), like bee's print_ outputs; samples of
+    another size come one by one through `handle_batch`."""
+
+    def __init__(self, size: int = EVENT.size, fail_once: bool = False) -> None:
+        super().__init__()
+        self.size = size
+        self.record = struct.Struct(f"=I4x{size}s{-size % 8}x")  # header, sample, padding to 8 bytes
+        self.in_place: list[int] = []
+        self.fail_once = fail_once
+
+    def record_reader(self) -> tuple[int, Callable[[memoryview], int]]:
+        return self.size, self.read
+
+    def read(self, region: memoryview) -> int:
+        if self.fail_once:
+            self.fail_once = False
+            raise ValueError("bad region")
+        done = 0
+        for length, sample in self.record.iter_unpack(region):
+            if length != self.size:
+                break
+            self.in_place.append(EVENT.unpack(sample)[1])
+            done += 1
+        return done
+
+
+def test_records_read_in_place_arrive_in_order_across_the_ring_wrap(traced: BpfObject) -> None:
+    from bee.libbpf import ringbuf
+
+    require(ringbuf.DIRECT_READ, "in-place reading is for x86-64")  # CI runs x86-64
+    handler = _InPlace()
+    ring = traced.ring_buffer({"events": handler})
+    assert ring.names == ["events"] and ring.epoll_fd >= 0
+    for round_ in range(1, 5):  # 4 x 10,000 x 40 bytes: the 1 MiB ring wraps around
+        expected = 10_000 * round_
+        _open_files(10_000)
+        _drain(ring, lambda expected=expected: len(handler.in_place) >= expected)
+    assert handler.in_place == list(range(40_000))
+    assert handler.batches == []  # every record had the declared size
+    assert ring.consume() == 0
+
+
+def test_records_of_another_size_come_one_by_one(traced: BpfObject) -> None:
+    from bee.libbpf import ringbuf
+
+    require(ringbuf.DIRECT_READ, "in-place reading is for x86-64")
+    handler = _InPlace(size=EVENT.size - 8)  # the program submits 32-byte samples, not 24
+    ring = traced.ring_buffer({"events": handler})
+    _open_files(300)
+    _drain(ring, lambda: len(handler.seqs) >= 300)
+    assert handler.in_place == []
+    assert handler.seqs == list(range(300))
+    assert {len(b) for b in handler.batches} == {1}  # one sample per call, as bytes of its own size
+    assert {len(s) for b in handler.batches for s in b} == {EVENT.size}
+
+
+def test_in_place_and_libbpf_maps_share_a_ring_buffer(traced: BpfObject) -> None:
+    from bee.libbpf import ringbuf
+
+    require(ringbuf.DIRECT_READ, "in-place reading is for x86-64")
+    if platform.machine() not in GETPPID:
+        pytest.skip(f"no getppid syscall number for {platform.machine()}")  # not a CI architecture
+    handler = _InPlace()
+    calls: list[bytes] = []
+    ring = traced.ring_buffer({"events": handler, "calls": calls.append})
+    _open_files(3)
+    os.getppid()
+    _drain(ring, lambda: len(handler.in_place) >= 3 and len(calls) >= 1)
+    assert handler.in_place == [0, 1, 2]
+    assert [CALL.unpack(c) for c in calls] == [(os.getpid(), GETPPID[platform.machine()])]
+    ring.close()
+    assert ring.closed
+
+
+def test_a_failing_in_place_reader_leaves_its_records_unread(traced: BpfObject) -> None:
+    from bee.libbpf import ringbuf
+
+    require(ringbuf.DIRECT_READ, "in-place reading is for x86-64")
+    handler = _InPlace(fail_once=True)
+    ring = traced.ring_buffer({"events": handler})
+    _open_files(5)
+    time.sleep(0.05)
+    with pytest.raises(ValueError, match="bad region"):
+        ring.consume()
+    assert ring.consume() == 5
+    assert handler.in_place == [0, 1, 2, 3, 4]
+
+
+def test_without_in_place_reading_libbpf_reads_the_same(traced: BpfObject, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bee.libbpf import ringbuf
+
+    monkeypatch.setattr(ringbuf, "DIRECT_READ", False)  # as on other architectures
+    handler = _InPlace()
+    ring = traced.ring_buffer({"events": handler})
+    _open_files(100)
+    _drain(ring, lambda: len(handler.seqs) >= 100)
+    assert handler.in_place == []
+    assert handler.seqs == list(range(100))

@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import json
 import random
+import struct
+import sys
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -130,3 +132,37 @@ def test_a_template_that_does_not_fit_is_refused(decoders: list[Decoder]) -> Non
         decoder.compile_rows(f"%s%06d %x {fields}\n", args, {})
     with pytest.raises(ValueError, match="value expressions"):
         decoder.compile_rows(f"%s%06d {fields}\n", args[1:], {})
+
+
+def _region(samples: list[bytes], size: int, lengths: list[int] | None = None) -> memoryview:
+    """Ring records as the kernel lays them out: u32 length (host order), 4 bytes, sample, padding to 8."""
+    stride = (size + 15) // 8 * 8
+    out = bytearray()
+    for i, data in enumerate(samples):
+        length = lengths[i] if lengths else len(data)
+        out += struct.pack("=I4x", length) + data + bytes(stride - 8 - len(data))
+    return memoryview(bytes(out))
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_records_read_in_place_give_the_lines_of_the_samples(decoders: list[Decoder], fmt: str) -> None:
+    compiled = 0
+    for decoder in decoders:
+        if decoder.formats and decoder.formats[0][0] != ("<" if sys.byteorder == "little" else ">"):
+            continue  # records are read in place only in the host's byte order
+        log = EventLog(io.StringIO(), fmt=fmt)  # type: ignore[arg-type]
+        line = log.line_template("events", list(zip(decoder.fields, decoder.kinds, strict=True)))
+        assert decoder.compile_rows is not None and decoder.compile_records is not None
+        records = decoder.compile_records(line.template, line.args, dict(line.scope))
+        log.close()
+        if records is None:
+            assert len(decoder.formats) > 1  # overlapping reads: one format cannot split them
+            continue
+        compiled += 1
+        rows = decoder.compile_rows(line.template, line.args, dict(line.scope))
+        samples = _samples(decoder, 50, seed=5)
+        parts = line.clock.parts(TS)
+        assert records(_region(samples, decoder.size), *parts) == rows(samples, *parts)[0], decoder.type_name
+        lengths = [decoder.size] * 10 + [decoder.size | 1 << 31] + [decoder.size] * 5  # the 11th is busy
+        assert records(_region(samples[:16], decoder.size, lengths), *parts) == rows(samples[:10], *parts)[0]
+    assert compiled >= 5

@@ -84,14 +84,7 @@ def ensure_tracefs() -> bool:
     """
     if tracefs_mounted():
         return True
-    if not has_capability(CAP_SYS_ADMIN):
-        return False
-    try:
-        _mount("none", str(TRACEFS), "tracefs")
-    except OSError as exc:
-        if exc.errno != errno.EBUSY:
-            return False
-    return tracefs_mounted()
+    return _mount_if_allowed("none", TRACEFS, "tracefs") and tracefs_mounted()
 
 
 def kprobes_supported() -> bool:
@@ -128,14 +121,22 @@ def ensure_bpffs(path: Path) -> bool:
     if bpffs_mounted(path):
         return True
     target = os.path.realpath(path)
-    if not (target == str(BPFFS) or target.startswith(f"{BPFFS}/")) or not has_capability(CAP_SYS_ADMIN):
+    if not (target == str(BPFFS) or target.startswith(f"{BPFFS}/")):
+        return False
+    return _mount_if_allowed("bpf", BPFFS, "bpf") and bpffs_mounted(path)
+
+
+def _mount_if_allowed(source: str, target: Path, fstype: str) -> bool:
+    """Mount `fstype` at `target` when we hold CAP_SYS_ADMIN; False when we may not or it fails
+    (EBUSY, someone mounted it meanwhile, counts as done)."""
+    if not has_capability(CAP_SYS_ADMIN):
         return False
     try:
-        _mount("bpf", str(BPFFS), "bpf")
+        _mount(source, str(target), fstype)
     except OSError as exc:
         if exc.errno != errno.EBUSY:
             return False
-    return bpffs_mounted(path)
+    return True
 
 
 def _mount(source: str, target: str, fstype: str) -> None:

@@ -250,6 +250,25 @@ class _Formatter:
         self.line_template = line_template
 
 
+def _formatter(field_part: Callable[[str, str], str], template_of: Callable[[str, list[str]], str],
+               by_kind: Mapping[str, tuple[str, str]], scope: dict[str, Any], clock: _Clock,
+               each_field: Callable[[str, Mapping[str, Any], float], str]) -> _Formatter:
+    """A format's formatter from its pieces: `field_part(name, code)` is one field's part of a
+    template, `template_of(map, parts)` the whole `%` template (time first), `by_kind` the value
+    expressions by kind, `scope` the names they use, `each_field` the field-by-field fallback."""
+
+    def compile_shape(map_name: str, record: Mapping[str, Any]) -> _Line:
+        parts, args, guards = _shape_fields(record, field_part, by_kind)
+        return _compile_line(map_name, template_of(map_name, parts), tuple(record), args, guards,
+                             {"clock": clock, **scope})
+
+    def line_template(map_name: str, fields: Sequence[tuple[str, str]]) -> LineTemplate:
+        parts, args = _kind_fields(fields, field_part, by_kind)
+        return LineTemplate(template_of(map_name, parts), tuple(args), scope, _Clock())
+
+    return _Formatter(_Shapes(compile_shape, each_field).format_batch, line_template)
+
+
 def _json_formatter() -> _Formatter:
     """Lines `{"time": ..., "map": ..., "event": {...}}`; str/int/bool fields are encoded
     inline (the common case), anything else by the C encoder.
@@ -288,18 +307,8 @@ def _json_formatter() -> _Formatter:
         return ('{"time": "%s%06dZ", "map": ' + quote(map_name).replace("%", "%%") + ', "event": {'
                 + ", ".join(parts) + "}}\n")
 
-    scope = {"quote": quote, "field_text": field_text}
-
-    def compile_shape(map_name: str, record: Mapping[str, Any]) -> _Line:
-        parts, args, guards = _shape_fields(record, field_part, _JSON_ARGS)
-        return _compile_line(map_name, template_of(map_name, parts), tuple(record), args, guards,
-                             {"clock": clock, **scope})
-
-    def line_template(map_name: str, fields: Sequence[tuple[str, str]]) -> LineTemplate:
-        parts, args = _kind_fields(fields, field_part, _JSON_ARGS)
-        return LineTemplate(template_of(map_name, parts), tuple(args), scope, _Clock())
-
-    return _Formatter(_Shapes(compile_shape, each_field).format_batch, line_template)
+    return _formatter(field_part, template_of, _JSON_ARGS, {"quote": quote, "field_text": field_text}, clock,
+                      each_field)
 
 
 def text_value(value: object) -> str:
@@ -338,18 +347,8 @@ def _text_formatter() -> _Formatter:
     def template_of(map_name: str, fields: list[str]) -> str:
         return " ".join(["%s%06dZ", map_name.replace("%", "%%"), *fields]) + "\n"
 
-    scope = {"quote": quote, "needs_quotes": needs_quotes, "text_value": text_value}
-
-    def compile_shape(map_name: str, record: Mapping[str, Any]) -> _Line:
-        fields, args, guards = _shape_fields(record, field_part, _TEXT_ARGS)
-        return _compile_line(map_name, template_of(map_name, fields), tuple(record), args, guards,
-                             {"clock": clock, **scope})
-
-    def line_template(map_name: str, fields: Sequence[tuple[str, str]]) -> LineTemplate:
-        parts, args = _kind_fields(fields, field_part, _TEXT_ARGS)
-        return LineTemplate(template_of(map_name, parts), tuple(args), scope, _Clock())
-
-    return _Formatter(_Shapes(compile_shape, each_field).format_batch, line_template)
+    return _formatter(field_part, template_of, _TEXT_ARGS,
+                      {"quote": quote, "needs_quotes": needs_quotes, "text_value": text_value}, clock, each_field)
 
 
 class EventLog:

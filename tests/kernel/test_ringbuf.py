@@ -207,10 +207,14 @@ def test_poll_hands_over_a_full_batch_and_stops(traced: BpfObject, monkeypatch: 
     assert handler.seqs == list(range(250))
 
 
-def test_batch_and_per_sample_handlers_share_a_ring_buffer(traced: BpfObject) -> None:
+@pytest.mark.parametrize("reading", ["batches", "in place"])
+def test_batch_or_in_place_and_per_sample_handlers_share_a_ring_buffer(traced: BpfObject, reading: str) -> None:
+    from bee.libbpf import ringbuf
+
     if platform.machine() not in GETPPID:
         pytest.skip(f"no getppid syscall number for {platform.machine()}")  # not a CI architecture
-    handler = _Batches()
+    require(reading == "batches" or ringbuf.DIRECT_READ, "in-place reading is for x86-64")
+    handler = _Batches() if reading == "batches" else _InPlace()
     calls: list[bytes] = []
     ring = traced.ring_buffer({"events": handler, "calls": calls.append})
     _open_files(3)
@@ -218,6 +222,8 @@ def test_batch_and_per_sample_handlers_share_a_ring_buffer(traced: BpfObject) ->
     _drain(ring, lambda: len(handler.seqs) >= 3 and len(calls) >= 1)
     assert handler.seqs == [0, 1, 2]
     assert [CALL.unpack(c) for c in calls] == [(os.getpid(), GETPPID[platform.machine()])]
+    ring.close()
+    assert ring.closed
 
 
 def test_an_exception_in_a_batch_handler_is_raised_and_the_batch_consumed(
@@ -251,6 +257,10 @@ class _InPlace(_Batches):
 
     def record_reader(self) -> tuple[int, Callable[[memoryview], int]]:
         return self.size, self.read
+
+    @property
+    def seqs(self) -> list[int]:
+        return self.in_place + super().seqs
 
     def read(self, region: memoryview) -> int:
         if self.fail_once:
@@ -293,24 +303,6 @@ def test_records_of_another_size_come_one_by_one(traced: BpfObject) -> None:
     assert handler.seqs == list(range(300))
     assert {len(b) for b in handler.batches} == {1}  # one sample per call, as bytes of its own size
     assert {len(s) for b in handler.batches for s in b} == {EVENT.size}
-
-
-def test_in_place_and_libbpf_maps_share_a_ring_buffer(traced: BpfObject) -> None:
-    from bee.libbpf import ringbuf
-
-    require(ringbuf.DIRECT_READ, "in-place reading is for x86-64")
-    if platform.machine() not in GETPPID:
-        pytest.skip(f"no getppid syscall number for {platform.machine()}")  # not a CI architecture
-    handler = _InPlace()
-    calls: list[bytes] = []
-    ring = traced.ring_buffer({"events": handler, "calls": calls.append})
-    _open_files(3)
-    os.getppid()
-    _drain(ring, lambda: len(handler.in_place) >= 3 and len(calls) >= 1)
-    assert handler.in_place == [0, 1, 2]
-    assert [CALL.unpack(c) for c in calls] == [(os.getpid(), GETPPID[platform.machine()])]
-    ring.close()
-    assert ring.closed
 
 
 def test_a_failing_in_place_reader_leaves_its_records_unread(traced: BpfObject) -> None:

@@ -14,6 +14,7 @@ from bee.elf.btf import Btf
 from bee.elf.fields import describe_type
 from bee.elf.spec import ObjectSpec, load_spec
 from bee.errors import InputFileError
+from bee.inputs import existing_file, looks_like_path, missing_file_message
 from bee.oci import mediatypes
 
 
@@ -117,21 +118,6 @@ def describe_ref(store_root: Path, ref: str) -> Description:
                    platform=entry.platform.to_json() if entry.platform else None)
 
 
-def existing_file(text: str) -> Path | None:
-    """`text` as a path when it names a regular file, else None; InputFileError when it cannot be checked."""
-    path = Path(text).expanduser()
-    try:
-        return path if path.is_file() else None
-    except OSError as exc:
-        raise InputFileError(f"cannot access {text}: {exc.strerror or exc}") from exc
-
-
-def looks_like_path(text: str) -> bool:
-    """True for text meant as a file (`./x.o`, `/tmp/x`, `x.o`): a missing file is then reported as
-    missing rather than as an unknown reference."""
-    return text.startswith(("/", "./", "../", "~")) or text.endswith(".o")
-
-
 def describe(store_root: Path, program: str) -> Description:
     """Describe `program`: an existing file, else a reference in the store."""
     path = existing_file(program)
@@ -140,8 +126,3 @@ def describe(store_root: Path, program: str) -> Description:
     if looks_like_path(program):
         raise InputFileError(missing_file_message(program))
     return describe_ref(store_root, program)
-
-
-def missing_file_message(text: str) -> str:
-    """Why `text`, meant as a file, cannot be used (it was found not to be a regular file)."""
-    return f"{text} is not a file" if Path(text).expanduser().exists() else f"{text} does not exist"

@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
+
+from bee.records import Record
 
 DEFAULT_CONFIG_DIR = Path("~/.bumblebee")
 DEFAULT_STORAGE = DEFAULT_CONFIG_DIR / "store"
 
 
-@dataclass(frozen=True, kw_only=True)
-class GlobalOptions:
-    """Bumblebee's global flags, plus `debug` (tracebacks instead of one-line errors)."""
+class GlobalOptions(Record):
+    """Bumblebee's global flags, plus `debug` (tracebacks instead of one-line errors).
 
-    storage: Path = field(default_factory=lambda: DEFAULT_STORAGE.expanduser())
-    config_dir: Path = field(default_factory=lambda: DEFAULT_CONFIG_DIR.expanduser())
-    auth_configs: tuple[Path, ...] = ()
-    username: str | None = None
-    password: str | None = None
-    insecure: bool = False
-    plain_http: bool = False
-    verbose: bool = False
-    debug: bool = False
+    Keyword arguments only; `storage` and `config_dir` default to the locations under the home
+    directory of the moment of the call.
+    """
+
+    storage: Path
+    config_dir: Path
+    auth_configs: tuple[Path, ...]
+    username: str | None
+    password: str | None
+    insecure: bool
+    plain_http: bool
+    verbose: bool
+    debug: bool
+
+    _hidden: ClassVar[tuple[str, ...]] = ("password",)
+
+    def __init__(self, *, storage: Path | None = None, config_dir: Path | None = None,
+                 auth_configs: tuple[Path, ...] = (), username: str | None = None, password: str | None = None,
+                 insecure: bool = False, plain_http: bool = False, verbose: bool = False,
+                 debug: bool = False) -> None:
+        super().__init__(storage if storage is not None else DEFAULT_STORAGE.expanduser(),
+                         config_dir if config_dir is not None else DEFAULT_CONFIG_DIR.expanduser(),
+                         auth_configs, username, password, insecure, plain_http, verbose, debug)

@@ -59,7 +59,9 @@ def child(ref: str) -> None:
     from bee.libbpf.ringbuf import RingBuffer
 
     timed(BpfObject, "open", "bpf_object__open_mem")
-    timed(BpfObject, "load", "bpf_object__load (verifier)")
+    timed(BpfObject, "load", "bpf_object__load (verifier; bee-load thread)")
+    if hasattr(runner, "_Loading"):
+        timed(runner._Loading, "result", "wait for the load to end")
     timed(runner.Runner, "_attach", "attach 4 tracepoints")
     timed(runner.Runner, "_make_outputs", "compile decoders, make outputs")
     timed(BpfObject, "ring_buffer", "ring_buffer__new")
@@ -153,11 +155,17 @@ def parent() -> int:
                 proc.wait()
             if i and data:  # the first start writes the bytecode cache
                 runs.append(json.loads(data))
-        labels = [label for label, _, _ in runs[0]]
+        # Steps by label (the load runs on its own thread, so marks may come in a different order),
+        # in the order of their median end.
+        by_label: dict[str, list[tuple[float, float]]] = {}
+        for r in runs:
+            for label, at_s, took_s in r:
+                by_label.setdefault(label, []).append((at_s * 1000, took_s * 1000))
+        labels = sorted(by_label, key=lambda label: statistics.median(a for a, _ in by_label[label]))
         print(f"{'step':<62} {'at (ms since spawn)':>22} {'took (ms)':>18}")
-        for n, label in enumerate(labels):
-            at = [r[n][1] * 1000 for r in runs if len(r) > n]
-            took = [r[n][2] * 1000 for r in runs if len(r) > n]
+        for label in labels:
+            at = [a for a, _ in by_label[label]]
+            took = [t for _, t in by_label[label]]
             print(f"{label:<62} {statistics.median(at):8.1f} [{min(at):.0f}–{max(at):.0f}]"
                   f" {statistics.median(took):8.1f} [{min(took):.0f}–{max(took):.0f}]")
         print(f"({len(runs)} starts; median [min–max])")

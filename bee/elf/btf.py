@@ -44,8 +44,8 @@ from bee.elf.btf_types import (
     Void,
     Volatile,
 )
-from bee.elf.records import Record
 from bee.errors import ElfError
+from bee.records import Record
 
 BTF_MAGIC = 0xEB9F
 POINTER_SIZE = 8  # BPF is a 64-bit target

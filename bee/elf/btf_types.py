@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from typing import ClassVar
 
-from bee.elf.records import Record
+from bee.records import Record
 
 
 class Kind(enum.IntEnum):

@@ -11,8 +11,8 @@ from __future__ import annotations
 import struct
 from typing import ClassVar
 
-from bee.elf.records import Record
 from bee.errors import ElfError
+from bee.records import Record
 
 EM_BPF = 247
 

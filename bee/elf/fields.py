@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from bee.elf.btf import Btf
 from bee.elf.btf_types import Composite
-from bee.elf.records import Record
 from bee.errors import ElfError
+from bee.records import Record
 
 _MAX_NESTING = 32
 

@@ -18,8 +18,8 @@ import struct
 
 from bee.elf.btf import Btf
 from bee.elf.btf_types import Array, Datasec, Ptr, Struct, Var
-from bee.elf.records import Record
 from bee.errors import ElfError
+from bee.records import Record
 
 MAP_TYPE_NAMES = (
     "unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash", "percpu_array",

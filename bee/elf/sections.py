@@ -8,7 +8,7 @@ matching definition wins.
 
 from __future__ import annotations
 
-from bee.elf.records import Record
+from bee.records import Record
 
 
 class SectionDef(Record):

@@ -13,14 +13,16 @@ from bee.elf.btf import Btf, parse_btf
 from bee.elf.btf_types import Composite, Kind
 from bee.elf.elf import ET_REL, STT_FUNC, STT_SECTION, ElfFile, Section, read_elf
 from bee.elf.maps import LEGACY_MAPS_SECTION, MapSpec, btf_maps_in, is_map_section, legacy_map
-from bee.elf.records import Record
 from bee.elf.sections import parse_section_name
 from bee.errors import ElfError
+from bee.records import Record
 
 TEXT_SECTION = ".text"
 BTF_SECTION = ".BTF"
 LICENSE_SECTION = "license"
 INSN_SIZE = 8
+#: Program kinds (`bee.elf.sections`) that libbpf attaches by a kernel type it looks up in vmlinux BTF.
+KERNEL_BTF_KINDS = frozenset({"tp_btf", "fentry", "fexit", "fmod_ret", "lsm", "lsm_cgroup", "iter", "struct_ops"})
 
 
 class ProgramSpec(Record):
@@ -65,6 +67,32 @@ class ObjectSpec(Record):
     @property
     def tracked_maps(self) -> tuple[MapSpec, ...]:
         return tuple(m for m in self.maps if m.tracked)
+
+    def kernel_btf_needs(self) -> tuple[str, ...]:
+        """What cannot load without the running kernel's BTF (/sys/kernel/btf/vmlinux), one phrase each,
+        in section order: programs whose kind attaches through it (`KERNEL_BTF_KINDS`), then code
+        with CO-RE relocations (`.BTF.ext`). Empty when the object loads on a kernel without BTF.
+        Raises ElfError when `.BTF.ext` is malformed."""
+        from bee.elf.btf_ext import core_relocations
+
+        needs = [f"program {p.function or '(unnamed)'} (section {p.section}) is a {p.kind} program"
+                 for p in self.programs if p.kind in KERNEL_BTF_KINDS]
+        for section, offsets in core_relocations(self.elf, self.btf).items():
+            left = set(offsets)
+            for p in self.programs:
+                if p.section == section:
+                    mine = {o for o in left if p.offset <= o < p.offset + p.insn_count * INSN_SIZE}
+                    if mine:
+                        needs.append(f"program {p.function or '(unnamed)'} (section {section}) uses "
+                                     f"{_relocations(mine)}")
+                        left -= mine
+            if left:  # subprograms (.text) or code outside every program
+                needs.append(f"code in section {section} uses {_relocations(left)}")
+        return tuple(needs)
+
+
+def _relocations(offsets: set[int]) -> str:
+    return f"{len(offsets)} CO-RE relocation{'s' if len(offsets) != 1 else ''}"
 
 
 def _programs(elf: ElfFile) -> tuple[ProgramSpec, ...]:

@@ -30,6 +30,8 @@ ffi = _ffi.ffi
 VERIFIER_LOG_SIZE = (1 << 24) - 1
 
 _PROG_WARNING = re.compile(r"prog '([^']+)': (.*)")
+#: What libbpf (1.x) logs for a CO-RE relocation that matches no type of the target BTF.
+_CORE_UNMATCHED = "no matching targets found"
 _MAP_WARNING = re.compile(r"map '([^']+)': (.*)")
 
 
@@ -45,6 +47,9 @@ class BpfObject:
         self._ringbufs: list[RingBuffer] = []
         self._log_buffers: list[tuple[mmap.mmap, Any]] = []
         self._fixed_ringbufs: list[str] = []
+        #: CO-RE relocations that matched no kernel type at `load()` (their instructions were
+        #: patched to fail, or a `bpf_core_*_exists()` check made false); 0 before load.
+        self.unmatched_core_relocations = 0
         lib = _ffi.lib()
         self.programs: dict[str, Program] = {}
         prog = lib.bpf_object__next_program(ptr, ffi.NULL)
@@ -60,12 +65,15 @@ class BpfObject:
             map_ptr = lib.bpf_object__next_map(ptr, map_ptr)
 
     @classmethod
-    def open(cls, data: bytes, name: str, *, fix_ringbufs: bool = True) -> BpfObject:
+    def open(cls, data: bytes, name: str, *, fix_ringbufs: bool = True,
+             btf_custom_path: str | None = None) -> BpfObject:
         """Parse ELF object `data` with libbpf (`bpf_object__open_mem`); nothing reaches the kernel.
 
         `name` names the object (and prefixes its .data/.bss maps). With `fix_ringbufs`,
-        `fix_ringbuf_sizes()` runs before returning. Raises LibbpfMissingError, or LibbpfError
-        with libbpf's reason when the object is malformed.
+        `fix_ringbuf_sizes()` runs before returning. `btf_custom_path` names a BTF file that
+        `load()` relocates CO-RE against instead of the kernel's (/sys/kernel/btf/vmlinux); libbpf
+        still reads the kernel's BTF for programs that attach through it (tp_btf, fentry...).
+        Raises LibbpfMissingError, or LibbpfError with libbpf's reason when the object is malformed.
         """
         lib = _ffi.lib()
         buffer = ffi.from_buffer(data)
@@ -73,6 +81,8 @@ class BpfObject:
         opts = ffi.new("struct bpf_object_open_opts *")
         opts.sz = ffi.sizeof("struct bpf_object_open_opts")
         opts.object_name = c_name
+        c_btf_path = ffi.new("char[]", btf_custom_path.encode()) if btf_custom_path else ffi.NULL
+        opts.btf_custom_path = c_btf_path  # libbpf keeps a copy
         with _ffi.capture_log() as records:
             ptr = lib.bpf_object__open_mem(buffer, len(data), opts)
             code = ffi.errno
@@ -138,10 +148,11 @@ class BpfObject:
         cleared, libbpf's first create still sends the BTF value type id, which the kernel
         rejects (EINVAL: the type's size is not the value size 0); libbpf then retries without
         BTF and succeeds, printing "Retrying without BTF", which `load()` logs at debug level
-        for these maps. Clearing the value size alone is enough; the key size is cleared for
-        objects that declared a key. Handing libbpf a ring buffer made beforehand
-        (`bpf_map_create` + `bpf_map__reuse_fd`) also works without the retry, but reaches the
-        kernel before load.
+        for these maps (`bee run` avoids that second create: it hands libbpf objects whose ring
+        buffers have no BTF key or value, see `bee.elf.ringbuf_btf`). Clearing the value size
+        alone is enough; the key size is cleared for objects that declared a key. Handing libbpf
+        a ring buffer made beforehand (`bpf_map_create` + `bpf_map__reuse_fd`) also works without
+        the retry, but reaches the kernel before load.
         """
         self._require_open()
         if self._state != "opened":
@@ -160,10 +171,10 @@ class BpfObject:
     def load(self) -> None:
         """Create the maps and load the programs (`bpf_object__load`).
 
-        Raises VerifierError (the program, its section, errno and the verifier log) when the
-        verifier rejects a program, LoadError naming the program or map for other failures
-        (missing privileges, unsupported program types, bad relocations). A failed load
-        cannot be retried: open the object again.
+        Sets `unmatched_core_relocations`. Raises VerifierError (the program, its section, errno
+        and the verifier log) when the verifier rejects a program, LoadError naming the program
+        or map for other failures (missing privileges, unsupported program types, bad
+        relocations). A failed load cannot be retried: open the object again.
         """
         ptr = self._require_open()
         if self._state != "opened":
@@ -180,6 +191,7 @@ class BpfObject:
                 lib.bpf_program__set_log_buf(program._ptr, logs[program.name], VERIFIER_LOG_SIZE)
         with _ffi.capture_log() as records:
             ret = lib.bpf_object__load(ptr)
+        self.unmatched_core_relocations = sum(_CORE_UNMATCHED in text for _, text in records)
         if ret == 0:
             self._state = "loaded"
             _ffi.log_warnings(records, expected=tuple(f"bpf_create_map_xattr({name})" for name in self._fixed_ringbufs))

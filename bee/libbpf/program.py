@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno as E
 import socket
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from bee.libbpf import _ffi, system
@@ -22,6 +21,7 @@ from bee.libbpf.errors import (
     describe_errno,
 )
 from bee.libbpf.link import FdLink, LibbpfLink, Link, TcLink
+from bee.records import Record
 
 if TYPE_CHECKING:
     from bee.libbpf.object import BpfObject
@@ -47,8 +47,7 @@ _TARGETS: dict[int, str] = {
 }
 
 
-@dataclass(frozen=True)
-class TestRunResult:
+class TestRunResult(Record):
     """What BPF_PROG_TEST_RUN reported: the program's return value, output packet, mean run time."""
 
     __test__ = False  # not a pytest class

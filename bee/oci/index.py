@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from bee.oci import mediatypes
 from bee.oci.manifest import check_descriptor, sha256_digest
+from bee.records import Record
 
 # Go's field order for an image-spec Descriptor; unknown fields follow in their own order.
 _DESCRIPTOR_ORDER = ("mediaType", "digest", "size", "urls", "annotations", "data", "platform", "artifactType")
@@ -23,8 +23,7 @@ _PLATFORM_STRINGS = ("os", "os.version", "architecture")
 Descriptor = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Platform:
+class Platform(Record):
     """Where a program was built: `uname -s`, `uname -r`, `uname -m` strings."""
 
     os: str
@@ -54,8 +53,7 @@ class Platform:
         )
 
 
-@dataclass(frozen=True)
-class StoreEntry:
+class StoreEntry(Record):
     """One name in the store: the manifest descriptor `index.json` holds for it."""
 
     ref: str

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 
 from bee.errors import InvalidReferenceError
+from bee.records import Record
 
 NAME_MAX_LENGTH = 255
 
@@ -25,8 +25,7 @@ _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(Record):
     """A parsed reference; `str()` gives back the text exactly as typed."""
 
     registry: str | None

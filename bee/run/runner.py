@@ -1,9 +1,10 @@
 """`bee run`: load a program, attach it, and turn its maps into metrics and event logs until signalled.
 
 Order of work (libbpf-bootstrap's sequence): read and parse the object (no kernel) → check
-privileges → bind the metrics port → build the outputs → open → load → attach → start readers →
-serve. On SIGINT/SIGTERM, or any failure: stop readers → destroy links → free ring buffers → close
-the object → stop the server, in that order, so nothing stays attached in the kernel.
+privileges → open → load on the `bee-load` thread, while this thread binds the metrics port and
+builds the outputs → attach → start readers → serve. On SIGINT/SIGTERM, or any failure: stop
+readers → destroy links → free ring buffers → close the object (after the load has ended) →
+stop the server, in that order, so nothing stays attached in the kernel.
 
 Threads: the ring-buffer poll runs where `_run_kernel` runs (the main thread when logging, a
 worker thread under the interactive view, which then owns the main thread); hash maps are read
@@ -19,55 +20,74 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from bee.elf.spec import ObjectSpec, ProgramSpec, load_spec
+from bee.elf.maps import BPF_MAP_TYPE_RINGBUF
+from bee.elf.spec import KERNEL_BTF_KINDS, ObjectSpec, ProgramSpec, load_spec
 from bee.errors import BeeError, UsageError
-from bee.run.outputs import (
-    HashCounter,
-    HashGauge,
-    HashOutput,
-    HashPrint,
-    RingCounter,
-    RingHistogram,
-    RingOutput,
-    RingPrint,
-    RunSetupError,
-    hash_value_format,
-    record_decoder,
-)
 from bee.run.settings import RunSettings
 from bee.run.source import ProgramSource, load_program
+
+if TYPE_CHECKING:
+    from bee.libbpf.object import BpfObject
+    from bee.run.outputs import HashOutput, RingOutput
 
 log = logging.getLogger("bee.run")
 
 INTERFACE_KINDS = {"xdp", "tc"}
 POLL_TIMEOUT_MS = 100
+#: Seconds between thread switches while the object loads (see `_Loading`).
+_SWITCH_INTERVAL = 0.0002
 
 
 class RunError(BeeError):
     """`bee run` cannot go on (attach target missing, map not usable, no privileges)."""
 
 
-@dataclass
 class Attached:
     """What one run holds in the kernel and in user space, closed by `Runner.close()`."""
 
-    programs: list[tuple[str, str, str]] = field(default_factory=list)  # (function, section, target)
-    ring_outputs: dict[str, RingOutput] = field(default_factory=dict)
-    hash_outputs: list[tuple[str, HashOutput]] = field(default_factory=list)  # (map name, output)
+    __slots__ = ("programs", "ring_outputs", "hash_outputs")
+
+    def __init__(self) -> None:
+        self.programs: list[tuple[str, str, str]] = []  # (function, section, target)
+        self.ring_outputs: dict[str, RingOutput] = {}
+        self.hash_outputs: list[tuple[str, HashOutput]] = []  # (map name, output)
 
 
 def _normalized(source: ProgramSource, spec: ObjectSpec) -> bytes:
-    """The object bytes libbpf can open: legacy `.maps.<kind>` sections merged into `.maps`."""
+    """The object bytes libbpf can open: legacy `.maps.<kind>` sections merged into `.maps`, and ring
+    buffers without BTF key/value types (created once rather than refused, then retried without BTF)."""
+    from bee.elf.ringbuf_btf import untype_ring_buffers
+
     if not any(m.convention == "section" for m in spec.maps):
-        return source.data
+        if not any(m.map_type == BPF_MAP_TYPE_RINGBUF and (m.key_type_id or m.value_type_id) for m in spec.maps):
+            return source.data
+        return untype_ring_buffers(source.data, source.location, elf=spec.elf, btf=spec.btf)
     from bee.elf.normalize import merge_map_sections
 
-    return merge_map_sections(source.data)
+    return untype_ring_buffers(merge_map_sections(source.data, source.location), source.location)
+
+
+def _btf_cache_entry(spec: ObjectSpec, data: bytes) -> Path | None:
+    """The `bee.run.btfcache` entry for `data`, for objects whose only use of the kernel's BTF is CO-RE
+    (libbpf reads all of it anyway for tp_btf, fentry... programs); None for the others."""
+    from bee.elf.btf_ext import core_relocations
+    from bee.errors import ElfError
+
+    if any(p.kind in KERNEL_BTF_KINDS for p in spec.programs):
+        return None
+    try:
+        if not core_relocations(spec.elf, spec.btf):
+            return None
+    except ElfError:  # libbpf ignores a .BTF.ext it cannot read
+        return None
+    from bee.libbpf import libbpf_version
+    from bee.run import btfcache
+
+    return btfcache.entry_for(data, ".".join(map(str, libbpf_version())))
 
 
 def _interface_index(name: str) -> int:
@@ -79,7 +99,7 @@ def _interface_index(name: str) -> int:
 
 def _start_server(registry: Any, host: str | None, port: int) -> Any:
     """Serve metrics on `host`, or on every interface: `::` (IPv6 and IPv4), else `0.0.0.0` on hosts
-    without IPv6. A taken port fails here, before anything reaches the kernel."""
+    without IPv6. A taken port fails here, before any program is attached."""
     from bee.sinks.http import MetricsServer
 
     if host is None and socket.has_ipv6:
@@ -92,6 +112,117 @@ def _start_server(registry: Any, host: str | None, port: int) -> Any:
     server = MetricsServer(registry, host or "0.0.0.0", port)
     server.start()
     return server
+
+
+class _Loading:
+    """A BPF object opened here and loaded into the kernel on a thread of its own (`bee-load`).
+
+    libbpf's load (kernel BTF parsing for CO-RE, map creation, verifier) spends its time in C
+    and in the kernel, without the GIL, so it overlaps the Python work the caller does
+    meanwhile. `result()` waits and hands over the loaded object, which the caller then
+    closes; `close()` waits and closes it unless it was handed over. Either must be called.
+    While the load runs, the interpreter switches threads every `_SWITCH_INTERVAL` seconds
+    rather than every 5 ms, so that libbpf's log callbacks (Python, on the loading thread)
+    do not wait behind the caller's Python work.
+    """
+
+    def __init__(self, data: bytes, name: str, btf_cache: Path | None = None) -> None:
+        """Open `data` (no kernel; LibbpfError when libbpf cannot parse it) and start loading it.
+
+        `btf_cache` is the `bee.run.btfcache` entry of the object: when it holds a minimal kernel
+        BTF, CO-RE is relocated against it, and the load is done again against the kernel's own BTF
+        when a relocation does not match it or the load fails."""
+        from bee.libbpf.object import BpfObject
+
+        self._data, self._name, self._cache = data, name, btf_cache
+        self._custom_btf: str | None = None
+        if btf_cache is not None:
+            from bee.run import btfcache
+
+            self._custom_btf = btfcache.usable(btf_cache)
+        self._fill = False
+        obj = BpfObject.open(data, name, btf_custom_path=self._custom_btf)
+        self._obj: BpfObject | None = obj
+        self._error: BaseException | None = None
+        self._switch_interval: float | None = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, _SWITCH_INTERVAL))
+        self._thread = threading.Thread(target=self._load, args=(obj,), name="bee-load", daemon=True)
+        try:
+            self._thread.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _load(self, obj: BpfObject) -> None:
+        try:
+            if self._custom_btf is None:
+                obj.load()
+                self._fill = (self._cache is not None and not obj.unmatched_core_relocations
+                              and not self._cache.exists())  # an empty entry says "never"
+                return
+            try:
+                obj.load()
+                if not obj.unmatched_core_relocations:
+                    return
+                reason = f"{obj.unmatched_core_relocations} CO-RE relocations matched none of its types"
+            except BeeError as exc:
+                reason = str(exc)
+            log.debug("loading against the minimal BTF %s failed (%s): loading against the kernel's", self._custom_btf,
+                      reason)
+            obj.close()
+            from bee.libbpf.object import BpfObject
+
+            obj = self._obj = BpfObject.open(self._data, self._name)
+            obj.load()
+            if self._cache is not None:
+                from bee.run import btfcache
+
+                btfcache.mark_unusable(self._cache)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            self._error = exc
+
+    def _wait(self) -> None:
+        """Join the loading thread; a KeyboardInterrupt meanwhile is re-raised only once it ended."""
+        interrupted: KeyboardInterrupt | None = None
+        while self._thread.is_alive():
+            try:
+                self._thread.join()
+            except KeyboardInterrupt as exc:
+                interrupted = exc
+        if self._switch_interval is not None:
+            sys.setswitchinterval(self._switch_interval)
+            self._switch_interval = None
+        if interrupted is not None:
+            self.close()
+            raise interrupted
+
+    def result(self) -> BpfObject:
+        """The loaded object, now the caller's to close; the load's error (VerifierError, LoadError...)
+        with the object closed."""
+        self._wait()
+        obj, self._obj = self._obj, None
+        if obj is None:
+            raise RunError("the BPF object was already handed over or closed")
+        if self._error is not None:
+            obj.close()
+            raise self._error
+        return obj
+
+    def cache_filler(self) -> Any:
+        """A `btfcache.Filler` to start once the run is attached (to `stop()` when it ends), or None:
+        only after a load against the kernel's own BTF that matched every CO-RE relocation."""
+        if not self._fill or self._cache is None:
+            return None
+        from bee.run import btfcache
+
+        return btfcache.Filler(self._data, self._cache)
+
+    def close(self) -> None:
+        """Wait for the load and close the object unless `result()` handed it over. Idempotent."""
+        self._wait()
+        obj, self._obj = self._obj, None
+        if obj is not None:
+            obj.close()
 
 
 class Runner:
@@ -118,19 +249,25 @@ class Runner:
 
         On a terminal (stdout and stdin TTYs, no `--no-tty`, no `out` given) the interactive view
         owns the main thread and the kernel work runs in a worker thread; otherwise events are logged.
+        The object is loaded on its own thread (`_Loading`) while the outputs and the metrics
+        server are made; any failure waits for that load and closes the object.
         """
-        from bee.sinks.filters import FilterSet
-        from bee.sinks.metrics import MetricsRegistry
-
         settings = self.settings
         source = load_program(settings.program, self.store_root)
         spec = load_spec(source.data, name=source.location)
         self._check_spec(spec)
-        filters = FilterSet.parse(settings.filters)
         data = _normalized(source, spec)
         self._check_privileges(spec)
 
         with contextlib.ExitStack() as stack:
+            loading = _Loading(data, source.name, _btf_cache_entry(spec, data))
+            stack.callback(loading.close)  # after a failure here: wait for the load, close the object
+            # From here on, Python work (imports included) overlaps the load.
+            from bee.sinks.filters import FilterSet
+            from bee.sinks.metrics import MetricsRegistry
+
+            filters = FilterSet.parse(settings.filters)
+
             self.registry = MetricsRegistry()
             self.server = _start_server(self.registry, settings.prom_host, settings.prom_port)
             stack.callback(self.server.stop)
@@ -142,14 +279,14 @@ class Runner:
                 stack.callback(event_log.close)
                 self.registry.on_collect(lambda: self._publish_lost(event_log))
                 self._make_outputs(spec, attached, event_log, filters, None)
-                self._run_kernel(data, source, spec, attached, lambda: self._announce(source, attached))
+                self._run_kernel(loading, spec, attached, lambda: self._announce(source, attached))
                 return
             from bee.tui.model import TuiModel
             from bee.tui.session import run_session
 
             view = TuiModel.for_spec(spec, source.location, self.server.url + "/metrics", filters)
             self._make_outputs(spec, attached, None, filters, view)
-            run_session(view, lambda: self._run_kernel(data, source, spec, attached,
+            run_session(view, lambda: self._run_kernel(loading, spec, attached,
                                                        lambda: view.attached(attached.programs)),
                         self._stop)
 
@@ -162,18 +299,16 @@ class Runner:
         except (AttributeError, ValueError):
             return False
 
-    def _run_kernel(self, data: bytes, source: ProgramSource, spec: ObjectSpec, attached: Attached,
+    def _run_kernel(self, loading: _Loading, spec: ObjectSpec, attached: Attached,
                     on_ready: Callable[[], None]) -> None:
-        """Open, load, attach, then read until stopped; closes links → ring buffers → object on the way out.
+        """Take the loaded object, attach, then read until stopped; closes links → ring buffers → object
+        on the way out.
 
         Runs on the main thread (event log) or on the view's worker thread; SIGINT/SIGTERM are
         handled here only on the main thread."""
-        from bee.libbpf.object import BpfObject
-
         with contextlib.ExitStack() as stack:
-            obj = BpfObject.open(data, source.name)
+            obj = loading.result()
             stack.callback(obj.close)  # links → ring buffers → object
-            obj.load()
             self._attach(obj, spec, attached)
             self._pin(obj)
             maps = [(obj.map(name), out) for name, out in attached.hash_outputs]
@@ -185,6 +320,10 @@ class Runner:
                 stack.callback(self._stop.set)
                 self.server.mark_ready()
                 on_ready()
+                filler = loading.cache_filler()
+                if filler is not None:
+                    filler.start()
+                    stack.callback(filler.stop)
                 self._loop(ring)
 
     # -- checks -------------------------------------------------------------------------------
@@ -204,6 +343,9 @@ class Runner:
             _interface_index(self.settings.iface or "")  # a wrong name fails before the port is bound
 
     def _check_privileges(self, spec: ObjectSpec) -> None:
+        """RunError before the kernel is touched: missing privileges, or an object that needs the
+        kernel's BTF (CO-RE relocations, tp_btf/fentry/fexit/lsm/iter/struct_ops programs) on a
+        kernel without it. An object that needs no kernel BTF runs on such a kernel silently."""
         from bee.libbpf import system
 
         network = any(p.kind in INTERFACE_KINDS for p in spec.programs)
@@ -211,7 +353,12 @@ class Runner:
         if problem:
             raise RunError(problem)
         if not system.kernel_has_btf():
-            log.warning("this kernel exposes no BTF (/sys/kernel/btf/vmlinux): CO-RE programs may fail to load")
+            needs = spec.kernel_btf_needs()
+            if needs:
+                more = f" (and {len(needs) - 1} more like it)" if len(needs) > 1 else ""
+                raise RunError(f"{needs[0]}{more}, which needs the kernel's BTF, but this kernel has none "
+                               f"({system.VMLINUX_BTF} is missing): the kernel must be built with "
+                               "CONFIG_DEBUG_INFO_BTF=y")
 
     # -- attach -------------------------------------------------------------------------------
 
@@ -259,6 +406,18 @@ class Runner:
     def _make_outputs(self, spec: ObjectSpec, attached: Attached, event_log: Any, filters: Any,
                       view: Any) -> None:
         """One output per tracked map (no kernel needed): events go to `event_log`, or to `view`'s tables."""
+        from bee.run.outputs import (
+            HashCounter,
+            HashGauge,
+            HashPrint,
+            RingCounter,
+            RingHistogram,
+            RingPrint,
+            RunSetupError,
+            hash_value_format,
+            record_decoder,
+        )
+
         btf = spec.btf
         fields: dict[str, tuple[str, ...]] = {}
         for m in spec.tracked_maps:

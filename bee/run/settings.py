@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from bee.errors import UsageError
+from bee.records import Record
 
 DEFAULT_PROM_PORT = 9091
 DEFAULT_POLL_INTERVAL = 1.0
 
 
-@dataclass(frozen=True, kw_only=True)
-class RunSettings:
-    """Options of one run. `hist_buckets` and `hist_value_keys` are keyed by map name."""
+class RunSettings(Record):
+    """Options of one run (give them by keyword). `hist_buckets` and `hist_value_keys` are keyed by map name."""
 
     program: str
     no_tty: bool = False
     fmt: str = "text"
     filters: tuple[str, ...] = ()
-    hist_buckets: dict[str, tuple[float, ...]] = field(default_factory=dict)
-    hist_value_keys: dict[str, str] = field(default_factory=dict)
+    hist_buckets: Mapping[str, tuple[float, ...]] = MappingProxyType({})
+    hist_value_keys: Mapping[str, str] = MappingProxyType({})
     prom_host: str | None = None  # None: every interface, IPv6 and IPv4 where the host has IPv6
     prom_port: int = DEFAULT_PROM_PORT
     poll_interval: float = DEFAULT_POLL_INTERVAL
@@ -35,6 +34,8 @@ def parse_hist_buckets(values: Iterable[str]) -> dict[str, tuple[float, ...]]:
     """`-b "map,[1,2,3]"` (bumblebee's syntax) → {map: (1, 2, 3)}; UsageError on a bad value."""
     parsed: dict[str, tuple[float, ...]] = {}
     for text in values:
+        import json  # only when there are buckets to read
+
         name, sep, rest = text.partition(",")
         try:
             buckets = json.loads(rest) if sep else None

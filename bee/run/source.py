@@ -3,12 +3,12 @@ pulled from its registry first when the pull policy says so."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from bee.describe import existing_file, looks_like_path, missing_file_message
 from bee.errors import InputFileError, RefNotFoundError
+from bee.inputs import existing_file, looks_like_path, missing_file_message
+from bee.records import Record
 
 if TYPE_CHECKING:
     from bee.oci.store import StoreEntry
@@ -18,13 +18,14 @@ if TYPE_CHECKING:
 PULL_POLICIES = ("missing", "always", "never")
 
 
-@dataclass(frozen=True)
-class ProgramSource:
+class ProgramSource(Record):
     """The ELF bytes of a program and how to name it to the user."""
 
     data: bytes
     location: str  # the path, or the reference
     name: str  # short name for the object (libbpf prefixes .data/.bss maps with it)
+
+    _hidden: ClassVar[tuple[str, ...]] = ("data",)
 
 
 def pull_for_run(program: str, options: GlobalOptions, policy: str) -> StoreEntry | None:
@@ -65,11 +66,9 @@ def load_program(program: str, store_root: Path, *, pull: str = "never",
     `pull_for_run`.
     """
     if pull != "never":
-        from dataclasses import replace
-
         from bee.options import GlobalOptions
 
-        pull_for_run(program, replace(options or GlobalOptions(), storage=store_root), pull)
+        pull_for_run(program, (options or GlobalOptions()).replace(storage=store_root), pull)
     path = existing_file(program)
     if path is not None:
         try:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from bee.errors import UsageError
+from bee.records import Record
 from bee.sinks.metrics import label_value
 
 
-@dataclass(frozen=True)
-class EventFilter:
+class EventFilter(Record):
     """One `map,key,regex` filter."""
 
     map_name: str

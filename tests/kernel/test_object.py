@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -45,6 +46,22 @@ def test_ringbuf_fixup_clears_sizes_and_keeps_the_event_type(open_object: Callab
     assert events.btf_value_type_id > 0 and calls.btf_value_type_id > 0
     assert events.btf_value_type_id != calls.btf_value_type_id
     assert obj.fix_ringbuf_sizes() == []  # already done by open
+
+
+def test_untyped_ring_buffers_are_created_at_the_first_try(
+        root: None, lb_object: Callable[[str], bytes], caplog: pytest.LogCaptureFixture) -> None:
+    """With the BTF value types dropped (what `bee run` hands libbpf), no create is refused and retried."""
+    from bee.elf.ringbuf_btf import untype_ring_buffers
+
+    caplog.set_level(logging.DEBUG, logger="bee.libbpf")
+    for data, retried in ((lb_object("lb_ringbuf"), True), (untype_ring_buffers(lb_object("lb_ringbuf")), False)):
+        caplog.clear()
+        with BpfObject.open(data, "lb_ringbuf") as obj:
+            assert (obj.map("events").btf_value_type_id == 0) is not retried
+            obj.load()
+            assert obj.map("events").fd >= 0 and obj.map("calls").fd >= 0
+        retries = [r.getMessage() for r in caplog.records if "Retrying without BTF" in r.getMessage()]
+        assert len(retries) == (2 if retried else 0), retries
 
 
 def test_without_the_fixup_the_ring_buffer_cannot_be_created(

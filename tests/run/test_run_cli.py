@@ -130,7 +130,7 @@ def test_verifier_rejection_names_the_program(bee_run, object_file) -> None:
     assert len(run.stderr_lines) > 2  # the verifier's last lines come before the summary
 
 
-def test_port_in_use_is_an_error_before_loading(bee, object_file, root) -> None:
+def test_port_in_use_is_one_error_and_leaves_nothing_loaded(bee, object_file, root) -> None:
     progs = bpf_prog_ids("on_exec")
     with socket.socket(socket.AF_INET6) as taken:
         taken.bind(("::", 0))

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 from pathlib import Path
 
+import pytest
+
+from bee.build.compiler import compile_bpf
+from bee.errors import BeeError
+from bee.libbpf import VerifierError
 from bee.run.runner import Runner
 from bee.run.settings import RunSettings
-from tests.helpers import DATA, assert_one_line_error, require
+from tests.helpers import DATA, REPO, assert_one_line_error, require
 from tests.netns import veth_pair
 from tests.run.conftest import bpf_prog_ids
 
@@ -145,3 +151,91 @@ def test_twenty_runs_leave_no_fds_and_nothing_in_the_kernel(object_file, root, t
         one_run()
     assert _open_fds() == before
     assert bpf_prog_ids("on_exec") == progs
+
+
+def test_failures_while_the_object_loads_leave_nothing_behind(object_file, root, tmp_path: Path) -> None:
+    """The object loads on a thread while the server and outputs are made: a failure on either side
+    raises its one error, waits for the load, and closes everything (fds, kernel objects)."""
+    progs = bpf_prog_ids("on_exec")
+    interval = sys.getswitchinterval()
+
+    def fails(program: str, **options: object) -> BeeError:
+        settings = RunSettings(program=program, no_tty=True, fmt="json", prom_host="127.0.0.1",
+                               **options)  # type: ignore[arg-type]
+        with open(os.devnull, "wb") as out, open(os.devnull, "w") as err:
+            runner = Runner(settings, tmp_path / "store", out=out, err=err)
+            with pytest.raises(BeeError) as caught:
+                runner.run()
+        return caught.value
+
+    fails(object_file("lb_reject"))  # the first run loads libbpf and imports modules
+    before = _open_fds()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert "address already in use" in str(fails(object_file("run_types"), prom_port=port))
+    error = fails(object_file("run_types"), prom_port=0, hist_value_keys={"hist_latency": "nofield"})
+    assert "hist_latency" in str(error) and "nofield" in str(error)
+    error = fails(object_file("lb_reject"), prom_port=0)
+    assert isinstance(error, VerifierError) and error.program == "lb_out_of_bounds"
+    assert _open_fds() == before
+    assert bpf_prog_ids("on_exec") == progs
+    assert sys.getswitchinterval() == interval
+
+
+
+def test_no_kernel_btf_is_one_error_before_the_kernel_for_objects_that_need_it(
+        object_file, root, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every machine of this project has kernel BTF, so the check is substituted in-process:
+    `bee.libbpf.system.kernel_has_btf` answers False. opensnoop's programs have CO-RE relocations:
+    one sentence, raised before libbpf opens the object. run_types has none: it runs as usual."""
+    from bee.libbpf import system
+    from bee.libbpf.object import BpfObject
+    from bee.run.runner import RunError
+
+    monkeypatch.setattr(system, "kernel_has_btf", lambda: False)
+    opened: list[str] = []
+    real_open = BpfObject.open.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(BpfObject, "open", classmethod(lambda cls, data, name, **kw: (
+        opened.append(name), real_open(cls, data, name, **kw))[1]))
+    opensnoop = tmp_path / "opensnoop.o"
+    compile_bpf(REPO / "examples" / "opensnoop" / "opensnoop.c", opensnoop)
+    settings = RunSettings(program=str(opensnoop), no_tty=True, fmt="json", prom_port=0, prom_host="127.0.0.1")
+    with open(os.devnull, "wb") as out, open(os.devnull, "w") as err, pytest.raises(RunError) as caught:
+        Runner(settings, tmp_path / "store", out=out, err=err).run()
+    assert str(caught.value) == (
+        "program tracepoint__syscalls__sys_enter_open (section tracepoint/syscalls/sys_enter_open) uses 2 CO-RE "
+        "relocations (and 3 more like it), which needs the kernel's BTF, but this kernel has none "
+        "(/sys/kernel/btf/vmlinux is missing): the kernel must be built with CONFIG_DEBUG_INFO_BTF=y")
+    assert opened == []
+
+    settings = RunSettings(program=object_file("run_types"), no_tty=True, fmt="json", prom_port=0,
+                           prom_host="127.0.0.1", poll_interval=0.05)
+    with open(os.devnull, "wb") as out, open(os.devnull, "w") as err:
+        runner = Runner(settings, tmp_path / "store", out=out, err=err)
+        thread = threading.Thread(target=runner.run)
+        thread.start()
+        try:
+            for _ in range(600):
+                if runner.server is not None and runner.server.ready:
+                    break
+                thread.join(0.01)
+            assert runner.server is not None and runner.server.ready
+        finally:
+            runner.stop()
+            thread.join(10)
+    assert opened == ["run_types"]
+
+
+def test_no_kernel_btf_through_the_cli(root, tmp_path: Path) -> None:
+    """The same through `bee run`, with the kernel check substituted by a wrapper module that patches
+    `kernel_has_btf` before the CLI starts (this machine has kernel BTF): one line, exit 1."""
+    wrapper = tmp_path / "nobtf.py"
+    wrapper.write_text("import sys\nfrom bee.libbpf import system\nsystem.kernel_has_btf = lambda: False\n"
+                       "from bee.cli import main\nmain(sys.argv[1:])\n")
+    opensnoop = tmp_path / "opensnoop.o"
+    compile_bpf(REPO / "examples" / "opensnoop" / "opensnoop.c", opensnoop)
+    proc = subprocess.run([sys.executable, str(wrapper), "run", str(opensnoop), "--no-tty", "--prom-port", "0"],
+                          capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert_one_line_error(proc, "uses 2 CO-RE relocations", "CONFIG_DEBUG_INFO_BTF=y")

@@ -1,4 +1,4 @@
-"""`Record`: the base of bee.elf's small immutable value classes (BTF types, ELF headers, specs).
+"""`Record`: the base of bee's small immutable value classes (BTF types, ELF headers, specs, settings).
 
 A subclass declares its fields as class annotations, like a dataclass, with optional immutable
 defaults on trailing fields; fields of base classes come first. The fields become `__slots__`,
@@ -7,7 +7,9 @@ attributes, equality and hashing by class and field values, a dataclass-style re
 the fields named in `_hidden`), `__match_args__`, `replace(**changes)`, and copy/pickle support.
 
 Unlike a frozen dataclass, whose methods are compiled with `exec` when its module is imported
-(about a millisecond per class, paid by every `bee run`), nothing is generated per class.
+(about a millisecond per class, paid by every `bee run`), nothing is generated per class. A
+subclass may define `__init__` (keyword-only arguments, defaults computed per call) and hand
+every field on to `Record.__init__`.
 """
 
 from __future__ import annotations
@@ -99,8 +101,8 @@ class Record(metaclass=_RecordMeta):
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields if name not in self._hidden)
         return f"{type(self).__qualname__}({fields})"
 
-    def __reduce__(self) -> tuple[type[Record], tuple[Any, ...]]:
-        return type(self), self._values()
+    def __reduce__(self) -> tuple[Callable[..., Record], tuple[Any, ...]]:
+        return _rebuild, (type(self), self._values())
 
     def replace(self: _R, **changes: Any) -> _R:
         """A copy with the fields named in `changes` set to new values."""
@@ -110,3 +112,12 @@ class Record(metaclass=_RecordMeta):
                 raise TypeError(f"{type(self).__name__} has no field {name!r}")
         values.update(changes)
         return type(self)(**values)
+
+
+def _rebuild(cls: type[_R], values: tuple[Any, ...]) -> _R:
+    """A record of class `cls` with the field `values` (in field order), without calling its `__init__`:
+    what copy and pickle use, so that a subclass's own constructor needs no positional form."""
+    record = cls.__new__(cls)
+    for set_field, value in zip(cls._setters, values, strict=True):
+        set_field(record, value)
+    return record

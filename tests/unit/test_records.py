@@ -1,15 +1,16 @@
-"""`Record`, the base of bee.elf's value classes: construction, defaults, immutability, equality, repr, replace."""
+"""`Record`, the base of bee's value classes: construction, defaults, immutability, equality, repr, replace."""
 
 from __future__ import annotations
 
 import copy
 import pickle
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
 from bee.elf.btf_types import Int, IntEncoding, Kind, Member, Struct, Typedef, Union
-from bee.elf.records import Record
+from bee.records import Record
 
 
 def _event() -> Struct:
@@ -117,3 +118,18 @@ def test_declaration_mistakes_are_type_errors() -> None:
 
         class Again(Base):
             size: int
+
+
+def test_a_keyword_only_constructor_of_its_own_still_copies_pickles_and_replaces() -> None:
+    """A subclass may compute defaults per call in its own `__init__` (as `GlobalOptions` does):
+    copy and pickle rebuild the fields without calling it, `replace` calls it with every field."""
+    from bee.options import GlobalOptions
+
+    options = GlobalOptions(storage=Path("/s"), password="secret", verbose=True)
+    assert options.config_dir == Path("~/.bumblebee").expanduser()
+    assert "secret" not in repr(options) and "storage=PosixPath('/s')" in repr(options)
+    assert pickle.loads(pickle.dumps(options)) == options and copy.deepcopy(options) == options
+    moved = options.replace(storage=Path("/t"))
+    assert (moved.storage, moved.password, moved.verbose) == (Path("/t"), "secret", True)
+    with pytest.raises(TypeError):
+        GlobalOptions(Path("/s"))  # type: ignore[misc]

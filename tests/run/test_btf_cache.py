@@ -20,6 +20,7 @@ from bee.run import btfcache
 from bee.run.runner import Runner
 from bee.run.settings import RunSettings
 from tests.helpers import REPO, require
+from tests.run.support import running
 
 OPENSNOOP = REPO / "examples" / "opensnoop" / "opensnoop.c"
 
@@ -135,18 +136,8 @@ def test_objects_without_core_relocations_have_no_entry(cache: Path, opens: list
                                                        object_file: Callable[[str], str], tmp_path: Path) -> None:
     settings = RunSettings(program=object_file("run_types"), no_tty=True, fmt="json", prom_port=0,
                            prom_host="127.0.0.1", poll_interval=0.05)
-    with open(os.devnull, "wb") as out, open(os.devnull, "w") as err:
-        runner = Runner(settings, tmp_path / "store", out=out, err=err)
-        thread = threading.Thread(target=runner.run)
-        thread.start()
-        try:
-            for _ in range(600):
-                if runner.server is not None and runner.server.ready:
-                    break
-                thread.join(0.01)
-        finally:
-            runner.stop()
-            thread.join(10)
+    with running(settings, tmp_path / "store") as runner:
+        assert runner.server is not None and runner.server.ready
     assert opens == [None] and not cache.exists()
 
 

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from bee.run.settings import RunSettings
 from tests.helpers import DATA, REPO, assert_one_line_error, require
 from tests.netns import veth_pair
 from tests.run.conftest import bpf_prog_ids
+from tests.run.support import running
 
 SRC = DATA / "src"
 
@@ -129,21 +129,9 @@ def test_twenty_runs_leave_no_fds_and_nothing_in_the_kernel(object_file, root, t
                            poll_interval=0.05)
 
     def one_run() -> None:
-        with open(os.devnull, "wb") as out, open(os.devnull, "w") as err:
-            runner = Runner(settings, tmp_path / "store", out=out, err=err)
-            thread = threading.Thread(target=runner.run)
-            thread.start()
-            try:
-                for _ in range(600):
-                    if runner.server is not None and runner.server.ready:
-                        break
-                    thread.join(0.01)
-                assert runner.server is not None and runner.server.ready
-                assert len(bpf_prog_ids("on_exec") - progs) == 1
-            finally:
-                runner.stop()
-                thread.join(10)
-        assert not thread.is_alive()
+        with running(settings, tmp_path / "store") as runner:
+            assert runner.server is not None and runner.server.ready
+            assert len(bpf_prog_ids("on_exec") - progs) == 1
 
     one_run()  # the first run loads libbpf and imports modules: measure from the second on
     before = _open_fds()
@@ -212,19 +200,8 @@ def test_no_kernel_btf_is_one_error_before_the_kernel_for_objects_that_need_it(
 
     settings = RunSettings(program=object_file("run_types"), no_tty=True, fmt="json", prom_port=0,
                            prom_host="127.0.0.1", poll_interval=0.05)
-    with open(os.devnull, "wb") as out, open(os.devnull, "w") as err:
-        runner = Runner(settings, tmp_path / "store", out=out, err=err)
-        thread = threading.Thread(target=runner.run)
-        thread.start()
-        try:
-            for _ in range(600):
-                if runner.server is not None and runner.server.ready:
-                    break
-                thread.join(0.01)
-            assert runner.server is not None and runner.server.ready
-        finally:
-            runner.stop()
-            thread.join(10)
+    with running(settings, tmp_path / "store") as runner:
+        assert runner.server is not None and runner.server.ready
     assert opened == ["run_types"]
 
 

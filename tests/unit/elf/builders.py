@@ -1,9 +1,13 @@
-"""Byte builders for hand-made ELF files and BTF sections, for cases clang does not produce."""
+"""Byte builders for hand-made ELF files and BTF sections, for cases clang does not produce; and
+`parse_btf_section`, the parsed BTF of an ELF file."""
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+
+from bee.elf.btf import Btf, parse_btf
+from bee.elf.elf import ElfFile
 
 BTF_MAGIC = 0xEB9F
 
@@ -130,3 +134,10 @@ def symbol(bits: int, endian: str, name: int, value: int, size: int, info: int, 
     if bits == 64:
         return struct.pack(endian + "IBBHQQ", name, info, 0, shndx, value, size)
     return struct.pack(endian + "IIIBBH", name, value, size, info, 0, shndx)
+
+
+def parse_btf_section(elf: ElfFile) -> Btf:
+    """The parsed `.BTF` section of `elf` (which must have one)."""
+    section = elf.section(".BTF")
+    assert section is not None
+    return parse_btf(elf.section_data(section))

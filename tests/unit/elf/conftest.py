@@ -59,3 +59,9 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
 def obj(compiled: Callable[[str], Path]) -> Callable[[str], bytes]:
     """`obj(name)` → the bytes of a compiled VARIANTS object."""
     return lambda name: compiled(name).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def build(compile_c: Callable[[Path], bytes]) -> Callable[[str], bytes]:
+    """`build("lb_ringbuf")` → the bytes of `tests/data/src/lb_ringbuf.c` compiled with bee's compile line."""
+    return lambda name: compile_c(SOURCES / f"{name}.c")

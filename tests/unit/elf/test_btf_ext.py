@@ -17,11 +17,6 @@ from tests.unit.elf.builders import ElfSection, build_elf
 SOURCES = DATA / "src"
 
 
-@pytest.fixture(scope="module")
-def build(compile_c: Callable[[Path], bytes]) -> Callable[[str], bytes]:
-    return lambda name: compile_c(SOURCES / f"{name}.c")
-
-
 def _opensnoop(compile_c: Callable[[Path], bytes]) -> bytes:
     return compile_c(REPO / "examples" / "opensnoop" / "opensnoop.c")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bee.build.compiler import compile_bpf
-from bee.elf import load_spec, parse_btf, read_elf
+from bee.elf import load_spec, read_elf
 from bee.elf.btf import Btf
 from bee.elf.btf_types import Datasec, Var
 from bee.elf.elf import (
@@ -28,13 +28,12 @@ from bee.elf.elf import (
     STT_FUNC,
     STT_OBJECT,
     STT_SECTION,
-    ElfFile,
 )
 from bee.elf.maps import MAPS_SECTION
 from bee.elf.normalize import MERGED_NAME, MapMergeError, merge_map_sections, needs_merge
 from bee.errors import ElfError
 from tests.helpers import DATA, require
-from tests.unit.elf.builders import BtfBuilder, ElfSection, build_elf, symbol
+from tests.unit.elf.builders import BtfBuilder, ElfSection, build_elf, parse_btf_section, symbol
 from tests.unit.elf.oracle import bpftool_dump
 
 SOURCES = DATA / "src"
@@ -44,17 +43,6 @@ BPFTOOL = shutil.which("bpftool") or next((p for p in ("/usr/sbin/bpftool", "/sb
 # `.maps.counter`, `.maps.gauge`, `.maps.print`; spec_section: `.maps.*` sections before `.maps`, two
 # maps in one section, and an unknown suffix (`.maps.custom`).
 SOURCES_TO_MERGE = ("legacy_opensnoop", "legacy_maps", "spec_section")
-
-
-@pytest.fixture(scope="module")
-def build(compile_c: Callable[[Path], bytes]) -> Callable[[str], bytes]:
-    return lambda name: compile_c(SOURCES / f"{name}.c")
-
-
-def _btf(elf: ElfFile) -> Btf:
-    section = elf.section(".BTF")
-    assert section is not None
-    return parse_btf(elf.section_data(section))
 
 
 def _map_datasecs(btf: Btf) -> list[Datasec]:
@@ -145,7 +133,7 @@ def test_btf_has_one_maps_datasec_at_the_symbols_and_stable_type_ids(build: Call
                                                                       name: str) -> None:
     data = build(name)
     original, elf = read_elf(data), read_elf(merge_map_sections(data))
-    old_btf, btf = _btf(original), _btf(elf)
+    old_btf, btf = parse_btf_section(original), parse_btf_section(elf)
     assert len(btf.types) == len(old_btf.types)
     rewritten = {d.id for d in _map_datasecs(old_btf)}
     for old, new in zip(old_btf.types, btf.types, strict=True):
@@ -181,7 +169,7 @@ def test_btf_relocations_follow_their_records(build: Callable[[str], bytes], nam
     elf = read_elf(merge_map_sections(data))
     btf_section = elf.section(".BTF")
     assert btf_section is not None
-    btf = _btf(elf)
+    btf = parse_btf_section(elf)
     fields = {}
     for datasec in btf.datasecs():
         for i, entry in enumerate(datasec.vars):
@@ -205,7 +193,7 @@ def test_bpftool_reads_the_merged_btf(build: Callable[[str], bytes], tmp_path: P
     proc = subprocess.run([BPFTOOL, "btf", "dump", "file", str(path)], capture_output=True, text=True,
                           timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == bpftool_dump(_btf(read_elf(path.read_bytes())))
+    assert proc.stdout == bpftool_dump(parse_btf_section(read_elf(path.read_bytes())))
     assert "DATASEC '.maps' size=" in proc.stdout
 
 
@@ -301,7 +289,7 @@ def test_handmade_object_in_both_byte_orders(endian: str) -> None:
         ("events", ".maps", 27, 0), ("totals", ".maps", 1, 8)]
     elf = read_elf(merged)
     assert [s.name for s in elf.sections][1:4] == ["tracepoint/syscalls/sys_enter_openat", ".maps", MERGED_NAME]
-    btf = _btf(elf)
+    btf = parse_btf_section(elf)
     assert [(d.name, d.size, [(v.offset, v.size) for v in d.vars]) for d in btf.datasecs()] == [
         (".maps", 16, [(0, 8), (8, 8)]), (MERGED_NAME, 8, [])]
     # the unreferenced section symbol keeps pointing at the emptied section

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from bee.build.compiler import compile_bpf
-from bee.elf import load_spec, parse_btf, read_elf
+from bee.elf import load_spec, read_elf
 from bee.elf.btf import Btf
 from bee.elf.btf_types import Struct
-from bee.elf.elf import ElfFile
 from bee.elf.maps import BPF_MAP_TYPE_RINGBUF
 from bee.elf.normalize import merge_map_sections
 from bee.elf.ringbuf_btf import untype_ring_buffers
 from tests.helpers import DATA, require
+from tests.unit.elf.builders import parse_btf_section
 from tests.unit.elf.oracle import bpftool_dump
 from tests.unit.elf.test_normalize import BPFTOOL
 
@@ -24,17 +24,6 @@ SOURCES = DATA / "src"
 # lb_ringbuf: two ring buffers and an array; dec_layout: four ring buffers; spec_types: ring buffers
 # among hash, array and legacy-sized maps.
 WITH_RING_BUFFERS = ("lb_ringbuf", "dec_layout", "spec_types", "hello")
-
-
-@pytest.fixture(scope="module")
-def build(compile_c: Callable[[Path], bytes]) -> Callable[[str], bytes]:
-    return lambda name: compile_c(SOURCES / f"{name}.c")
-
-
-def _btf(elf: ElfFile) -> Btf:
-    section = elf.section(".BTF")
-    assert section is not None
-    return parse_btf(elf.section_data(section))
 
 
 def _without_offsets(btf: Btf, changed: set[int]) -> list[object]:
@@ -65,7 +54,7 @@ def test_type_ids_strings_and_other_sections_stay(build: Callable[[str], bytes],
     out = untype_ring_buffers(data)
     assert len(out) == len(data)
     old_elf, new_elf = read_elf(data), read_elf(out)
-    old, new = _btf(old_elf), _btf(new_elf)
+    old, new = parse_btf_section(old_elf), parse_btf_section(new_elf)
     changed = {m.def_type_id for m in load_spec(data).maps if m.map_type == BPF_MAP_TYPE_RINGBUF}
     assert len(old.types) == len(new.types)
     assert _without_offsets(old, changed) == _without_offsets(new, changed)
@@ -88,7 +77,7 @@ def _relocated_fields(data: bytes) -> list[tuple[str, str, int]]:
     elf = read_elf(data)
     btf_section = elf.section(".BTF")
     assert btf_section is not None
-    btf = _btf(elf)
+    btf = parse_btf_section(elf)
     fields = {}
     for datasec in btf.datasecs():
         for i, entry in enumerate(datasec.vars):
@@ -114,7 +103,7 @@ def test_bpftool_reads_the_rewritten_btf(build: Callable[[str], bytes], tmp_path
     proc = subprocess.run([BPFTOOL, "btf", "dump", "file", str(path)], capture_output=True, text=True,
                           timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == bpftool_dump(_btf(read_elf(path.read_bytes())))
+    assert proc.stdout == bpftool_dump(parse_btf_section(read_elf(path.read_bytes())))
 
 
 def test_the_parse_of_the_spec_can_be_reused(build: Callable[[str], bytes]) -> None:

@@ -141,3 +141,14 @@ def parse_btf_section(elf: ElfFile) -> Btf:
     section = elf.section(".BTF")
     assert section is not None
     return parse_btf(elf.section_data(section))
+
+
+def datasec_offset_fields(btf: Btf) -> dict[int, tuple[str, str]]:
+    """Byte position (in the `.BTF` section) of each DATASEC variable's offset field → (DATASEC name,
+    variable name): the places `.rel.BTF` entries patch."""
+    fields = {}
+    for datasec in btf.datasecs():
+        for i, entry in enumerate(datasec.vars):
+            position = btf.header.type_start + datasec.offset + 12 + 12 * i + 4  # the offset field
+            fields[position] = (datasec.name, btf.get(entry.type_id).name)
+    return fields

@@ -33,7 +33,7 @@ from bee.elf.maps import MAPS_SECTION
 from bee.elf.normalize import MERGED_NAME, MapMergeError, merge_map_sections, needs_merge
 from bee.errors import ElfError
 from tests.helpers import DATA, require
-from tests.unit.elf.builders import BtfBuilder, ElfSection, build_elf, parse_btf_section, symbol
+from tests.unit.elf.builders import BtfBuilder, ElfSection, build_elf, datasec_offset_fields, parse_btf_section, symbol
 from tests.unit.elf.oracle import bpftool_dump
 
 SOURCES = DATA / "src"
@@ -169,12 +169,7 @@ def test_btf_relocations_follow_their_records(build: Callable[[str], bytes], nam
     elf = read_elf(merge_map_sections(data))
     btf_section = elf.section(".BTF")
     assert btf_section is not None
-    btf = parse_btf_section(elf)
-    fields = {}
-    for datasec in btf.datasecs():
-        for i, entry in enumerate(datasec.vars):
-            position = btf.header.type_start + datasec.offset + 12 + 12 * i + 4  # the offset field
-            fields[position] = btf.get(entry.type_id).name
+    fields = {position: var for position, (_, var) in datasec_offset_fields(parse_btf_section(elf)).items()}
     relocations = [r for r in elf.relocations if r.target == btf_section.index]
     assert len(relocations) == 1
     map_names = {m.name for m in load_spec(data).maps}

@@ -16,7 +16,7 @@ from bee.elf.maps import BPF_MAP_TYPE_RINGBUF
 from bee.elf.normalize import merge_map_sections
 from bee.elf.ringbuf_btf import untype_ring_buffers
 from tests.helpers import DATA, require
-from tests.unit.elf.builders import parse_btf_section
+from tests.unit.elf.builders import datasec_offset_fields, parse_btf_section
 from tests.unit.elf.oracle import bpftool_dump
 from tests.unit.elf.test_normalize import BPFTOOL
 
@@ -77,12 +77,7 @@ def _relocated_fields(data: bytes) -> list[tuple[str, str, int]]:
     elf = read_elf(data)
     btf_section = elf.section(".BTF")
     assert btf_section is not None
-    btf = parse_btf_section(elf)
-    fields = {}
-    for datasec in btf.datasecs():
-        for i, entry in enumerate(datasec.vars):
-            position = btf.header.type_start + datasec.offset + 12 + 12 * i + 4  # the offset field
-            fields[position] = (datasec.name, btf.get(entry.type_id).name)
+    fields = datasec_offset_fields(parse_btf_section(elf))
     return [(*fields[e.offset], e.symbol) for r in elf.relocations if r.target == btf_section.index
             for e in r.entries]
 

@@ -112,34 +112,40 @@ class RingPrint(RingOutput):
         super().__init__(spec, decoder, registry, show)
         self.log = log
         self.filters = filters if filters.for_map(spec.name) else None
-        self._rows: Any = None  # samples → lines, when every event goes straight to the log
-        self._records: Any = None  # ring records read in place → lines, the same case
+        # When every event goes straight to the log: its line template, from which the generated
+        # functions are made on first need (samples → lines; ring records read in place → lines).
+        self._line: Any = None
+        self._rows: Any = None
+        self._records: Any = None
         if log is not None and self.filters is None and show is None and decoder.compile_rows is not None:
-            line = log.line_template(spec.name, list(zip(decoder.fields, decoder.kinds, strict=True)))
-            self._rows = decoder.compile_rows(line.template, line.args, dict(line.scope))
-            if decoder.compile_records is not None:
-                self._records = decoder.compile_records(line.template, line.args, dict(line.scope))
-            self._clock = line.clock
+            self._line = log.line_template(spec.name, list(zip(decoder.fields, decoder.kinds, strict=True)))
 
     def record_reader(self) -> tuple[int, Callable[[memoryview], int]] | None:
         """(sample size, reader) for reading this map's records in place (bee.libbpf.ringbuf), or None."""
+        line, compile_records = self._line, self.decoder.compile_records
+        if line is None or compile_records is None:
+            return None
+        self._records = compile_records(line.template, line.args, dict(line.scope))
         if self._records is None:
             return None
         return self.decoder.size, self._read_records
 
     def _read_records(self, region: memoryview) -> int:
-        prefix, micros = self._clock.parts(time.time())
+        prefix, micros = self._line.clock.parts(time.time())
         lines = self._records(region, prefix, micros)
         self.events += len(lines)
         self.log.emit_lines(self.name, lines)  # type: ignore[union-attr]
         return len(lines)
 
     def handle_batch(self, samples: list[bytes]) -> None:
-        rows = self._rows
-        if rows is None:
+        line = self._line
+        if line is None:
             super().handle_batch(samples)
             return
-        prefix, micros = self._clock.parts(time.time())
+        rows = self._rows
+        if rows is None:
+            rows = self._rows = self.decoder.compile_rows(line.template, line.args, dict(line.scope))  # type: ignore[misc]
+        prefix, micros = line.clock.parts(time.time())
         try:
             lines, short = rows(samples, prefix, micros)
         except Exception:  # a value the generated loop cannot take: the record path handles (or raises)

@@ -29,8 +29,9 @@ def child(ref: str) -> None:
     _marks.append(("imports of this script (contextlib, json)", time.time() - _T0, 0.0))
     started = time.time()
     import bee.cli  # noqa: F401  (what the `bee` entry point imports first)
-    from bee.commands import run as _run_command  # noqa: F401
-    _marks.append(("import bee.cli + bee.commands.run (click)", time.time() - _T0, time.time() - started))
+    import bee.fastparse  # noqa: F401  (reads `bee run` command lines without click)
+    import bee.run.start  # noqa: F401
+    _marks.append(("import bee.cli + bee.fastparse + bee.run.start", time.time() - _T0, time.time() - started))
     started = time.time()
     import bee.run.runner as runner
     _marks.append(("import bee.run.runner (elf, oci...)", time.time() - _T0, time.time() - started))
@@ -99,7 +100,7 @@ def child(ref: str) -> None:
     run_method = runner.Runner.run
 
     def entered(self: object) -> None:
-        _marks.append(("click parsed the command line; Runner.run starts", time.time() - _T0, 0.0))
+        _marks.append(("command line read; Runner.run starts", time.time() - _T0, 0.0))
         run_method(self)  # type: ignore[arg-type]
 
     runner.Runner.run = entered  # type: ignore[method-assign]

@@ -1,14 +1,53 @@
-"""Small helpers the click commands share: table output and reference completion."""
+"""Small helpers the click commands share: options from `bee.params`, table output, reference completion."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from bee.params import CHOICE, FLAG, FLOAT, INT, PATH, Opt
+
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _click_type(opt: Opt) -> click.ParamType | None:
+    if opt.kind == INT:
+        assert opt.bounds is not None
+        return click.IntRange(int(opt.bounds[0]), int(opt.bounds[1]))
+    if opt.kind == FLOAT:
+        assert opt.bounds is not None
+        return click.FloatRange(opt.bounds[0], opt.bounds[1])
+    if opt.kind == CHOICE:
+        return click.Choice(list(opt.choices))
+    if opt.kind == PATH:
+        return click.Path(path_type=Path, file_okay=opt.file_okay)
+    return None
+
+
+def click_options(table: Sequence[Opt]) -> Callable[[_F], _F]:
+    """A decorator adding every option of `table` to a click command, in table order."""
+
+    def decorate(function: _F) -> _F:
+        for opt in reversed(table):
+            extra: dict[str, Any] = {}
+            if opt.kind == FLAG:
+                extra["is_flag"] = True
+            else:
+                extra["type"] = _click_type(opt)
+                if opt.default is not None:
+                    extra["default"] = opt.default
+            function = click.option(*opt.flags, opt.dest, help=opt.help, multiple=opt.multiple,
+                                    envvar=opt.envvar, metavar=opt.metavar, show_default=opt.show_default,
+                                    **extra)(function)
+        return function
+
+    return decorate
 
 
 def echo_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

@@ -17,7 +17,7 @@ def completion_command(ctx: click.Context, shell: str) -> None:
     zsh:   eval "$(bee completion zsh)"
     fish:  bee completion fish > ~/.config/fish/completions/bee.fish
     """
-    from bee.cli import cli
+    from bee.commands.group import cli
 
     completion_class = get_completion_class(shell)
     assert completion_class is not None  # the Choice above only admits shells click knows

@@ -12,14 +12,13 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from bee.decode.errors import DecodeError
+from bee.records import Record
 
 
-@dataclass(frozen=True, slots=True)
-class Read:
+class Read(Record):
     """One value unpacked at byte `offset` with a one-item struct format `code` (`I`, `q`, `?`, `16s`)."""
 
     offset: int
@@ -30,8 +29,7 @@ class Read:
         return struct.calcsize("<" + self.code)
 
 
-@dataclass(frozen=True, slots=True)
-class Leaf:
+class Leaf(Record):
     """One output field: `expr` is a Python expression in which `{0}`, `{1}`... stand for the reads' values;
     `kind` is the type it always gives (`int`, `bool`, `str`, `float`) or `any`."""
 
@@ -85,8 +83,7 @@ def _format(layer: list[Read], byte_order: str) -> str:
     return "".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class Generated:
+class Generated(Record):
     """A generated decode function, its Python `source` and the struct `formats` it unpacks (one per layer)."""
 
     function: Callable[[Any], Any]

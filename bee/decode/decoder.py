@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import ClassVar
 
 from bee.decode.codegen import Generated, Leaf, Records, Rows, generate, generate_records, generate_rows
 from bee.decode.errors import DecodeError
@@ -11,6 +11,7 @@ from bee.decode.layout import LayoutCompiler
 from bee.decode.values import Value
 from bee.elf.btf import Btf
 from bee.elf.btf_types import Composite
+from bee.records import Record
 
 #: The one field name of a decoder for a non-struct type (a `u64` map value, a `u32` key).
 SCALAR_FIELD = "value"
@@ -18,8 +19,7 @@ SCALAR_FIELD = "value"
 Buffer = bytes | bytearray | memoryview
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Decoder:
+class Decoder(Record):
     """A compiled decoder for one type; immutable, safe to share between threads.
 
     `decode(data)` returns `{field: value}` for `fields`, in declaration order; a
@@ -39,11 +39,16 @@ class Decoder:
     scalar: bool
     decode: Callable[[Buffer], dict[str, Value]]
     decode_scalar: Callable[[Buffer], Value]
-    formats: tuple[str, ...] = field(repr=False)
-    source: str = field(repr=False)
-    kinds: tuple[str, ...] = field(repr=False, default=())
-    compile_rows: Callable[[str, tuple[str, ...], dict], Rows] | None = field(repr=False, default=None)
-    compile_records: Callable[[str, tuple[str, ...], dict], Records | None] | None = field(repr=False, default=None)
+    formats: tuple[str, ...]
+    source: str
+    kinds: tuple[str, ...] = ()
+    compile_rows: Callable[[str, tuple[str, ...], dict], Rows] | None = None
+    compile_records: Callable[[str, tuple[str, ...], dict], Records | None] | None = None
+
+    _hidden: ClassVar[tuple[str, ...]] = ("formats", "source", "kinds", "compile_rows", "compile_records")
+
+    __eq__ = object.__eq__  # compiled functions: two decoders are equal only when they are the same one
+    __hash__ = object.__hash__
 
 
 def _not_scalar(type_name: str) -> Callable[[Buffer], Value]:

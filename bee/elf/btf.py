@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from typing import ClassVar
 
 from bee.elf.btf_types import (
     Array,
@@ -75,27 +75,41 @@ class BtfHeader(Record):
         return self.hdr_len + self.str_off
 
 
-@dataclass(frozen=True, slots=True)
-class Btf:
+class Btf(Record):
     """Parsed BTF. `types[i]` is the type with id i; `types[0]` is void.
 
-    Built by `parse_btf`; immutable, comparable (same bytes give equal objects).
+    Built by `parse_btf`; immutable, comparable and hashable by header, byte order, types and
+    strings (same bytes give equal objects). `_by_name` and `_resolved` are lookups computed
+    from the types when not given.
     """
 
     header: BtfHeader
     endian: str  # "<" or ">"
     types: tuple[BtfType, ...]
-    strings: bytes = field(repr=False)
-    _by_name: dict[str, tuple[int, ...]] = field(init=False, repr=False, compare=False, hash=False)
-    _resolved: tuple[int, ...] = field(init=False, repr=False, compare=False, hash=False)
+    strings: bytes
+    _by_name: dict[str, tuple[int, ...]]
+    _resolved: tuple[int, ...]
 
-    def __post_init__(self) -> None:
-        by_name: dict[str, list[int]] = {}
-        for t in self.types:
-            if t.name:
-                by_name.setdefault(t.name, []).append(t.id)
-        object.__setattr__(self, "_by_name", {k: tuple(v) for k, v in by_name.items()})
-        object.__setattr__(self, "_resolved", _resolve_all(self.types))
+    _hidden: ClassVar[tuple[str, ...]] = ("strings", "_by_name", "_resolved")
+
+    def __init__(self, header: BtfHeader, endian: str, types: tuple[BtfType, ...], strings: bytes,
+                 _by_name: dict[str, tuple[int, ...]] | None = None, _resolved: tuple[int, ...] | None = None) -> None:
+        if _by_name is None:
+            by_name: dict[str, list[int]] = {}
+            for t in types:
+                if t.name:
+                    by_name.setdefault(t.name, []).append(t.id)
+            _by_name = {k: tuple(v) for k, v in by_name.items()}
+        super().__init__(header, endian, types, strings, _by_name,
+                         _resolve_all(types) if _resolved is None else _resolved)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values()[:4] == other._values()[:4]  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values()[:4])
 
     # --- lookups ------------------------------------------------------------------------------------
 

@@ -12,8 +12,6 @@ Nothing outside `bee.libbpf` may import this module.
 
 from __future__ import annotations
 
-import logging
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,13 +19,19 @@ from typing import Any
 
 from bee.libbpf._cdef import CDEF, LIBC_CDEF
 from bee.libbpf.errors import LibbpfMissingError
+from bee.log import DEBUG, WARNING
+from bee.log import get as get_logger
 
-#: Every libbpf function declared, for the test that checks their symbol versions.
-FUNCTIONS: tuple[str, ...] = tuple(re.findall(r"(\w+)\(", CDEF))
+
+def declared_functions() -> tuple[str, ...]:
+    """Every libbpf function declared (for the test that checks their symbol versions)."""
+    import re
+
+    return tuple(re.findall(r"(\w+)\(", CDEF))
 
 LIBBPF_SONAME = "libbpf.so.1"
 
-logger = logging.getLogger("bee.libbpf")
+logger = get_logger("bee.libbpf")
 
 
 def parse_cdef() -> Any:
@@ -92,7 +96,7 @@ def _on_print(level: int, fmt: Any, args: Any) -> int:
     """libbpf's print hook: format with libc's vsnprintf, then log (or capture, inside `capture_log`)."""
     try:
         records = getattr(_capture, "records", None)
-        py_level = logging.WARNING if level == LIBBPF_WARN and records is None else logging.DEBUG
+        py_level = WARNING if level == LIBBPF_WARN and records is None else DEBUG
         if records is None and not logger.isEnabledFor(py_level):
             return 0
         buf = ffi.new("char[]", _LOG_BUFFER_SIZE)

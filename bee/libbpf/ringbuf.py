@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import errno as E
 import mmap
-import platform
+import os
 import select
 import sys
 from collections.abc import Callable, Mapping
@@ -51,7 +51,7 @@ RecordReader = tuple[int, Callable[[memoryview], int]]
 Handler = Callable[[bytes], object] | BatchHandler
 
 #: Whether maps whose handler has a `record_reader()` are read in place (see the module docstring).
-DIRECT_READ = platform.machine() in ("x86_64", "AMD64") and sys.byteorder == "little"
+DIRECT_READ = os.uname().machine in ("x86_64", "AMD64") and sys.byteorder == "little"
 _BUSY = 1 << 31  # BPF_RINGBUF_BUSY_BIT: reserved, not yet committed
 _DISCARD = 1 << 30  # BPF_RINGBUF_DISCARD_BIT
 _HEADER = 8  # BPF_RINGBUF_HDR_SZ

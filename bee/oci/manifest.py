@@ -10,12 +10,12 @@ anything that is not an image manifest; callers wrap it in their own error.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from typing import Any
 
 from bee.oci import mediatypes
+from bee.sha256 import sha256_hex
 
 DIGEST_PATTERN = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 SHA256_PATTERN = re.compile(r"sha256:([a-f0-9]{64})")
@@ -23,7 +23,7 @@ SHA256_PATTERN = re.compile(r"sha256:([a-f0-9]{64})")
 
 def sha256_digest(data: bytes) -> str:
     """`sha256:<hex>` of `data`."""
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    return "sha256:" + sha256_hex(data)
 
 
 def descriptor(media_type: str, data: bytes, annotations: dict[str, str] | None = None) -> dict[str, Any]:

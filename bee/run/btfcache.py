@@ -18,15 +18,16 @@ as they did.
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("bee.run")
+from bee.log import get as get_logger
+from bee.sha256 import sha256_hex
+
+log = get_logger("bee.run")
 
 KERNEL_BTF = Path("/sys/kernel/btf/vmlinux")
 _SAMPLE = 1 << 12  # bytes of the kernel BTF's head and tail that go into its identity
@@ -51,8 +52,8 @@ def entry_for(data: bytes, libbpf_version: str) -> Path | None:
         return None
     uname = os.uname()
     identity = "\0".join((uname.release, uname.version, uname.machine, str(size), libbpf_version)).encode()
-    kernel = hashlib.sha256(identity + head + tail).hexdigest()[:24]
-    return cache_root() / f"{hashlib.sha256(data).hexdigest()[:40]}-{kernel}.btf"
+    kernel = sha256_hex(identity + head + tail)[:24]
+    return cache_root() / f"{sha256_hex(data)[:40]}-{kernel}.btf"
 
 
 def usable(entry: Path) -> str | None:

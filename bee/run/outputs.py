@@ -16,12 +16,12 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from bee.elf.btf import Btf
 from bee.elf.maps import MapSpec
 from bee.errors import BeeError
+from bee.records import Record as RecordBase
 from bee.sinks.eventlog import EventLog
 from bee.sinks.filters import FilterSet
 from bee.sinks.metrics import MetricsRegistry, label_value
@@ -35,8 +35,7 @@ class RunSetupError(BeeError):
     """A tracked map cannot be turned into output as declared (wrong key, value or field)."""
 
 
-@dataclass
-class RecordDecoder:
+class RecordDecoder(RecordBase):
     """Decodes one key or event into a record; a scalar type gives `{fallback_name: value}`."""
 
     fields: tuple[str, ...]

@@ -14,7 +14,6 @@ by the `bee-map-poller` thread; the event log and the metrics server have their 
 from __future__ import annotations
 
 import contextlib
-import logging
 import signal
 import socket
 import sys
@@ -27,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 from bee.elf.maps import BPF_MAP_TYPE_RINGBUF
 from bee.elf.spec import KERNEL_BTF_KINDS, ObjectSpec, ProgramSpec, load_spec
 from bee.errors import BeeError, UsageError
+from bee.log import get as get_logger
 from bee.run.settings import RunSettings
 from bee.run.source import ProgramSource, load_program
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from bee.libbpf.object import BpfObject
     from bee.run.outputs import HashOutput, RingOutput
 
-log = logging.getLogger("bee.run")
+log = get_logger("bee.run")
 
 INTERFACE_KINDS = {"xdp", "tc"}
 POLL_TIMEOUT_MS = 100

@@ -17,18 +17,18 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import math
 import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import IO, Any, Literal
 
 from bee.errors import UsageError
+from bee.log import get as get_logger
+from bee.records import Record
 from bee.sinks.metrics import label_value
 
 Format = Literal["text", "json"]
@@ -38,7 +38,7 @@ _BATCH = 4096
 _IDLE_WAIT = 0.1  # seconds; a safety net, the writer is normally woken by emit
 _LINGER = 0.002  # seconds to gather more events after a partial batch: ≤ 500 writes/s, no visible delay
 
-logger = logging.getLogger("bee.sinks")
+logger = get_logger("bee.sinks")
 
 class _Lines:
     """Queued lines of one map, already formatted (`EventLog.emit_lines`)."""
@@ -226,8 +226,7 @@ def _shape_fields(record: Mapping[str, Any], field_part: Callable[[str, str], st
     return parts, args, guards
 
 
-@dataclass(frozen=True)
-class LineTemplate:
+class LineTemplate(Record):
     """How to format the events of one map with fields of known kinds, without a record.
 
     `template % (prefix, micros, *values)` is the line, where `prefix, micros = clock.parts(ts)`

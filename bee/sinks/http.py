@@ -13,16 +13,16 @@ connection, `GET` and `HEAD` of `/metrics` and `/healthz` (a query string is ign
 from __future__ import annotations
 
 import errno
-import logging
 import socket
 import socketserver
 import threading
 import time
 
+from bee.log import get as get_logger
 from bee.sinks.errors import SinkError
 from bee.sinks.metrics import CONTENT_TYPE, MetricsRegistry
 
-logger = logging.getLogger("bee.sinks")
+logger = get_logger("bee.sinks")
 
 _MAX_LINE = 65536  # bytes of the request line or of one header line (as http.server)
 _MAX_HEADERS = 100

@@ -13,7 +13,6 @@ Label values are strings made by `label_value`; a family checks only the number 
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 import threading
@@ -22,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar, TypeAlias, TypeVar
 
 from bee.errors import UsageError
+from bee.log import get as get_logger
 from bee.sinks.errors import SinkError
 
 #: A decoded field value, already in presentation form.
@@ -33,7 +33,7 @@ NAMESPACE = "ebpf_solo_io"
 DEFAULT_BUCKETS: tuple[float, ...] = (0, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-logger = logging.getLogger("bee.sinks")
+logger = get_logger("bee.sinks")
 
 _INVALID_LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")
 _INVALID_METRIC_CHARS = re.compile(r"[^a-zA-Z0-9_:]")

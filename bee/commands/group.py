@@ -1,0 +1,84 @@
+"""The `bee` click group: parsing only; each command calls one function elsewhere.
+
+Subcommands are imported on first use so `bee --help` and `bee version` start fast. The entry
+point is `bee.cli.main`, which turns errors into one line.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from bee import __version__
+from bee.commands._shared import click_options
+from bee.params import GLOBAL_OPTIONS, global_options
+
+# command name → ("module:attribute" of its click command, one-line help), in help order.
+_COMMANDS = {
+    "init": ("bee.commands.init:init_command", "Scaffold a BPF program in C."),
+    "build": ("bee.commands.build:build_command", "Compile a BPF program into the local store."),
+    "package": ("bee.commands.package:package_command", "Build a container image that runs a stored program."),
+    "list": ("bee.commands.store:list_command", "List the programs in the local store."),
+    "run": ("bee.commands.run:run_command", "Load, attach and export a BPF program."),
+    "describe": ("bee.commands.describe:describe_command", "Show the programs, hooks and maps of a program."),
+    "tag": ("bee.commands.store:tag_command", "Give a stored program another name."),
+    "rm": ("bee.commands.store:rm_command", "Remove programs from the local store."),
+    "push": ("bee.commands.registry:push_command", "Upload a stored program to a registry."),
+    "pull": ("bee.commands.registry:pull_command", "Download a program from a registry."),
+    "login": ("bee.commands.registry:login_command", "Log in to a registry."),
+    "completion": ("bee.commands.completion:completion_command", "Print a shell completion script."),
+    "version": ("bee.commands.version:version_command", "Print bee's version."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when they run (help uses the table above)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _COMMANDS:
+            return None
+        module, attr = _COMMANDS[cmd_name][0].split(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, short) in _COMMANDS.items()])
+
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="bee", message="%(prog)s %(version)s")
+@click_options(GLOBAL_OPTIONS)
+@click.pass_context
+def cli(ctx: click.Context, **values: object) -> None:
+    """Build, ship and run eBPF programs as OCI images.
+
+    \b
+    bee init                      scaffold a C program
+    bee build probe.c probe:v1    compile it into the local store
+    bee list                      show what the store holds
+    bee describe probe:v1         programs, hooks and maps of a program
+    """
+    ctx.obj = global_options(values)
+
+
+def invoke(args: list[str]) -> int:
+    """Run the click command line `args`; its exit code. click's own errors (usage, abort) are shown
+    here, as click shows them; `BeeError`s and other exceptions go up to `bee.cli.main`."""
+    try:
+        result = cli.main(args=args, prog_name="bee", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    # standalone_mode=False hands back the code of `ctx.exit()` (e.g. after --help).
+    return result if isinstance(result, int) else 0

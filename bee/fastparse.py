@@ -1,0 +1,126 @@
+"""Reads a plain `bee run` command line without click, so `bee run` starts without importing it.
+
+`parse_run(argv, environ)` gives what click would hand `bee run` for the command lines it fully
+understands, and None for every other one: help, `--version`, shell completion, other commands,
+`--`, combined short options (`-dv`, `-fVALUE`), unknown options, a value click would refuse or
+that starts with `-`, a missing or extra argument, `BEE_DEBUG` set. None means "let click do it",
+so click's messages stay the only error messages. tests/unit/test_fastparse.py checks that for
+every command line this parser accepts, click produces the same values.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from bee.options import GlobalOptions
+from bee.params import CHOICE, FLAG, FLOAT, GLOBAL_OPTIONS, INT, PATH, RUN_OPTIONS, Opt, global_options
+from bee.records import Record
+
+
+class RunCommand(Record):
+    """A parsed `bee run`: the global options, the program argument and the run options by `dest`."""
+
+    options: GlobalOptions
+    program: str
+    values: Mapping[str, object]
+
+
+class _Defer(Exception):
+    """The command line is not one this parser reads: click must."""
+
+
+def parse_run(argv: Sequence[str], environ: Mapping[str, str]) -> RunCommand | None:
+    """The `bee run` that `argv` (without the program name) asks for, or None to leave it to click."""
+    if "_BEE_COMPLETE" in environ or environ.get("BEE_DEBUG"):
+        return None
+    try:
+        global_values, rest = _read_options(list(argv), GLOBAL_OPTIONS, stop_at_positional=True)
+        if not rest or rest[0] != "run":
+            return None
+        run_values, positionals = _read_options(rest[1:], RUN_OPTIONS, stop_at_positional=False)
+        if "storage" not in global_values and environ.get("BEE_STORAGE"):
+            global_values["storage"] = _convert(GLOBAL_OPTIONS[2], environ["BEE_STORAGE"])
+    except _Defer:
+        return None
+    if len(positionals) != 1:
+        return None
+    return RunCommand(global_options(_complete(global_values, GLOBAL_OPTIONS)), positionals[0],
+                      _complete(run_values, RUN_OPTIONS))
+
+
+def _read_options(tokens: list[str], table: tuple[Opt, ...], *,
+                  stop_at_positional: bool) -> tuple[dict[str, object], list[str]]:
+    """The options of `table` in `tokens`, and the positional tokens (all the rest when `stop_at_positional`)."""
+    by_flag = {flag: opt for opt in table for flag in opt.flags}
+    values: dict[str, object] = {}
+    positionals: list[str] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        if token == "--":
+            raise _Defer
+        if token == "-" or not token.startswith("-"):
+            if stop_at_positional:
+                return values, tokens[index - 1:]
+            positionals.append(token)
+            continue
+        name, equals, attached = token.partition("=") if token.startswith("--") else (token, "", "")
+        opt = by_flag.get(name)
+        if opt is None:
+            raise _Defer
+        if opt.kind == FLAG:
+            if equals:
+                raise _Defer
+            value: object = True
+        else:
+            if equals:
+                raw = attached
+            elif index < len(tokens):
+                raw = tokens[index]
+                index += 1
+            else:
+                raise _Defer
+            if raw.startswith("-"):
+                raise _Defer
+            value = _convert(opt, raw)
+        if opt.multiple:
+            previous = values.get(opt.dest, ())
+            assert isinstance(previous, tuple)
+            values[opt.dest] = (*previous, value)
+        else:
+            values[opt.dest] = value
+    return values, positionals
+
+
+def _convert(opt: Opt, raw: str) -> object:
+    """`raw` as click's type for `opt` would give it; _Defer where click would refuse it."""
+    if opt.kind in (INT, FLOAT):
+        try:
+            number: float = int(raw) if opt.kind == INT else float(raw)
+        except ValueError:
+            raise _Defer from None
+        if opt.bounds is not None and not opt.bounds[0] <= number <= opt.bounds[1]:
+            raise _Defer
+        return number
+    if opt.kind == CHOICE:
+        if raw not in opt.choices:
+            raise _Defer
+        return raw
+    if opt.kind == PATH:
+        try:
+            mode = os.stat(raw).st_mode
+        except OSError:
+            return Path(raw)
+        if (stat.S_ISREG(mode) and not opt.file_okay) or not os.access(raw, os.R_OK):
+            raise _Defer
+        return Path(raw)
+    return raw
+
+
+def _complete(values: dict[str, object], table: tuple[Opt, ...]) -> dict[str, object]:
+    """`values` with every option of `table` that was not given at its initial value."""
+    return {opt.dest: values[opt.dest] if opt.dest in values else opt.initial() for opt in table}

@@ -1,0 +1,33 @@
+"""`start_run`: what `bee run` does once its command line is read, whether by click or by `bee.fastparse`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+
+from bee.options import GlobalOptions
+
+
+def start_run(options: GlobalOptions, program: str, values: Mapping[str, object]) -> None:
+    """Set up logging, pull `program` if its policy says so, then run it until signalled.
+
+    `values` holds every option of `bee.params.RUN_OPTIONS` by `dest`. Raises the `BeeError`s of
+    settings parsing, pulling and `Runner.run`.
+    """
+    from bee import log
+    from bee.run.runner import Runner
+    from bee.run.settings import RunSettings, parse_hist_buckets, parse_value_keys
+    from bee.run.source import pull_for_run
+
+    log.configure(log.DEBUG if (values["debug"] or options.debug) else log.INFO if options.verbose else log.WARNING)
+    settings = RunSettings(
+        program=program, no_tty=values["no_tty"], fmt=values["fmt"], filters=values["filters"],
+        hist_buckets=parse_hist_buckets(values["hist_buckets"]),  # type: ignore[arg-type]
+        hist_value_keys=parse_value_keys(values["hist_value_key"]),  # type: ignore[arg-type]
+        prom_host=values["prom_addr"], prom_port=values["prom_port"], poll_interval=values["poll_interval"],
+        pin_maps=values["pin_maps"], pin_progs=values["pin_progs"], iface=values["iface"],
+    )
+    pulled = pull_for_run(program, options, str(values["pull_policy"]))
+    if pulled is not None:
+        print(f"bee: pulled {pulled.ref} ({pulled.digest})", file=sys.stderr, flush=True)
+    Runner(settings, options.storage).run()

@@ -229,8 +229,11 @@ class Runner:
     """One `bee run`. Use `run()`; `stop()` may be called from any thread or a signal handler."""
 
     def __init__(self, settings: RunSettings, store_root: Path, *, out: IO[bytes] | None = None,
-                 err: IO[str] | None = None) -> None:
+                 err: IO[str] | None = None, on_ready: Callable[[], None] | None = None) -> None:
+        """`on_ready` is called once every program is attached and the readers run (from the thread
+        that runs the kernel work), after the "attached" line."""
         self.settings = settings
+        self._on_ready = on_ready
         self.store_root = store_root
         self.out = out if out is not None else sys.stdout.buffer
         self.err = err if err is not None else sys.stderr
@@ -320,6 +323,8 @@ class Runner:
                 stack.callback(self._stop.set)
                 self.server.mark_ready()
                 on_ready()
+                if self._on_ready is not None:
+                    self._on_ready()
                 filler = loading.cache_filler()
                 if filler is not None:
                     filler.start()

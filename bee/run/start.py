@@ -30,4 +30,16 @@ def start_run(options: GlobalOptions, program: str, values: Mapping[str, object]
     pulled = pull_for_run(program, options, str(values["pull_policy"]))
     if pulled is not None:
         print(f"bee: pulled {pulled.ref} ({pulled.digest})", file=sys.stderr, flush=True)
-    Runner(settings, options.storage).run()
+    Runner(settings, options.storage, on_ready=end_of_start_up).run()
+
+
+def end_of_start_up() -> None:
+    """Turn the cyclic garbage collector back on if the start-up turned it off (`bee.cli`).
+
+    What the start-up made (modules, BTF types, decoders) lives as long as the run: it is frozen
+    out of the collector's generations first, so later collections do not walk through it."""
+    import gc
+
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()

@@ -216,3 +216,24 @@ def test_no_kernel_btf_through_the_cli(root, tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, str(wrapper), "run", str(opensnoop), "--no-tty", "--prom-port", "0"],
                           capture_output=True, text=True, timeout=60, cwd=REPO)
     assert_one_line_error(proc, "uses 2 CO-RE relocations", "CONFIG_DEBUG_INFO_BTF=y")
+
+
+def test_start_up_runs_without_the_collector_and_turns_it_on_once_attached(object_file, root,
+                                                                          tmp_path: Path) -> None:
+    """`bee run` (the real entry point) starts with the cyclic GC off; once attached, the start-up's
+    objects are frozen and the GC is on again. The wrapper only watches `end_of_start_up`."""
+    wrapper = tmp_path / "watch_gc.py"
+    wrapper.write_text(
+        "import gc, os, signal, sys\nfrom bee.run import start\nwatched = start.end_of_start_up\n"
+        "def watching():\n"
+        "    before = gc.isenabled()\n"
+        "    watched()\n"
+        "    print('gc', before, gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr, flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "start.end_of_start_up = watching\n"
+        "from bee.cli import main\nmain(sys.argv[1:])\n")
+    proc = subprocess.run([sys.executable, str(wrapper), "--storage", str(tmp_path / "store"), "run",
+                           object_file("run_types"), "--no-tty", "--prom-port", "0", "--prom-addr", "127.0.0.1"],
+                          capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[-1] == "gc False True True"

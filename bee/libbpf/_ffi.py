@@ -99,7 +99,9 @@ def _on_print(level: int, fmt: Any, args: Any) -> int:
         py_level = WARNING if level == LIBBPF_WARN and records is None else DEBUG
         if records is None and not logger.isEnabledFor(py_level):
             return 0
-        buf = ffi.new("char[]", _LOG_BUFFER_SIZE)
+        buf = getattr(_capture, "buffer", None)
+        if buf is None:  # one per thread, kept: zeroing 64 KiB for each message costs more than the rest
+            buf = _capture.buffer = ffi.new("char[]", _LOG_BUFFER_SIZE)
         _libc.vsnprintf(buf, _LOG_BUFFER_SIZE, fmt, args)
         text = ffi.string(buf).decode("utf-8", "replace").rstrip("\n").removeprefix("libbpf: ")
         if records is not None:

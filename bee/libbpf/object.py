@@ -21,7 +21,7 @@ from bee.libbpf.errors import ClosedError, LibbpfError, LoadError, VerifierError
 from bee.libbpf.link import Link
 from bee.libbpf.map import Map
 from bee.libbpf.program import Program
-from bee.libbpf.ringbuf import Handler, RingBuffer
+from bee.libbpf.ringbuf import DIRECT_READ, Handler, RingBuffer, RingPages
 
 ffi = _ffi.ffi
 
@@ -45,6 +45,7 @@ class BpfObject:
         self._state = "opened"  # opened → loaded | failed → closed
         self._links: list[Link] = []
         self._ringbufs: list[RingBuffer] = []
+        self._ring_pages: dict[str, RingPages] = {}  # mapped ahead by map_rings(), for ring_buffer()
         self._log_buffers: list[tuple[mmap.mmap, Any]] = []
         self._fixed_ringbufs: list[str] = []
         #: CO-RE relocations that matched no kernel type at `load()` (their instructions were
@@ -231,13 +232,33 @@ class BpfObject:
 
     # -- after load ---------------------------------------------------------------------------
 
+    def map_rings(self, names: list[str]) -> None:
+        """Map ahead the pages of these loaded RINGBUF maps, for `ring_buffer()` to read them in place
+        (x86-64; elsewhere, or for a map libbpf then reads, nothing is kept). The mapping is the
+        slow part of making a ring buffer, and runs here without the GIL: a caller may do it on
+        another thread, before `ring_buffer()`. LibbpfError when a map cannot be mapped."""
+        self._require_open()
+        if not DIRECT_READ:
+            return
+        for name in names:
+            bpf_map = self.map(name)
+            if name in self._ring_pages or bpf_map.type != MapType.RINGBUF:
+                continue
+            try:
+                self._ring_pages[name] = RingPages(bpf_map.fd, bpf_map.max_entries)
+            except OSError as exc:
+                raise LibbpfError(f"cannot read ring buffer {name}: {describe_errno(exc.errno or 0)}",
+                                  errno=exc.errno) from exc
+
     def ring_buffer(self, handlers: Mapping[str | Map, Handler]) -> RingBuffer:
-        """A `RingBuffer` over the named RINGBUF maps (name or `Map` → handler), closed with this object."""
+        """A `RingBuffer` over the named RINGBUF maps (name or `Map` → handler), closed with this object.
+        Maps whose pages `map_rings()` mapped use them."""
         self._require_open()
         ring = RingBuffer()
         try:
             for source, handler in handlers.items():
-                ring.add(self.map(source) if isinstance(source, str) else source, handler)
+                bpf_map = self.map(source) if isinstance(source, str) else source
+                ring.add(bpf_map, handler, self._ring_pages.pop(bpf_map.name, None))
         except BaseException:
             ring.close()
             raise
@@ -265,6 +286,9 @@ class BpfObject:
                 _ffi.logger.warning("closing the link of program %s failed: %s", link.program, exc)
         for ring in reversed(list(self._ringbufs)):
             ring.close()
+        for pages in self._ring_pages.values():
+            pages.close()
+        self._ring_pages.clear()
         ptr, self._ptr = self._ptr, None
         self._state = "closed"
         _ffi.lib().bpf_object__close(ptr)

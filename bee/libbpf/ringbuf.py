@@ -61,23 +61,39 @@ def _record_stride(sample_size: int) -> int:
     return (sample_size + _HEADER + 7) & ~7
 
 
-class _DirectRing:
-    """One RINGBUF map read in place: its consumer page mapped read-write, its producer page and
-    twice its data pages (the kernel maps the data twice in a row, so no record wraps) read-only.
-    Owns the mappings (closed by `close()`), not the map fd."""
+class RingPages:
+    """The pages of one RINGBUF map as a reader in place needs them: the consumer page mapped
+    read-write, the producer page and twice the data pages (the kernel maps the data twice in a
+    row, so no record wraps) read-only. The kernel maps every page at once (about 3 ms for a
+    16 MiB ring), so they may be mapped ahead, on another thread (`BpfObject.map_rings`).
+    Owns the mappings (closed by `close()`), not the map fd; OSError when the kernel refuses."""
 
-    def __init__(self, fd: int, size: int, name: str, handler: BatchHandler, reader: RecordReader) -> None:
+    def __init__(self, fd: int, size: int) -> None:
+        page = mmap.PAGESIZE
+        self.fd, self.size = fd, size
+        self.consumer = mmap.mmap(fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
+        try:
+            self.data = mmap.mmap(fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=page)
+        except BaseException:
+            self.consumer.close()
+            raise
+
+    def close(self) -> None:
+        self.data.close()
+        self.consumer.close()
+
+
+class _DirectRing:
+    """One RINGBUF map read in place through its `RingPages`, which it owns (closed by `close()`)."""
+
+    def __init__(self, pages: RingPages, name: str, handler: BatchHandler, reader: RecordReader) -> None:
         page = mmap.PAGESIZE
         self.name = name
-        self.fd = fd
-        self._consumer = mmap.mmap(fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
-        try:
-            self._data = mmap.mmap(fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=page)
-        except BaseException:
-            self._consumer.close()
-            raise
-        self._consumer_pos = memoryview(self._consumer).cast("Q")  # element 0: one aligned 8-byte access
-        data = memoryview(self._data)
+        self.fd = pages.fd
+        self._pages = pages
+        self._consumer_pos = memoryview(pages.consumer).cast("Q")  # element 0: one aligned 8-byte access
+        data = memoryview(pages.data)
+        size = pages.size
         self._producer_pos = data[:8].cast("Q")
         self._records = data[page:]
         self._headers = self._records.cast("I")
@@ -125,8 +141,7 @@ class _DirectRing:
     def close(self) -> None:
         for view in (self._headers, self._records, self._producer_pos, self._consumer_pos):
             view.release()
-        self._data.close()
-        self._consumer.close()
+        self._pages.close()
 
 
 # libbpf stops processing and returns a callback's value only when it is negative.
@@ -159,16 +174,23 @@ class RingBuffer:
     def __repr__(self) -> str:
         return f"<RingBuffer {', '.join(self.names)}{' closed' if self._closed else ''}>"
 
-    def add(self, source: Map | int, handler: Handler) -> None:
-        """Read ring-buffer map `source` (a loaded `Map`, or a map fd) and pass its samples to `handler`."""
+    def add(self, source: Map | int, handler: Handler, pages: RingPages | None = None) -> None:
+        """Read ring-buffer map `source` (a loaded `Map`, or a map fd) and pass its samples to `handler`.
+
+        `pages`, the map's pages mapped ahead, become this ring buffer's (closed here when the map
+        is read by libbpf after all)."""
         if self._closed:
+            if pages is not None:
+                pages.close()
             raise ClosedError("the ring buffer is closed")
         fd, name = (source.fd, source.name) if isinstance(source, Map) else (int(source), f"fd {source}")
         reader = getattr(handler, "record_reader", None)
         reader = reader() if reader is not None and DIRECT_READ and isinstance(source, Map) else None
         if reader is not None:
-            self._add_direct(source, handler, reader)  # type: ignore[arg-type]
+            self._add_direct(source, handler, reader, pages)  # type: ignore[arg-type]
             return
+        if pages is not None:
+            pages.close()
         if isinstance(handler, BatchHandler):
             on_sample = self._make_batch_sample(handler)
         else:
@@ -191,9 +213,10 @@ class RingBuffer:
         if self._epoll is not None and len(self._callbacks) == 1:  # libbpf's ring was just made
             self._epoll.register(int(lib.ring_buffer__epoll_fd(self._ptr)), select.EPOLLIN)
 
-    def _add_direct(self, source: Map, handler: BatchHandler, reader: RecordReader) -> None:
+    def _add_direct(self, source: Map, handler: BatchHandler, reader: RecordReader,
+                    pages: RingPages | None) -> None:
         try:
-            direct = _DirectRing(source.fd, source.max_entries, source.name, handler, reader)
+            direct = _DirectRing(pages or RingPages(source.fd, source.max_entries), source.name, handler, reader)
         except OSError as exc:
             raise LibbpfError(f"cannot read ring buffer {source.name}: {describe_errno(exc.errno or 0)}",
                               errno=exc.errno) from exc

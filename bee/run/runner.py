@@ -126,15 +126,16 @@ class _Loading:
     do not wait behind the caller's Python work.
     """
 
-    def __init__(self, data: bytes, name: str, btf_cache: Path | None = None) -> None:
+    def __init__(self, data: bytes, name: str, btf_cache: Path | None = None, rings: list[str] | None = None) -> None:
         """Open `data` (no kernel; LibbpfError when libbpf cannot parse it) and start loading it.
 
         `btf_cache` is the `bee.run.btfcache` entry of the object: when it holds a minimal kernel
         BTF, CO-RE is relocated against it, and the load is done again against the kernel's own BTF
-        when a relocation does not match it or the load fails."""
+        when a relocation does not match it or the load fails. The pages of the ring-buffer maps
+        named in `rings` are mapped after the load, on the same thread (`BpfObject.map_rings`)."""
         from bee.libbpf.object import BpfObject
 
-        self._data, self._name, self._cache = data, name, btf_cache
+        self._data, self._name, self._cache, self._rings = data, name, btf_cache, rings or []
         self._custom_btf: str | None = None
         if btf_cache is not None:
             from bee.run import btfcache
@@ -155,31 +156,36 @@ class _Loading:
 
     def _load(self, obj: BpfObject) -> None:
         try:
-            if self._custom_btf is None:
-                obj.load()
-                self._fill = (self._cache is not None and not obj.unmatched_core_relocations
-                              and not self._cache.exists())  # an empty entry says "never"
-                return
-            try:
-                obj.load()
-                if not obj.unmatched_core_relocations:
-                    return
-                reason = f"{obj.unmatched_core_relocations} CO-RE relocations matched none of its types"
-            except BeeError as exc:
-                reason = str(exc)
-            log.debug("loading against the minimal BTF %s failed (%s): loading against the kernel's", self._custom_btf,
-                      reason)
-            obj.close()
-            from bee.libbpf.object import BpfObject
-
-            obj = self._obj = BpfObject.open(self._data, self._name)
-            obj.load()
-            if self._cache is not None:
-                from bee.run import btfcache
-
-                btfcache.mark_unusable(self._cache)
+            self._load_object(obj)
+            assert self._obj is not None
+            self._obj.map_rings(self._rings)
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
             self._error = exc
+
+    def _load_object(self, obj: BpfObject) -> None:
+        if self._custom_btf is None:
+            obj.load()
+            self._fill = (self._cache is not None and not obj.unmatched_core_relocations
+                          and not self._cache.exists())  # an empty entry says "never"
+            return
+        try:
+            obj.load()
+            if not obj.unmatched_core_relocations:
+                return
+            reason = f"{obj.unmatched_core_relocations} CO-RE relocations matched none of its types"
+        except BeeError as exc:
+            reason = str(exc)
+        log.debug("loading against the minimal BTF %s failed (%s): loading against the kernel's", self._custom_btf,
+                  reason)
+        obj.close()
+        from bee.libbpf.object import BpfObject
+
+        obj = self._obj = BpfObject.open(self._data, self._name)
+        obj.load()
+        if self._cache is not None:
+            from bee.run import btfcache
+
+            btfcache.mark_unusable(self._cache)
 
     def _wait(self) -> None:
         """Join the loading thread; a KeyboardInterrupt meanwhile is re-raised only once it ended."""
@@ -263,7 +269,10 @@ class Runner:
         self._check_privileges(spec)
 
         with contextlib.ExitStack() as stack:
-            loading = _Loading(data, source.name, _btf_cache_entry(spec, data))
+            # print maps are read in place (unless filtered): their pages are mapped on the load thread
+            rings = [] if self._interactive() else [m.name for m in spec.tracked_maps
+                                                     if m.type_name == "ringbuf" and m.output == "print"]
+            loading = _Loading(data, source.name, _btf_cache_entry(spec, data), rings)
             stack.callback(loading.close)  # after a failure here: wait for the load, close the object
             # From here on, Python work (imports included) overlaps the load.
             from bee.sinks.filters import FilterSet

@@ -316,7 +316,7 @@ def test_a_failing_in_place_reader_leaves_its_records_unread(traced: BpfObject) 
     with pytest.raises(ValueError, match="bad region"):
         ring.consume()
     assert ring.consume() == 5
-    assert handler.in_place == [0, 1, 2, 3, 4]
+    assert handler.in_place[:5] == [0, 1, 2, 3, 4]  # read in place (more: this test opens /proc/self/maps)
 
 
 def test_without_in_place_reading_libbpf_reads_the_same(traced: BpfObject, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -329,3 +329,42 @@ def test_without_in_place_reading_libbpf_reads_the_same(traced: BpfObject, monke
     _drain(ring, lambda: len(handler.seqs) >= 100)
     assert handler.in_place == []
     assert handler.seqs == list(range(100))
+
+
+def _map_mappings() -> int:
+    """How many mappings of BPF maps this process has (every map shares the anon_inode:bpf-map inode)."""
+    with open("/proc/self/maps") as maps:
+        return sum(1 for line in maps if "anon_inode:bpf-map" in line)
+
+
+def test_pages_mapped_ahead_are_read_in_place_and_closed_with_the_ring(traced: BpfObject) -> None:
+    from bee.libbpf import ringbuf
+
+    require(ringbuf.DIRECT_READ, "in-place reading is for x86-64")
+    before = _map_mappings()
+    traced.map_rings(["events", "calls"])
+    assert _map_mappings() == before + 4  # per map: the consumer page; the producer page and data twice
+    handler = _InPlace()
+    ring = traced.ring_buffer({"events": handler})
+    assert _map_mappings() == before + 4  # the same pages, not mapped again
+    _open_files(5)
+    _drain(ring, lambda: len(handler.seqs) >= 5)
+    assert handler.in_place[:5] == [0, 1, 2, 3, 4]  # read in place (more: this test opens /proc/self/maps)
+    ring.close()
+    assert _map_mappings() == before + 2  # calls' pages stay with the object until it closes
+
+
+def test_pages_mapped_ahead_and_not_read_in_place_are_released(root: None,
+                                                               open_object: Callable[..., BpfObject]) -> None:
+    from bee.libbpf import ringbuf
+
+    require(ringbuf.DIRECT_READ, "in-place reading is for x86-64")
+    obj = open_object("lb_ringbuf")
+    obj.load()
+    before = _map_mappings()
+    obj.map_rings(["events", "calls", "lb_config"])  # lb_config is no ring buffer: nothing to map
+    assert _map_mappings() == before + 4
+    obj.ring_buffer({"calls": lambda sample: None})  # read by libbpf, which maps its own pages instead
+    assert _map_mappings() == before + 4
+    obj.close()  # events' pages were never used: the object releases them, as libbpf's ring its own
+    assert _map_mappings() == before

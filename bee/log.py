@@ -9,7 +9,9 @@ and `logging` (about 10 ms of imports) is imported and set up by the first messa
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 FORMAT = "bee: %(levelname)s: %(message)s"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
 
 from bee.records import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 DEFAULT_CONFIG_DIR = Path("~/.bumblebee")
 DEFAULT_STORAGE = DEFAULT_CONFIG_DIR / "store"

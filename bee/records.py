@@ -15,9 +15,13 @@ every field on to `Record.__init__`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
 
-_R = TypeVar("_R", bound="Record")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, TypeVar
+
+    _R = TypeVar("_R", bound="Record")
+
 _MUTABLE = (list, dict, set, bytearray)
 
 

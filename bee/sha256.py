@@ -8,7 +8,10 @@ exists. Fine for programs and manifests (kilobytes); large transfers use `hashli
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 _sha256: Callable[[bytes], Any]
 try:

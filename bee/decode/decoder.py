@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
 
 from bee.decode.codegen import Generated, Leaf, Records, Rows, generate, generate_records, generate_rows
 from bee.decode.errors import DecodeError
@@ -12,6 +11,10 @@ from bee.decode.values import Value
 from bee.elf.btf import Btf
 from bee.elf.btf_types import Composite
 from bee.records import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 #: The one field name of a decoder for a non-struct type (a `u64` map value, a `u32` key).
 SCALAR_FIELD = "value"

@@ -16,8 +16,8 @@ Semantics, per leaf (a member after flattening nested structs and unions):
 from __future__ import annotations
 
 import struct
+from collections import namedtuple
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
 
 from bee.decode.codegen import Leaf, Namespace, Read, generate
 from bee.decode.duration import format_duration
@@ -27,6 +27,10 @@ from bee.elf.btf import POINTER_SIZE, Btf
 from bee.elf.btf_types import Array, BtfType, Composite, Enum, Enum64, Float, Int, Ptr
 from bee.elf.fields import FieldSpec, field_tree, flatten
 from bee.errors import ElfError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Typedef names of one-byte integers: arrays of them are lists of numbers, not strings.
 BYTE_TYPEDEFS = frozenset({"u8", "s8", "__u8", "__s8", "uint8_t", "int8_t", "__uint8_t", "__int8_t"})
@@ -39,24 +43,30 @@ _FLOAT_CODES = {2: "e", 4: "f", 8: "d"}
 _PIECES = (8, 4, 2, 1)
 _BASE_HELPERS = {"_ntoa": ipv4_text, "_ipv6": ipv6_text, "_duration": format_duration}
 
-Decode = Callable[[Any], Any]
+Decode = Callable[["Any"], "Any"]
 BitfieldType = Int | Enum | Enum64
 
 
-class Extract(NamedTuple):
-    """How to get one value: `reads`, then `expr` with `{0}`, `{1}`... standing for their values.
+class Extract(namedtuple("Extract", ("reads", "expr", "kind"), defaults=("any",))):
+    """How to get one value: `reads` (a tuple of `Read`), then `expr` (str) with `{0}`, `{1}`...
+    standing for their values.
 
     `kind` is the Python type `expr` always gives (`int`, `bool`, `str`, `float`), or `any` when
     it varies or is a list (enums give a name or a number)."""
 
+    __slots__ = ()
     reads: tuple[Read, ...]
     expr: str
-    kind: str = "any"
+    kind: str
 
 
-class _Bitfield(NamedTuple):
+class _Bitfield(namedtuple("_Bitfield", ("field", "bit", "bits", "type"))):
+    """A bitfield member: its `FieldSpec`, first `bit` (from the start of the outermost type),
+    width in `bits`, and its integer or enum `type`."""
+
+    __slots__ = ()
     field: FieldSpec
-    bit: int  # first bit, from the start of the outermost type
+    bit: int
     bits: int
     type: BitfieldType
 

@@ -6,7 +6,10 @@ import ipaddress
 import socket
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 #: A decoded field in presentation form; a list holds values, or dicts for an array of structs.
 Value = int | bool | str | float | list

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from typing import ClassVar
 
 from bee.elf.btf_types import (
     Array,
@@ -46,6 +45,10 @@ from bee.elf.btf_types import (
 )
 from bee.errors import ElfError
 from bee.records import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 BTF_MAGIC = 0xEB9F
 POINTER_SIZE = 8  # BPF is a 64-bit target

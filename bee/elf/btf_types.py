@@ -9,9 +9,12 @@ and variable type ids are kept as written (typedefs and qualifiers are not skipp
 from __future__ import annotations
 
 import enum
-from typing import ClassVar
 
 from bee.records import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 
 class Kind(enum.IntEnum):

@@ -9,10 +9,13 @@ Reads ELF32 and ELF64 in either byte order. Everything is parsed and checked by
 from __future__ import annotations
 
 import struct
-from typing import ClassVar
 
 from bee.errors import ElfError
 from bee.records import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 EM_BPF = 247
 

@@ -7,8 +7,6 @@ DATASECs `.maps` and `.maps.<kind>`, and from a legacy `maps` section.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from bee.elf.btf import Btf, parse_btf
 from bee.elf.btf_types import Composite, Kind
 from bee.elf.elf import ET_REL, STT_FUNC, STT_SECTION, ElfFile, Section, read_elf
@@ -16,6 +14,10 @@ from bee.elf.maps import LEGACY_MAPS_SECTION, MapSpec, btf_maps_in, is_map_secti
 from bee.elf.sections import parse_section_name
 from bee.errors import ElfError
 from bee.records import Record
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 TEXT_SECTION = ".text"
 BTF_SECTION = ".BTF"

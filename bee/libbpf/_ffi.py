@@ -15,12 +15,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from bee.libbpf._cdef import CDEF, LIBC_CDEF
 from bee.libbpf.errors import LibbpfMissingError
 from bee.log import DEBUG, WARNING
 from bee.log import get as get_logger
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def declared_functions() -> tuple[str, ...]:

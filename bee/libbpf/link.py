@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from bee.libbpf import _ffi
 from bee.libbpf.constants import TC_EGRESS, TC_INGRESS
 from bee.libbpf.errors import ClosedError, LibbpfError, describe_errno
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 ffi = _ffi.ffi
 

@@ -8,13 +8,15 @@ belongs to libbpf and is closed with the object: never close it yourself.
 from __future__ import annotations
 
 import errno as E
-from typing import TYPE_CHECKING, Any
 
 from bee.libbpf import _ffi
 from bee.libbpf.constants import PERCPU_MAP_TYPES, MapType, UpdateFlags
 from bee.libbpf.errors import ENOTSUPP, LibbpfError, describe_errno
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
 if TYPE_CHECKING:
+    from typing import Any
+
     from bee.libbpf.object import BpfObject
 
 ffi = _ffi.ffi

@@ -13,7 +13,6 @@ import errno as E
 import mmap
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from bee.libbpf import _ffi, system
 from bee.libbpf.constants import MapType
@@ -21,7 +20,13 @@ from bee.libbpf.errors import ClosedError, LibbpfError, LoadError, VerifierError
 from bee.libbpf.link import Link
 from bee.libbpf.map import Map
 from bee.libbpf.program import Program
-from bee.libbpf.ringbuf import DIRECT_READ, Handler, RingBuffer, RingPages
+from bee.libbpf.ringbuf import DIRECT_READ, RingBuffer, RingPages
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from bee.libbpf.ringbuf import Handler
 
 ffi = _ffi.ffi
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno as E
 import socket
-from typing import TYPE_CHECKING, Any, Literal
 
 from bee.libbpf import _ffi, system
 from bee.libbpf.constants import BPF_XDP, TC_EGRESS, TC_INGRESS, ProgType, XdpFlags
@@ -23,7 +22,10 @@ from bee.libbpf.errors import (
 from bee.libbpf.link import FdLink, LibbpfLink, Link, TcLink
 from bee.records import Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
 if TYPE_CHECKING:
+    from typing import Any, Literal
+
     from bee.libbpf.object import BpfObject
 
 ffi = _ffi.ffi

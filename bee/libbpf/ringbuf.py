@@ -26,20 +26,24 @@ import os
 import select
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
 
 from bee.libbpf import _ffi
 from bee.libbpf.errors import ClosedError, LibbpfError, describe_errno
 from bee.libbpf.map import Map
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    class BatchHandler(Protocol):
+        """Takes the samples of one read at once, oldest first (a list it may keep). Any handler
+        with a `handle_batch` method is one."""
+
+        def handle_batch(self, samples: list[bytes]) -> object: ...
+
+    Handler = Callable[[bytes], object] | BatchHandler
+
 ffi = _ffi.ffi
-
-
-@runtime_checkable
-class BatchHandler(Protocol):
-    """Takes the samples of one read at once, oldest first (a list it may keep)."""
-
-    def handle_batch(self, samples: list[bytes]) -> object: ...
 
 
 #: `records` holds whole ring records back to back (an 8-byte header, then the sample, padded to 8
@@ -47,8 +51,6 @@ class BatchHandler(Protocol):
 #: whose header is not exactly that size (busy, discarded or another size), and returns how many
 #: it handled. It must not keep `records` (the memory is reused) nor raise for bad data.
 RecordReader = tuple[int, Callable[[memoryview], int]]
-
-Handler = Callable[[bytes], object] | BatchHandler
 
 #: Whether maps whose handler has a `record_reader()` are read in place (see the module docstring).
 DIRECT_READ = os.uname().machine in ("x86_64", "AMD64") and sys.byteorder == "little"
@@ -191,10 +193,8 @@ class RingBuffer:
             return
         if pages is not None:
             pages.close()
-        if isinstance(handler, BatchHandler):
-            on_sample = self._make_batch_sample(handler)
-        else:
-            on_sample = self._make_sample(handler)
+        batched = hasattr(handler, "handle_batch")  # a BatchHandler
+        on_sample = self._make_batch_sample(handler) if batched else self._make_sample(handler)  # type: ignore[arg-type]
         callback = ffi.callback("ring_buffer_sample_fn", on_sample)
         lib = _ffi.lib()
         if self._ptr is None:

@@ -10,17 +10,20 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from bee.oci import mediatypes
 from bee.oci.manifest import check_descriptor, sha256_digest
 from bee.records import Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import Any
+
 # Go's field order for an image-spec Descriptor; unknown fields follow in their own order.
 _DESCRIPTOR_ORDER = ("mediaType", "digest", "size", "urls", "annotations", "data", "platform", "artifactType")
 _PLATFORM_STRINGS = ("os", "os.version", "architecture")
 
-Descriptor = dict[str, Any]
+Descriptor = dict[str, "Any"]
 
 
 class Platform(Record):

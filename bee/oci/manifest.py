@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from bee.oci import mediatypes
 from bee.sha256 import sha256_hex
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 DIGEST_PATTERN = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 SHA256_PATTERN = re.compile(r"sha256:([a-f0-9]{64})")

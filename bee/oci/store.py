@@ -19,7 +19,6 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from bee.errors import InvalidReferenceError, RefNotFoundError, StoreError
 from bee.oci import mediatypes
@@ -40,6 +39,10 @@ from bee.oci.index import (
 )
 from bee.oci.manifest import SHA256_PATTERN, parse_manifest, program_layer, program_manifest, sha256_digest
 from bee.oci.reference import parse_reference
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 LOCK_NAME = ".bee.lock"
 

@@ -22,10 +22,13 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from bee.log import get as get_logger
 from bee.sha256 import sha256_hex
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import Any
 
 log = get_logger("bee.run")
 

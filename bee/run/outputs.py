@@ -16,7 +16,6 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable
-from typing import Any
 
 from bee.elf.btf import Btf
 from bee.elf.maps import MapSpec
@@ -26,7 +25,11 @@ from bee.sinks.eventlog import EventLog
 from bee.sinks.filters import FilterSet
 from bee.sinks.metrics import MetricsRegistry, label_value
 
-Record = dict[str, Any]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import Any
+
+Record = dict[str, "Any"]
 ShowEvent = Callable[[Record], None]
 ShowEntries = Callable[[list[Record]], None]
 

@@ -21,7 +21,6 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import IO, TYPE_CHECKING, Any
 
 from bee.elf.maps import BPF_MAP_TYPE_RINGBUF
 from bee.elf.spec import KERNEL_BTF_KINDS, ObjectSpec, ProgramSpec, load_spec
@@ -30,7 +29,10 @@ from bee.log import get as get_logger
 from bee.run.settings import RunSettings
 from bee.run.source import ProgramSource, load_program
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
 if TYPE_CHECKING:
+    from typing import IO, Any
+
     from bee.libbpf.object import BpfObject
     from bee.run.outputs import HashOutput, RingOutput
 

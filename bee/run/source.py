@@ -4,13 +4,15 @@ pulled from its registry first when the pull policy says so."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
 
 from bee.errors import InputFileError, RefNotFoundError
 from bee.inputs import existing_file, looks_like_path, missing_file_message
 from bee.records import Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
 if TYPE_CHECKING:
+    from typing import ClassVar
+
     from bee.oci.store import StoreEntry
     from bee.options import GlobalOptions
 

@@ -24,14 +24,18 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring
-from typing import IO, Any, Literal
 
 from bee.errors import UsageError
 from bee.log import get as get_logger
 from bee.records import Record
 from bee.sinks.metrics import label_value
 
-Format = Literal["text", "json"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import IO, Any, Literal
+
+    Format = Literal["text", "json"]
+
 FORMATS: tuple[str, ...] = ("text", "json")
 DEFAULT_QUEUE_SIZE = 32768
 _BATCH = 4096
@@ -111,7 +115,7 @@ def _finite(value: Any) -> Any:
 
 _MAX_SHAPES = 256  # compiled line functions kept per formatter (normally one per map)
 
-_Line = Callable[[Mapping[str, Any], float], "str | None"]
+_Line = Callable[["Mapping[str, Any]", float], "str | None"]
 
 
 def _compile_line(what: str, template: str, names: tuple[str, ...], args: list[str], guards: list[str],

@@ -18,11 +18,14 @@ import re
 import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
-from typing import ClassVar, TypeAlias, TypeVar
 
 from bee.errors import UsageError
 from bee.log import get as get_logger
 from bee.sinks.errors import SinkError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+if TYPE_CHECKING:
+    from typing import ClassVar, TypeAlias, TypeVar
 
 #: A decoded field value, already in presentation form.
 Value: TypeAlias = "int | bool | str | float | list[Value]"
@@ -340,7 +343,8 @@ def normalize_buckets(buckets: Iterable[float], name: str) -> tuple[float, ...]:
 
 
 Family = CounterFamily | GaugeFamily | HistogramFamily
-F = TypeVar("F", CounterFamily, GaugeFamily, HistogramFamily)
+if TYPE_CHECKING:
+    F = TypeVar("F", CounterFamily, GaugeFamily, HistogramFamily)
 
 
 class MetricsRegistry:

@@ -23,6 +23,9 @@ if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--child":
 
 
 def child(ref: str) -> None:
+    import gc
+
+    gc.disable()  # as bee.cli does before its own imports (the run turns it back on once attached)
     import contextlib
     import json
 
@@ -61,11 +64,12 @@ def child(ref: str) -> None:
 
     timed(BpfObject, "open", "bpf_object__open_mem")
     timed(BpfObject, "load", "bpf_object__load (verifier; bee-load thread)")
+    timed(BpfObject, "map_rings", "map the ring's pages (bee-load thread)")
     if hasattr(runner, "_Loading"):
         timed(runner._Loading, "result", "wait for the load to end")
     timed(runner.Runner, "_attach", "attach 4 tracepoints")
     timed(runner.Runner, "_make_outputs", "compile decoders, make outputs")
-    timed(BpfObject, "ring_buffer", "ring_buffer__new")
+    timed(BpfObject, "ring_buffer", "make the ring-buffer reader")
     timed(runner.Runner, "_announce", "print 'bee: attached'")
 
     add = RingBuffer.add
@@ -77,21 +81,33 @@ def child(ref: str) -> None:
             _marks.append(("first event handed to the decoder", time.time() - _T0, 0.0))
             os.kill(os.getpid(), 2)  # SIGINT: bee stops cleanly
 
-    def add_marked(self: RingBuffer, source: object, handler: object) -> None:
-        """The same handler, marking the first sample (or batch of samples) it gets."""
+    def add_marked(self: RingBuffer, source: object, handler: object, pages: object = None) -> None:
+        """The same handler, marking the first sample (or batch, or run of records read in place) it gets."""
         if hasattr(handler, "handle_batch"):
             class Marked:
                 def handle_batch(self, samples: list[bytes]) -> object:
                     mark()
                     return handler.handle_batch(samples)  # type: ignore[attr-defined]
 
-            add(self, source, Marked())  # type: ignore[arg-type]
+                def record_reader(self) -> object:
+                    got = handler.record_reader() if hasattr(handler, "record_reader") else None  # type: ignore[attr-defined]
+                    if got is None:
+                        return None
+                    size, read = got
+
+                    def marked_read(region: memoryview) -> int:
+                        mark()
+                        return read(region)  # type: ignore[no-any-return]
+
+                    return size, marked_read
+
+            add(self, source, Marked(), pages)  # type: ignore[arg-type]
         else:
             def marked(sample: bytes) -> object:
                 mark()
                 return handler(sample)  # type: ignore[operator]
 
-            add(self, source, marked)  # type: ignore[arg-type]
+            add(self, source, marked, pages)  # type: ignore[arg-type]
 
     RingBuffer.add = add_marked  # type: ignore[method-assign,assignment]
     from bee.cli import main

@@ -26,10 +26,12 @@ def configure(level: int) -> None:
     _threshold = level
     _pending = {"level": level, "format": FORMAT}
     if level < WARNING:  # debug or verbose output: set `logging` up now, since it will be used
-        _setup()
+        setup()
 
 
-def _setup() -> Any:
+def setup() -> Any:
+    """Import `logging`, apply what `configure` asked for if not done yet, and return the module
+    (for code that installs handlers of its own, like the interactive view)."""
     global _pending
     import logging
 
@@ -50,7 +52,7 @@ class Logger:
 
     def _real(self) -> Any:
         if self._logger is None or _pending is not None:
-            self._logger = _setup().getLogger(self.name)
+            self._logger = setup().getLogger(self.name)
         return self._logger
 
     def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging's name

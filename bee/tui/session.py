@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
+from bee import log
 from bee.tui.model import TuiModel
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -49,6 +50,7 @@ class _ModelHandler(logging.Handler):
 
 @contextlib.contextmanager
 def _logs_to(model: TuiModel) -> Iterator[_ModelHandler]:
+    log.setup()  # bee's stderr handler exists before it is swapped out, and comes back after
     root = logging.getLogger()
     handler = _ModelHandler(model)
     handler.setFormatter(logging.Formatter("bee: %(levelname)s: %(message)s"))

@@ -52,3 +52,11 @@ def test_configured_at_debug_logs_everything_in_bee_format() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "logging imported: True True\n"
     assert proc.stderr == "bee: DEBUG: debug 1\nbee: INFO: info\nbee: WARNING: warn x\n"
+
+
+def test_setup_applies_the_configuration_for_code_that_swaps_handlers() -> None:
+    """The interactive view swaps the root handlers: `setup()` first gives it bee's handler to restore."""
+    code = ("from bee import log\nlog.configure(log.WARNING)\nlogging = log.setup()\nroot = logging.getLogger()\n"
+            "print(len(root.handlers), root.level, root.handlers[0].formatter._fmt)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout == "1 30 bee: %(levelname)s: %(message)s\n", proc.stderr

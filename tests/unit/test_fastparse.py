@@ -62,6 +62,9 @@ ACCEPTED = [
     ["--storage", "~/store", "--debug", "run", "--no-tty", "--no-tty", "ghcr.io/a/b:1"],
     ["--storage=/a", "--storage", "/b", "run", "-"],
     ["run", "x", "-f", "=", "--prom-addr", "::1"],
+    ["--storage=", "run", "x", "--prom-addr=", "-f", ""],  # empty values
+    ["run", "", "--prom-port", "١٢", "--poll-interval", "١.5"],  # int() and float() read any Unicode digits
+    ["-u", "", "--insecure", "--insecure", "run", "-d", "x", "-d"],
 ]
 
 

@@ -13,6 +13,8 @@ connection, `GET` and `HEAD` of `/metrics` and `/healthz` (a query string is ign
 from __future__ import annotations
 
 import errno
+import os
+import select
 import socket
 import socketserver
 import threading
@@ -36,6 +38,7 @@ class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True  # rebinding right after a restart (TIME_WAIT), as Go's listener does
     allow_reuse_port = False  # never share a port with another listener
+    timeout = 1.0  # handle_request() is only called with a connection pending; never wait long for one
 
     def __init__(self, address: tuple[str, int], family: int, owner: MetricsServer) -> None:
         self.address_family = family
@@ -124,6 +127,7 @@ class MetricsServer:
         self._ready = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._wake: tuple[int, int] | None = None  # a pipe: writing to it ends the serving thread
         self._lock = threading.Lock()
 
     @property
@@ -150,11 +154,11 @@ class MetricsServer:
         with self._lock:
             if self._server is not None:
                 return
-            self._server = self._bind()
-            self._port = self._server.server_address[1]
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="bee-metrics", daemon=True
-            )
+            server = self._bind()
+            self._wake = os.pipe()
+            self._server, self._port = server, server.server_address[1]
+            self._thread = threading.Thread(target=_serve, args=(server, self._wake[0]), name="bee-metrics",
+                                            daemon=True)
             self._thread.start()
 
     def _bind(self) -> _Server:
@@ -178,14 +182,18 @@ class MetricsServer:
     def stop(self) -> None:
         """Stop serving and close the socket; safe to call twice or before `start()`."""
         with self._lock:
-            server, thread = self._server, self._thread
-            self._server = self._thread = None
+            server, thread, wake = self._server, self._thread, self._wake
+            self._server = self._thread = self._wake = None
         if server is None:
             return
+        if wake is not None:
+            os.write(wake[1], b"x")
         if thread is not None:
-            server.shutdown()
             thread.join()
         server.server_close()
+        if wake is not None:
+            os.close(wake[0])
+            os.close(wake[1])
 
     def __enter__(self) -> MetricsServer:
         self.start()
@@ -193,6 +201,19 @@ class MetricsServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _serve(server: _Server, wake: int) -> None:
+    """Accept connections (each handled on a thread of its own) until `wake` is readable: nothing runs
+    while no one connects, and a stop takes effect at once (socketserver's `serve_forever` polls)."""
+    poller = select.poll()
+    poller.register(server.fileno(), select.POLLIN)
+    poller.register(wake, select.POLLIN)
+    while True:
+        ready = poller.poll()
+        if any(fd == wake for fd, _ in ready):
+            return
+        server.handle_request()  # the socket is readable: accepts one connection without waiting
 
 
 def _family(host: str, port: int) -> int:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
 import re
 import socket
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -170,3 +173,26 @@ def test_headers_split_over_packets_are_read(server: MetricsServer) -> None:
         answer = conn.makefile("rb").read()
     assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
     assert answer.endswith(b"\r\n\r\nnot ready\n")
+
+
+def _fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_start_and_stop_leave_no_thread_and_no_fd(registry: MetricsRegistry) -> None:
+    before_fds, before_threads = _fds(), threading.active_count()
+    for _ in range(10):
+        with MetricsServer(registry, host="127.0.0.1", port=0) as server:
+            assert fetch(f"{server.url}/metrics")[0] == 200
+            held = socket.create_connection(("127.0.0.1", server.port))  # a client that never asks
+        held.close()
+    assert _fds() == before_fds
+    assert threading.active_count() <= before_threads + 10  # idle clients' handler threads end on their own
+    assert not [t for t in threading.enumerate() if t.name == "bee-metrics"]
+
+
+def test_concurrent_scrapes_are_all_answered(server: MetricsServer) -> None:
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda _: fetch(f"{server.url}/metrics"), range(64)))
+    assert {status for status, _, _ in answers} == {200}
+    assert len({body for _, _, body in answers}) == 1

@@ -13,11 +13,12 @@ kernel's own BTF matched every CO-RE relocation of the object, by a background `
 (`Filler`) that the run stops when it ends. The runner loads against an entry only while every
 relocation matches it too; otherwise it loads again against the kernel's BTF and leaves an empty
 entry, which means "never for this object". Without bpftool there are no entries, and runs load
-as they did.
+as they did. Writing an entry removes the oldest beyond `MAX_ENTRIES`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -35,6 +36,7 @@ log = get_logger("bee.run")
 KERNEL_BTF = Path("/sys/kernel/btf/vmlinux")
 _SAMPLE = 1 << 12  # bytes of the kernel BTF's head and tail that go into its identity
 _STALE_TMP_SECONDS = 3600  # temporary directories of a run that died are removed after this
+MAX_ENTRIES = 256  # older entries are removed when a new one is written (a few hundred bytes each)
 
 
 def cache_root() -> Path:
@@ -146,6 +148,21 @@ class Filler:
                 raise RuntimeError(f"bpftool exited {self._proc.returncode}: {stderr.decode(errors='replace').strip()}")
             parse_btf(out.read_bytes())  # ElfError when bpftool wrote something else
             os.replace(out, self._entry)
+        evict(root, MAX_ENTRIES)
+
+
+def evict(root: Path, keep: int) -> None:
+    """Remove the oldest entries (by the time they were written) beyond the `keep` newest, so the
+    cache does not grow with every object and kernel ever run. A removed entry that is needed
+    again is simply written again. Best effort."""
+    entries = []
+    for path in root.glob("*.btf"):
+        with contextlib.suppress(OSError):
+            entries.append((path.stat().st_mtime, path))
+    entries.sort(reverse=True)
+    for _, path in entries[keep:]:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def _remove_stale(root: Path) -> None:

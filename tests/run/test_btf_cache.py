@@ -147,3 +147,16 @@ def test_stopping_a_fill_leaves_nothing(cache: Path, opensnoop: Path) -> None:
     filler.start()
     filler.stop(grace=0)
     assert not [p for p in cache.glob(".tmp-*")] and (not entry.exists() or parse_btf(entry.read_bytes()))
+
+
+def test_the_oldest_entries_beyond_the_limit_are_removed(tmp_path: Path) -> None:
+    """No kernel needed: eviction looks only at the entries' files and their times."""
+    now = time.time()
+    for i in range(300):
+        entry = tmp_path / f"{i:040x}-kernel.btf"
+        entry.write_bytes(b"" if i % 7 == 0 else b"btf")  # empty entries ("never") count too
+        os.utime(entry, (now - 1000 + i, now - 1000 + i))
+    (tmp_path / ".tmp-running").mkdir()  # a fill in progress is not an entry
+    btfcache.evict(tmp_path, 256)
+    assert sorted(p.name for p in tmp_path.glob("*.btf")) == [f"{i:040x}-kernel.btf" for i in range(44, 300)]
+    assert (tmp_path / ".tmp-running").is_dir()

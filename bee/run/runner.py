@@ -246,6 +246,7 @@ class Runner:
         self.out = out if out is not None else sys.stdout.buffer
         self.err = err if err is not None else sys.stderr
         self._stop = threading.Event()
+        self._ring: Any = None  # the ring buffer the event loop polls, while it does
         self.server: Any = None
         self.registry: Any = None
 
@@ -254,6 +255,9 @@ class Runner:
     def stop(self) -> None:
         """Ask the run to end; it detaches everything and returns from `run()` within a second."""
         self._stop.set()
+        ring = self._ring
+        if ring is not None:
+            ring.wake()  # the event loop's wait ends now, not at its next timeout
 
     def run(self) -> None:
         """Run until `stop()` or a signal. Raises BeeError subclasses for every expected failure.
@@ -328,6 +332,8 @@ class Runner:
             maps = [(obj.map(name), out) for name, out in attached.hash_outputs]
             handlers: dict[Any, Callable[[bytes], object]] = dict(attached.ring_outputs)
             ring = obj.ring_buffer(handlers) if handlers else None
+            self._ring = ring
+            stack.callback(setattr, self, "_ring", None)
             with self._signals_handled():
                 poller = self._start_poller(maps)
                 stack.callback(poller.join)

@@ -112,3 +112,25 @@ def test_tracepoint_attach_mounts_tracefs_when_missing(
                            str(obj)], cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "attached, tracefs mounted: True"
+
+
+def test_closing_detaches_every_link_at_once(root: None, open_object: Callable[..., BpfObject]) -> None:
+    """Links are detached on threads of their own (the kernel's grace periods then overlap): every
+    one is gone from the kernel when `close()` returns, and the object is closed after them."""
+    from tests.run.conftest import bpf_link_ids, bpf_prog_ids
+
+    objects = []
+    for _ in range(4):
+        obj = open_object("lb_ringbuf")
+        obj.load()
+        for program in obj.programs.values():
+            program.attach()
+        objects.append(obj)
+    prog_ids = bpf_prog_ids("lb_openat") | bpf_prog_ids("lb_sys_enter")
+    links = bpf_link_ids(prog_ids)
+    assert len(links) == sum(len(obj.links) for obj in objects) >= 8
+    for obj in objects:
+        obj.close()
+        assert obj.links == [] and obj.closed
+    assert bpf_link_ids(prog_ids) == set()
+    assert bpf_link_ids() & links == set()

@@ -368,3 +368,39 @@ def test_pages_mapped_ahead_and_not_read_in_place_are_released(root: None,
     assert _map_mappings() == before + 4
     obj.close()  # events' pages were never used: the object releases them, as libbpf's ring its own
     assert _map_mappings() == before
+
+
+def test_wake_ends_a_wait_on_a_map_read_in_place(traced: BpfObject) -> None:
+    from bee.libbpf import ringbuf
+
+    require(ringbuf.DIRECT_READ, "in-place reading is for x86-64")
+    ring = traced.ring_buffer({"events": _InPlace()})
+    ring.consume()
+    ring.wake()  # before the wait: the next poll returns at once (with what came meanwhile, if anything)
+    assert ring.poll(-1) >= 0
+    results: list[int] = []
+    waiting = threading.Thread(target=lambda: results.append(ring.poll(-1)))  # would wait for ever
+    waiting.start()
+    waiting.join(0.2)
+    assert waiting.is_alive()
+    ring.wake()
+    waiting.join(10)
+    assert not waiting.is_alive() and len(results) == 1
+    ring.close()
+    ring.wake()  # closed: nothing to wake, no error
+
+
+def test_a_signal_handler_that_wakes_the_ring_ends_the_wait(traced: BpfObject) -> None:
+    """What `bee run`'s SIGINT handler does: Python's wait resumes after a handler, unless it wakes the ring."""
+    from bee.libbpf import ringbuf
+
+    require(ringbuf.DIRECT_READ, "in-place reading is for x86-64")
+    ring = traced.ring_buffer({"events": _InPlace()})
+    ring.consume()
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: ring.wake())
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        assert ring.poll(-1) >= 0  # returns: without the wake it would wait for ever
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

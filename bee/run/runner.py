@@ -264,8 +264,9 @@ class Runner:
 
         On a terminal (stdout and stdin TTYs, no `--no-tty`, no `out` given) the interactive view
         owns the main thread and the kernel work runs in a worker thread; otherwise events are logged.
-        The object is loaded on its own thread (`_Loading`) while the outputs and the metrics
-        server are made; any failure waits for that load and closes the object.
+        The filters are read and the metrics port bound before anything touches the kernel (a bad
+        regex or a taken port costs no load); the object is then loaded on its own thread
+        (`_Loading`) while the outputs are made; any failure waits for that load and closes the object.
         """
         settings = self.settings
         source = load_program(settings.program, self.store_root)
@@ -275,20 +276,19 @@ class Runner:
         self._check_privileges(spec)
 
         with contextlib.ExitStack() as stack:
+            from bee.sinks.filters import FilterSet
+            from bee.sinks.metrics import MetricsRegistry
+
+            filters = FilterSet.parse(settings.filters)
+            self.registry = MetricsRegistry()
+            self.server = _start_server(self.registry, settings.prom_host, settings.prom_port)
+            stack.callback(self.server.stop)
             # print maps are read in place (unless filtered): their pages are mapped on the load thread
             rings = [] if self._interactive() else [m.name for m in spec.tracked_maps
                                                      if m.type_name == "ringbuf" and m.output == "print"]
             loading = _Loading(data, source.name, _btf_cache_entry(spec, data), rings)
             stack.callback(loading.close)  # after a failure here: wait for the load, close the object
             # From here on, Python work (imports included) overlaps the load.
-            from bee.sinks.filters import FilterSet
-            from bee.sinks.metrics import MetricsRegistry
-
-            filters = FilterSet.parse(settings.filters)
-
-            self.registry = MetricsRegistry()
-            self.server = _start_server(self.registry, settings.prom_host, settings.prom_port)
-            stack.callback(self.server.stop)
             attached = Attached()
             if not self._interactive():
                 from bee.sinks.eventlog import EventLog

@@ -173,6 +173,33 @@ def test_failures_while_the_object_loads_leave_nothing_behind(object_file, root,
 
 
 
+def test_a_taken_port_or_a_bad_filter_is_reported_before_the_kernel(object_file, root, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The filters are read and the metrics port bound before the object is even opened."""
+    from bee.libbpf.object import BpfObject
+    from bee.sinks.errors import SinkError
+
+    opened: list[str] = []
+    real_open = BpfObject.open.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(BpfObject, "open", classmethod(lambda cls, data, name, **kw: (
+        opened.append(name), real_open(cls, data, name, **kw))[1]))
+
+    def run(**options: object) -> None:
+        settings = RunSettings(program=object_file("run_types"), no_tty=True, fmt="json", prom_host="127.0.0.1",
+                               **options)  # type: ignore[arg-type]
+        with open(os.devnull, "wb") as out, open(os.devnull, "w") as err:
+            Runner(settings, tmp_path / "store", out=out, err=err).run()
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(SinkError, match="address already in use"):
+            run(prom_port=taken.getsockname()[1])
+    with pytest.raises(BeeError, match="regex"):
+        run(prom_port=0, filters=("events,comm,[unclosed",))
+    assert opened == []
+
+
 def test_no_kernel_btf_is_one_error_before_the_kernel_for_objects_that_need_it(
         object_file, root, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every machine of this project has kernel BTF, so the check is substituted in-process:

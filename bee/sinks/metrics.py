@@ -44,7 +44,8 @@ _INVALID_METRIC_CHARS = re.compile(r"[^a-zA-Z0-9_:]")
 
 def label_value(value: object) -> str:
     """One field value as a label value: ints in decimal, bools `true`/`false`, str as is,
-    floats by `repr`, lists JSON-like without spaces (`[1,2,3]`, `["a","b"]`)."""
+    floats by `repr`, lists and structs (in arrays of structs) JSON-like without spaces
+    (`[1,2,3]`, `["a","b"]`, `[{"x":1,"y":2}]`)."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -55,6 +56,9 @@ def label_value(value: object) -> str:
         return repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_list_item(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{_list_item(v)}"
+                              for k, v in value.items()) + "}"
     return str(value)
 
 

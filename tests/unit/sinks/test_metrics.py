@@ -288,6 +288,7 @@ def test_content_type() -> None:
         ([1, 2, 3], "[1,2,3]"),
         (["a", "b"], '["a","b"]'),
         ([True, [1]], "[true,[1]]"),
+        ([{"x": -1, "y": "a b"}, {"x": 2, "y": ""}], '[{"x":-1,"y":"a b"},{"x":2,"y":""}]'),  # arrays of structs
     ],
 )
 def test_label_value(value: object, text: str) -> None:

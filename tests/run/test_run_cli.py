@@ -6,6 +6,8 @@ import signal
 import socket
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import DATA, assert_one_line_error
 from tests.run.conftest import bpf_link_ids, bpf_prog_ids
 
@@ -68,6 +70,35 @@ def test_events_are_decoded_exactly_and_maps_become_metrics(bee_run, object_file
     # a deleted key's series disappears
     trigger("beedelete")
     run.wait_for(lambda: not run.metric_lines("ebpf_solo_io_gauge_hash{"), what="the deleted key's series to go")
+    run.stop()
+
+
+TRICKY_EVENT = {
+    "tiny": -128, "umax": 2**64 - 1, "smin": -2**63, "full": "abcd", "e1": "NEG", "e2": 7,
+    "d_mid_tag": 9, "d_mid_as_int": 0x01020304, "d_mid_as_bytes": [4, 3, 2, 1],
+    "d_pts": [{"x": -1, "y": 2}, {"x": 32767, "y": -32768}], "b": True, "rest": 2**31 - 1, "raw": [0, 255, 7],
+    "d0": "0s", "dbig": "1h2m3.0045s", "a4": "127.0.0.1", "comm": "beetricky",
+}
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_unions_arrays_of_structs_and_signed_enums(bee_run, object_file, trigger, fmt: str) -> None:
+    """run_tricky.c: what the C code wrote, field by field, in both log formats and as a metric."""
+    run = bee_run(object_file("run_tricky"), fmt=fmt)
+    trigger("beetricky")
+    if fmt == "json":
+        (event,) = run.wait_for(lambda: run.events("print_tricky"), what="an event")
+        assert event["event"] == TRICKY_EVENT
+    else:
+        (line,) = run.wait_for(lambda: [line for line in list(run.stdout_lines) if " print_tricky " in line],
+                               what="an event")
+        assert line.split(" ", 2)[2] == (
+            "tiny=-128 umax=18446744073709551615 smin=-9223372036854775808 full=abcd e1=NEG e2=7 d_mid_tag=9 "
+            "d_mid_as_int=16909060 d_mid_as_bytes=[4,3,2,1] "
+            'd_pts="[{\\"x\\":-1,\\"y\\":2},{\\"x\\":32767,\\"y\\":-32768}]" '
+            "b=true rest=2147483647 raw=[0,255,7] d0=0s dbig=1h2m3.0045s a4=127.0.0.1 comm=beetricky")
+    assert run.wait_for(lambda: run.metric_lines("ebpf_solo_io_gauge_tricky{"), what="the gauge") == [
+        'ebpf_solo_io_gauge_tricky{comm="beetricky",kind="NEG"} -42']
     run.stop()
 
 

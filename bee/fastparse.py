@@ -3,7 +3,8 @@
 `parse_run(argv, environ)` gives what click would hand `bee run` for the command lines it fully
 understands, and None for every other one: help, `--version`, shell completion, other commands,
 `--`, combined short options (`-dv`, `-fVALUE`), unknown options, a value click would refuse or
-that starts with `-`, a missing or extra argument, `BEE_DEBUG` set. None means "let click do it",
+that starts with `-`, a missing or extra argument, a flag's environment variable set (`BEE_DEBUG`:
+click reads it as a boolean). None means "let click do it",
 so click's messages stay the only error messages. tests/unit/test_fastparse.py checks that for
 every command line this parser accepts, click produces the same values.
 """
@@ -34,15 +35,15 @@ class _Defer(Exception):
 
 def parse_run(argv: Sequence[str], environ: Mapping[str, str]) -> RunCommand | None:
     """The `bee run` that `argv` (without the program name) asks for, or None to leave it to click."""
-    if "_BEE_COMPLETE" in environ or environ.get("BEE_DEBUG"):
+    if "_BEE_COMPLETE" in environ:
         return None
     try:
         global_values, rest = _read_options(list(argv), GLOBAL_OPTIONS, stop_at_positional=True)
         if not rest or rest[0] != "run":
             return None
         run_values, positionals = _read_options(rest[1:], RUN_OPTIONS, stop_at_positional=False)
-        if "storage" not in global_values and environ.get("BEE_STORAGE"):
-            global_values["storage"] = _convert(GLOBAL_OPTIONS[2], environ["BEE_STORAGE"])
+        for values, table in ((global_values, GLOBAL_OPTIONS), (run_values, RUN_OPTIONS)):
+            _read_environment(values, table, environ)
     except _Defer:
         return None
     if len(positionals) != 1:
@@ -94,6 +95,17 @@ def _read_options(tokens: list[str], table: tuple[Opt, ...], *,
         else:
             values[opt.dest] = value
     return values, positionals
+
+
+def _read_environment(values: dict[str, object], table: tuple[Opt, ...], environ: Mapping[str, str]) -> None:
+    """Add to `values` the options of `table` not given but set in their environment variable
+    (click: an empty variable is unset)."""
+    for opt in table:
+        raw = environ.get(opt.envvar) if opt.envvar is not None else None
+        if raw and opt.dest not in values:
+            if opt.kind == FLAG or opt.multiple:
+                raise _Defer  # click reads these as a boolean or splits them: left to it
+            values[opt.dest] = _convert(opt, raw)
 
 
 def _convert(opt: Opt, raw: str) -> object:

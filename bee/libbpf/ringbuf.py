@@ -65,6 +65,44 @@ def _record_stride(sample_size: int) -> int:
     return (sample_size + _HEADER + 7) & ~7
 
 
+def _no_room(pending: int, stride: int, size: int) -> bool:
+    """Whether a ring of `size` bytes, `pending` of which are not consumed yet, refuses a record of
+    `stride` bytes: the kernel's reserve fails when the producer would get `size` - 1 bytes or more
+    ahead of the consumer."""
+    return pending + stride > size - 1
+
+
+class _FullWatch:
+    """How often a map libbpf reads was found with no room for one more record, as its first sample
+    of a read is handed over (libbpf has not moved the consumer yet). The consumer and producer
+    positions are mapped read-only, one page each; owns those mappings."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        page = mmap.PAGESIZE
+        self.size = size
+        self.count = 0
+        self.first = True  # the next sample is the first of a read
+        self._consumer = mmap.mmap(fd, page, mmap.MAP_SHARED, mmap.PROT_READ, offset=0)
+        try:
+            self._producer = mmap.mmap(fd, page, mmap.MAP_SHARED, mmap.PROT_READ, offset=page)
+        except BaseException:
+            self._consumer.close()
+            raise
+        self._consumer_pos = memoryview(self._consumer).cast("Q")
+        self._producer_pos = memoryview(self._producer).cast("Q")
+
+    def check(self, sample_size: int) -> None:
+        self.first = False
+        if _no_room(self._producer_pos[0] - self._consumer_pos[0], _record_stride(sample_size), self.size):
+            self.count += 1
+
+    def close(self) -> None:
+        self._consumer_pos.release()
+        self._producer_pos.release()
+        self._consumer.close()
+        self._producer.close()
+
+
 class RingPages:
     """The pages of one RINGBUF map as a reader in place needs them: the consumer page mapped
     read-write, the producer page and twice the data pages (the kernel maps the data twice in a
@@ -105,6 +143,7 @@ class _DirectRing:
         self._handler = handler
         self._sample_size, self._read = reader
         self._stride = _record_stride(self._sample_size)
+        self.full = 0  # reads that found no room for one more record (see RingBuffer.full_counts)
 
     def drain(self, limit: int) -> int:
         """Handle the committed records (up to about `limit` of them), freeing their space as it
@@ -113,6 +152,8 @@ class _DirectRing:
         consumer_pos, stride, mask, records = self._consumer_pos, self._stride, self._mask, self._records
         cons = consumer_pos[0]
         prod = self._producer_pos[0]
+        if _no_room(prod - cons, stride, mask + 1):
+            self.full += 1
         handled = 0
         while cons < prod and handled < limit:
             offset = cons & mask
@@ -167,6 +208,7 @@ class RingBuffer:
         self._error: BaseException | None = None
         self._batches: list[tuple[list[bytes], BatchHandler]] = []  # (samples read, their handler)
         self._direct: list[_DirectRing] = []  # maps read in place, not by libbpf
+        self._watches: dict[str, _FullWatch] = {}  # maps libbpf reads, by name: how often found full
         self._epoll: select.epoll | None = None  # waits on the direct maps (and libbpf's epoll fd)
         self._wake: int | None = None  # an eventfd in _epoll: `wake()` makes it readable
         self._wake_lock = threading.Lock()  # `wake()` never writes to a closed (maybe reused) fd
@@ -197,8 +239,26 @@ class RingBuffer:
             return
         if pages is not None:
             pages.close()
+        watch = None
+        if isinstance(source, Map):
+            try:
+                watch = _FullWatch(fd, source.max_entries)
+            except OSError as exc:
+                raise LibbpfError(f"cannot read ring buffer {name}: {describe_errno(exc.errno or 0)}",
+                                  errno=exc.errno) from exc
+        try:
+            self._add_libbpf(fd, name, handler, watch)
+        except BaseException:
+            if watch is not None:
+                watch.close()
+            raise
+        if watch is not None:
+            self._watches[name] = watch
+
+    def _add_libbpf(self, fd: int, name: str, handler: Handler, watch: _FullWatch | None) -> None:
         batched = hasattr(handler, "handle_batch")  # a BatchHandler
-        on_sample = self._make_batch_sample(handler) if batched else self._make_sample(handler)  # type: ignore[arg-type]
+        on_sample = (self._make_batch_sample(handler, watch) if batched  # type: ignore[arg-type]
+                     else self._make_sample(handler, watch))
         callback = ffi.callback("ring_buffer_sample_fn", on_sample)
         lib = _ffi.lib()
         if self._ptr is None:
@@ -234,10 +294,12 @@ class RingBuffer:
         self._direct.append(direct)
         self.names.append(source.name)
 
-    def _make_sample(self, handler: Handler) -> Callable[[Any, Any, int], int]:
+    def _make_sample(self, handler: Handler, watch: _FullWatch | None) -> Callable[[Any, Any, int], int]:
         buffer = ffi.buffer
 
         def on_sample(_ctx: Any, data: Any, size: int) -> int:
+            if watch is not None and watch.first:
+                watch.check(size)
             try:
                 handler(buffer(data, size)[:])
             except BaseException as exc:  # noqa: BLE001 - re-raised by poll()/consume()
@@ -248,13 +310,15 @@ class RingBuffer:
 
         return on_sample
 
-    def _make_batch_sample(self, handler: BatchHandler) -> Callable[[Any, Any, int], int]:
+    def _make_batch_sample(self, handler: BatchHandler, watch: _FullWatch | None) -> Callable[[Any, Any, int], int]:
         buffer = ffi.buffer
         samples: list[bytes] = []
         self._batches.append((samples, handler))
         append = samples.append
 
         def on_sample(_ctx: Any, data: Any, size: int) -> int:
+            if watch is not None and watch.first:
+                watch.check(size)
             append(buffer(data, size)[:])
             if len(samples) < BATCH_MAX:
                 return 0
@@ -299,7 +363,9 @@ class RingBuffer:
         raised; other failures raise LibbpfError.
         """
         if not self._direct:
-            return self._finish(_ffi.lib().ring_buffer__poll(self._live(), timeout_ms))
+            ptr = self._live()
+            self._arm_watches()
+            return self._finish(_ffi.lib().ring_buffer__poll(ptr, timeout_ms))
         handled = self._drain_direct()
         if not handled:
             assert self._epoll is not None and self._wake is not None
@@ -309,6 +375,7 @@ class RingBuffer:
                     os.eventfd_read(self._wake)
             handled = self._drain_direct()
         if self._ptr is not None:
+            self._arm_watches()
             handled += self._finish(_ffi.lib().ring_buffer__consume(self._ptr))
         return handled
 
@@ -330,10 +397,24 @@ class RingBuffer:
         lib, ptr = _ffi.lib(), self._live()
         total = 0
         while True:
+            self._arm_watches()
             ret = lib.ring_buffer__consume(ptr)
             if not self._full:
                 return total + self._finish(ret)
             total += self._finish(ret)
+
+    def _arm_watches(self) -> None:
+        for watch in self._watches.values():
+            watch.first = True
+
+    def full_counts(self) -> dict[str, int]:
+        """How many reads of each map (by name; not maps given as a bare fd) found it with no room
+        for one more record, the size of the first one read: while it is so, the program's
+        reservations fail and events are lost in the kernel, where nothing counts them. Still
+        answers once closed."""
+        counts = {direct.name: direct.full for direct in self._direct}
+        counts.update((name, watch.count) for name, watch in self._watches.items())
+        return counts
 
     def _finish(self, ret: int) -> int:
         """Hand batches over, re-raise a handler's exception, turn libbpf's result into a count."""
@@ -381,7 +462,8 @@ class RingBuffer:
         try:
             for direct in self._direct:
                 direct.close()
-            self._direct.clear()
+            for watch in self._watches.values():
+                watch.close()
             if self._epoll is not None:
                 self._epoll.close()
                 self._epoll = None

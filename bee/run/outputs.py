@@ -81,6 +81,7 @@ class RingOutput:
         self.errors = 0
         registry.events_read.inc((self.name,), 0)
         registry.events_lost.inc((self.name,), 0)
+        registry.ringbuf_full.inc((self.name,), 0)
         registry.on_collect(self._publish)
 
     def _publish(self) -> None:

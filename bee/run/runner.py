@@ -333,6 +333,8 @@ class Runner:
             handlers: dict[Any, Callable[[bytes], object]] = dict(attached.ring_outputs)
             ring = obj.ring_buffer(handlers) if handlers else None
             self._ring = ring
+            if ring is not None:
+                self.registry.on_collect(lambda: self._publish_full(ring))
             stack.callback(setattr, self, "_ring", None)
             with self._signals_handled():
                 poller = self._start_poller(maps)
@@ -477,6 +479,10 @@ class Runner:
                     hout = HashPrint(m, key, value, event_log, filters, shows)
                 attached.hash_outputs.append((m.name, hout))
         filters.validate(fields)
+
+    def _publish_full(self, ring: Any) -> None:
+        for name, count in ring.full_counts().items():
+            self.registry.ringbuf_full.follow((name,), count)
 
     def _publish_lost(self, event_log: Any) -> None:
         for name, lost in event_log.lost_by_map().items():

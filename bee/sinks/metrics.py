@@ -356,7 +356,8 @@ class MetricsRegistry:
 
     Thread-safe: families may be registered, updated and rendered from any thread.
     Self-metrics (plain Prometheus counters, `_total` in their names) for the runner to update:
-    `events_read` / `events_lost` / `map_read_errors` (label `map`) and `ringbuf_poll_errors`.
+    `events_read` / `events_lost` / `ringbuf_full` / `map_read_errors` (label `map`) and
+    `ringbuf_poll_errors`.
     A labelled family shows no series until first touched: `inc((map,), 0)` makes one appear at 0.
     """
 
@@ -376,6 +377,15 @@ class MetricsRegistry:
         )
         self.ringbuf_poll_errors = self.register(
             CounterFamily("bee_ringbuf_poll_errors_total", "Ring buffer polls that failed.", ())
+        )
+        self.ringbuf_full = self.register(
+            CounterFamily(
+                "bee_ringbuf_full_total",
+                "Reads that found a ring buffer with no room for one more event, per map: while it is so, "
+                "its program's reservations fail and events are lost in the kernel, where no counter "
+                "sees them (a larger ring helps).",
+                ("map",),
+            )
         )
         self.map_read_errors = self.register(
             CounterFamily("bee_map_read_errors_total", "Failed reads of BPF hash maps, per map.", ("map",))

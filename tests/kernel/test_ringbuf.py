@@ -365,7 +365,7 @@ def test_pages_mapped_ahead_and_not_read_in_place_are_released(root: None,
     obj.map_rings(["events", "calls", "lb_config"])  # lb_config is no ring buffer: nothing to map
     assert _map_mappings() == before + 4
     obj.ring_buffer({"calls": lambda sample: None})  # read by libbpf, which maps its own pages instead
-    assert _map_mappings() == before + 4
+    assert _map_mappings() == before + 6  # and two read-only pages to see how full it is
     obj.close()  # events' pages were never used: the object releases them, as libbpf's ring its own
     assert _map_mappings() == before
 
@@ -404,3 +404,27 @@ def test_a_signal_handler_that_wakes_the_ring_ends_the_wait(traced: BpfObject) -
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("reading", ["libbpf", "in place"])
+def test_a_ring_found_full_is_counted(traced: BpfObject, reading: str) -> None:
+    """30,000 events (40-byte records) into a 1 MiB ring that holds 26,213 of them, nothing reading: the
+    kernel refuses the rest, and the first read finds the ring full. A ring that never fills counts none."""
+    from bee.libbpf import ringbuf
+
+    require(reading == "libbpf" or ringbuf.DIRECT_READ, "in-place reading is for x86-64")
+    if platform.machine() not in GETPPID:
+        pytest.skip(f"no getppid syscall number for {platform.machine()}")  # not a CI architecture
+    handler = _Batches() if reading == "libbpf" else _InPlace()
+    calls: list[bytes] = []
+    ring = traced.ring_buffer({"events": handler, "calls": calls.append})
+    assert ring.full_counts() == {"events": 0, "calls": 0}
+    _open_files(30_000)
+    os.getppid()
+    _drain(ring, lambda: len(handler.seqs) >= 26_000 and len(calls) >= 1)
+    ring.consume()
+    assert 26_000 <= len(handler.seqs) < 30_000  # the kernel dropped what did not fit
+    assert ring.full_counts()["events"] >= 1
+    assert ring.full_counts()["calls"] == 0
+    ring.close()
+    assert ring.full_counts()["events"] >= 1  # still answers once closed

@@ -102,6 +102,22 @@ def test_unions_arrays_of_structs_and_signed_enums(bee_run, object_file, trigger
     run.stop()
 
 
+def test_a_ring_buffer_found_full_is_counted(bee_run, object_file, trigger) -> None:
+    """run_burst.c: 3,000 opens, 2 KiB events, a 4 KiB ring that holds one. The kernel refuses what does
+    not fit, which no counter sees; bee counts the reads that found the ring full. It drops nothing itself."""
+    run = bee_run(object_file("run_burst"))
+    assert 'bee_ringbuf_full_total{map="print_burst"} 0' in run.scrape().splitlines()
+    trigger("beeburst", "/bin/cat", *["/dev/null"] * 3000)
+    run.wait_for(lambda: run.events("print_burst"), what="events")
+    full = run.wait_for(lambda: [line for line in run.metric_lines('bee_ringbuf_full_total{map="print_burst"}')
+                                 if not line.endswith(" 0")], what="a read that found the ring full")
+    assert int(full[0].rsplit(" ", 1)[1]) >= 1
+    delivered = len([e for e in run.events("print_burst") if e["event"]["comm"] == "beeburst"])
+    assert 0 < delivered < 3000  # the loader's opens come on top of cat's 3,000: events were lost
+    assert 'bee_events_lost_total{map="print_burst"} 0' in run.scrape().splitlines()
+    run.stop()
+
+
 def test_text_log_filters_and_buckets(bee_run, object_file, trigger) -> None:
     run = bee_run(object_file("run_types"), "-f", "print_events,comm,^beetrig", "-b", "hist_latency,[1,100]",
                   fmt="text")

@@ -204,6 +204,7 @@ def test_self_metrics() -> None:
     registry.events_lost.inc(("print_events",), 0)
     registry.map_read_errors.inc(("counter_x",))
     registry.ringbuf_poll_errors.inc(())
+    registry.ringbuf_full.inc(("print_events",), 2)
     assert registry.exposition().decode() == (
         "# HELP bee_events_lost_total Events dropped in user space because the output could not keep up, per map.\n"
         "# TYPE bee_events_lost_total counter\n"
@@ -214,6 +215,11 @@ def test_self_metrics() -> None:
         "# HELP bee_map_read_errors_total Failed reads of BPF hash maps, per map.\n"
         "# TYPE bee_map_read_errors_total counter\n"
         'bee_map_read_errors_total{map="counter_x"} 1\n'
+        "# HELP bee_ringbuf_full_total Reads that found a ring buffer with no room for one more event, per map: "
+        "while it is so, its program's reservations fail and events are lost in the kernel, where no counter "
+        "sees them (a larger ring helps).\n"
+        "# TYPE bee_ringbuf_full_total counter\n"
+        'bee_ringbuf_full_total{map="print_events"} 2\n'
         "# HELP bee_ringbuf_poll_errors_total Ring buffer polls that failed.\n"
         "# TYPE bee_ringbuf_poll_errors_total counter\n"
         "bee_ringbuf_poll_errors_total 1\n"

@@ -25,9 +25,11 @@ from bee.libbpf.ringbuf import DIRECT_READ, RingBuffer, RingPages
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypeVar
 
     from bee.libbpf.ringbuf import Handler
+
+    _T = TypeVar("_T")
 
 ffi = _ffi.ffi
 
@@ -128,19 +130,18 @@ class BpfObject:
 
     def program(self, name: str) -> Program:
         """The program called `name`; LibbpfError when there is none."""
-        self._require_open()
-        try:
-            return self.programs[name]
-        except KeyError:
-            raise LibbpfError(f"BPF object {self.name} has no program {name}") from None
+        return self._named(self.programs, "program", name)
 
     def map(self, name: str) -> Map:
         """The map called `name`; LibbpfError when there is none."""
+        return self._named(self.maps, "map", name)
+
+    def _named(self, items: dict[str, _T], kind: str, name: str) -> _T:
         self._require_open()
         try:
-            return self.maps[name]
+            return items[name]
         except KeyError:
-            raise LibbpfError(f"BPF object {self.name} has no map {name}") from None
+            raise LibbpfError(f"BPF object {self.name} has no {kind} {name}") from None
 
     # -- before load --------------------------------------------------------------------------
 

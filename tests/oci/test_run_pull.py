@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,32 +10,21 @@ import pytest
 
 from bee.oci.store import LocalStore
 from tests.helpers import assert_one_line_error, require
-from tests.run.conftest import BeeRun, free_port
+from tests.run.conftest import BeeRun, BeeRuns
 
 
 @pytest.fixture
 def run_bee(store_dir: Path, config_dir: Path, tmp_path: Path) -> Iterator[Callable[..., BeeRun]]:
     """`run_bee(ref, *run_args)`: `bee --plain-http run REF --no-tty --format json ...`, waiting until attached."""
     require(os.geteuid() == 0, "needs root to load BPF programs")
-    runs: list[BeeRun] = []
+    runs = BeeRuns(dict(os.environ, BEE_STORAGE=str(store_dir), DOCKER_CONFIG=str(tmp_path / "no-docker")))
 
     def start(ref: str, *args: str) -> BeeRun:
-        port = free_port()
-        env = dict(os.environ, BEE_STORAGE=str(store_dir), DOCKER_CONFIG=str(tmp_path / "no-docker"))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bee", "--config-dir", str(config_dir), "--plain-http", "run", ref, "--no-tty",
-             "--format", "json", "--prom-port", str(port), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        run = BeeRun(proc, port)
-        runs.append(run)
-        run.wait_ready()
-        return run
+        return runs.start("--config-dir", str(config_dir), "--plain-http", "run", ref, "--no-tty", "--format", "json",
+                          *args)
 
     yield start
-    for run in runs:
-        if run.proc.poll() is None:
-            run.proc.kill()
-            run.proc.wait()
+    runs.close()
 
 
 def test_run_pulls_a_missing_ref_then_runs_it(run_bee, beecli, registry_plain, stored, store_dir: Path) -> None:

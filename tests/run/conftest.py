@@ -110,28 +110,40 @@ def root() -> None:
     require(os.geteuid() == 0, "needs root to load BPF programs")
 
 
-@pytest.fixture
-def bee_run(root: None, store_dir: Path) -> Iterator[Callable[..., BeeRun]]:
-    runs: list[BeeRun] = []
+class BeeRuns:
+    """Starts `python -m bee ARGV --prom-port PORT` processes (a free port each) with `env`; `close()`
+    kills those still running."""
 
-    def start(program: str, *args: str, fmt: str = "json", wait: bool = True) -> BeeRun:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.runs: list[BeeRun] = []
+
+    def start(self, *argv: str, wait: bool = True) -> BeeRun:
         port = free_port()
-        env = dict(os.environ, BEE_STORAGE=str(store_dir))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bee", "run", program, "--no-tty", "--format", fmt, "--prom-port", str(port),
-             "--poll-interval", "0.1", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        proc = subprocess.Popen([sys.executable, "-m", "bee", *argv, "--prom-port", str(port)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env)
         run = BeeRun(proc, port)
-        runs.append(run)
+        self.runs.append(run)
         if wait:
             run.wait_ready()
         return run
 
+    def close(self) -> None:
+        for run in self.runs:
+            if run.proc.poll() is None:
+                run.proc.kill()
+                run.proc.wait()
+
+
+@pytest.fixture
+def bee_run(root: None, store_dir: Path) -> Iterator[Callable[..., BeeRun]]:
+    runs = BeeRuns(dict(os.environ, BEE_STORAGE=str(store_dir)))
+
+    def start(program: str, *args: str, fmt: str = "json", wait: bool = True) -> BeeRun:
+        return runs.start("run", program, "--no-tty", "--format", fmt, "--poll-interval", "0.1", *args, wait=wait)
+
     yield start
-    for run in runs:
-        if run.proc.poll() is None:
-            run.proc.kill()
-            run.proc.wait()
+    runs.close()
 
 
 @pytest.fixture

@@ -76,8 +76,10 @@ def _signals_stop(stop: threading.Event) -> Iterator[None]:
 
 
 def run_session(model: TuiModel, kernel: Callable[[], None], stop: threading.Event) -> None:
-    """Show `model` until the user quits or `stop` is set; raise the kernel work's error, if any."""
-    from bee.tui.app import BeeApp
+    """Show `model` until the user quits or `stop` is set; raise the kernel work's error, if any.
+
+    The kernel work starts before the view's modules are imported (textual: about a quarter of a
+    second), so the programs are attached and their events kept meanwhile."""
 
     def work() -> None:
         try:
@@ -85,7 +87,6 @@ def run_session(model: TuiModel, kernel: Callable[[], None], stop: threading.Eve
         except BaseException as exc:  # noqa: BLE001 - shown in the view, raised after it
             model.fail(exc)
 
-    app = BeeApp(model, stop)
     worker = threading.Thread(target=work, name="bee-kernel", daemon=True)
     finished = threading.Event()
     with _signals_stop(stop), _logs_to(model) as logs:
@@ -93,7 +94,9 @@ def run_session(model: TuiModel, kernel: Callable[[], None], stop: threading.Eve
         threading.Thread(target=_watchdog, args=(stop, worker, finished, model), name="bee-exit-guard",
                          daemon=True).start()
         try:
-            app.run()
+            from bee.tui.app import BeeApp
+
+            BeeApp(model, stop).run()
         finally:
             stop.set()
             worker.join()

@@ -243,9 +243,8 @@ class RingBuffer:
         if isinstance(source, Map):
             try:
                 watch = _FullWatch(fd, source.max_entries)
-            except OSError as exc:
-                raise LibbpfError(f"cannot read ring buffer {name}: {describe_errno(exc.errno or 0)}",
-                                  errno=exc.errno) from exc
+            except OSError as exc:  # only the count of full reads is missing then; libbpf says if it cannot read
+                _ffi.logger.debug("cannot watch how full ring buffer %s is: %s", name, exc)
         try:
             self._add_libbpf(fd, name, handler, watch)
         except BaseException:

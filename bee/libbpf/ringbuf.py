@@ -407,11 +407,10 @@ class RingBuffer:
             watch.first = True
 
     def full_counts(self) -> dict[str, int]:
-        """How many reads of each map (by name; not maps given as a bare fd, nor one libbpf reads whose
-        positions could not be mapped) found it with no room
-        for one more record, the size of the first one read: while it is so, the program's
-        reservations fail and events are lost in the kernel, where nothing counts them. Still
-        answers once closed."""
+        """How many reads of each map (by name) found it with no room for one more record the size
+        of the first one read: while it is so, the program's reservations fail and events are lost
+        in the kernel, where nothing counts them. Maps given as a bare fd, and maps libbpf reads
+        whose positions could not be mapped, are left out. Still answers once closed."""
         counts = {direct.name: direct.full for direct in self._direct}
         counts.update((name, watch.count) for name, watch in self._watches.items())
         return counts

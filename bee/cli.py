@@ -1,6 +1,6 @@
 """The `bee` entry point: `main()` runs one command line and turns failures into one line.
 
-A plain `bee run` command line is read by `bee.fastparse` and started without importing click
+A plain `bee run` command line is read by `bee.commands.fastparse` and started without importing click
 (start-up time is what `bee run` is measured by); every other command line, and any `bee run`
 that parser leaves alone, goes to the click group in `bee.commands.group`. Expected failures
 (`BeeError`) print one line on stderr and exit with their code; `--debug` (or BEE_DEBUG=1) shows
@@ -34,13 +34,9 @@ def _run(args: list[str]) -> int:
     back on once attached (`bee.run.start.end_of_start_up`).
     """
     gc.disable()
-    from bee.fastparse import parse_run
+    from bee.commands.fastparse import run_plain
 
-    command = parse_run(args, os.environ)
-    if command is not None:
-        from bee.run.start import start_run
-
-        start_run(command.options, command.program, command.values)
+    if run_plain(args, os.environ):
         return 0
     gc.enable()
     from bee.commands.group import invoke

@@ -32,9 +32,9 @@ def child(ref: str) -> None:
     _marks.append(("imports of this script (contextlib, json)", time.time() - _T0, 0.0))
     started = time.time()
     import bee.cli  # noqa: F401  (what the `bee` entry point imports first)
-    import bee.fastparse  # noqa: F401  (reads `bee run` command lines without click)
+    import bee.commands.fastparse  # noqa: F401  (reads `bee run` command lines without click)
     import bee.run.start  # noqa: F401
-    _marks.append(("import bee.cli + bee.fastparse + bee.run.start", time.time() - _T0, time.time() - started))
+    _marks.append(("import bee.cli + bee.commands.fastparse + bee.run.start", time.time() - _T0, time.time() - started))
     started = time.time()
     import bee.run.runner as runner
     _marks.append(("import bee.run.runner (elf, oci...)", time.time() - _T0, time.time() - started))

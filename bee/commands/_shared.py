@@ -1,4 +1,4 @@
-"""Small helpers the click commands share: options from `bee.params`, table output, reference completion."""
+"""Small helpers the click commands share: options from `bee.commands.params`, table output, reference completion."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bee.params import CHOICE, FLAG, FLOAT, INT, PATH, Opt
+from bee.commands.params import CHOICE, FLAG, FLOAT, INT, PATH, Opt
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem

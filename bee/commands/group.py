@@ -12,7 +12,7 @@ import click
 
 from bee import __version__
 from bee.commands._shared import click_options
-from bee.params import GLOBAL_OPTIONS, global_options
+from bee.commands.params import GLOBAL_OPTIONS, global_options
 
 # command name → ("module:attribute" of its click command, one-line help), in help order.
 _COMMANDS = {

@@ -1,12 +1,12 @@
-"""`bee run BPF_PROGRAM` through click (a plain command line skips click: see `bee.fastparse`)."""
+"""`bee run BPF_PROGRAM` through click (a plain command line skips click: see `bee.commands.fastparse`)."""
 
 from __future__ import annotations
 
 import click
 
 from bee.commands._shared import click_options, complete_store_ref
+from bee.commands.params import RUN_OPTIONS
 from bee.options import GlobalOptions
-from bee.params import RUN_OPTIONS
 from bee.run import start
 
 HELP = """Load BPF_PROGRAM (a file, or a reference in the local store, pulled from its registry

@@ -1,4 +1,4 @@
-"""`start_run`: what `bee run` does once its command line is read, whether by click or by `bee.fastparse`."""
+"""`start_run`: what `bee run` does once its command line is read, whether by click or by `bee.commands.fastparse`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from bee.options import GlobalOptions
 def start_run(options: GlobalOptions, program: str, values: Mapping[str, object]) -> None:
     """Set up logging, pull `program` if its policy says so, then run it until signalled.
 
-    `values` holds every option of `bee.params.RUN_OPTIONS` by `dest`. Raises the `BeeError`s of
+    `values` holds every option of `bee.commands.params.RUN_OPTIONS` by `dest`. Raises the `BeeError`s of
     settings parsing, pulling and `Runner.run`.
     """
     from bee import log

@@ -1,4 +1,4 @@
-"""`bee.fastparse` against click: every `bee run` command line it reads, click reads the same way.
+"""`bee.commands.fastparse` against click: every `bee run` command line it reads, click reads the same way.
 
 click is the reference: `click_reading` runs the real click group with `start_run` replaced by
 a function that records what it was given, so no program is run.
@@ -17,8 +17,8 @@ import click
 import pytest
 
 from bee.commands import group
-from bee.fastparse import RunCommand, parse_run
-from bee.params import GLOBAL_OPTIONS, RUN_OPTIONS
+from bee.commands.fastparse import RunCommand, parse_run
+from bee.commands.params import GLOBAL_OPTIONS, RUN_OPTIONS
 from bee.run import start
 
 

@@ -16,8 +16,8 @@ import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from bee.commands.params import CHOICE, FLAG, FLOAT, GLOBAL_OPTIONS, INT, PATH, RUN_OPTIONS, Opt, global_options
 from bee.options import GlobalOptions
-from bee.params import CHOICE, FLAG, FLOAT, GLOBAL_OPTIONS, INT, PATH, RUN_OPTIONS, Opt, global_options
 from bee.records import Record
 
 
@@ -136,3 +136,16 @@ def _convert(opt: Opt, raw: str) -> object:
 def _complete(values: dict[str, object], table: tuple[Opt, ...]) -> dict[str, object]:
     """`values` with every option of `table` that was not given at its initial value."""
     return {opt.dest: values[opt.dest] if opt.dest in values else opt.initial() for opt in table}
+
+
+def run_plain(argv: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """Run the `bee run` of `argv` when `parse_run` reads it, and return True once it has ended;
+    return False at once, having done nothing, for click to take the command line. Raises what
+    `bee.run.start.start_run` raises."""
+    command = parse_run(argv, environ)
+    if command is None:
+        return False
+    from bee.run.start import start_run
+
+    start_run(command.options, command.program, command.values)
+    return True

@@ -1,7 +1,7 @@
 """The options of `bee` (global) and `bee run`, declared once without click.
 
 click builds its options from these declarations (`bee.commands._shared.click_options`), and
-`bee.fastparse` reads a plain `bee run` command line with them without importing click, so both
+`bee.commands.fastparse` reads a plain `bee run` command line with them without importing click, so both
 always agree on names, defaults and types. Help texts live here too.
 """
 

@@ -23,6 +23,8 @@ VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "legacy": ("spec_legacy.c", ()),
     "legacy_nobtf": ("spec_legacy.c", ("-g0",)),  # no .BTF section at all
     "section_be": ("spec_section.c", ("-target bpfeb",)),  # big-endian ELF and BTF
+    "lb_ringbuf_be": ("lb_ringbuf.c", ("-target bpfeb",)),
+    "legacy_maps_be": ("legacy_maps.c", ("-target bpfeb",)),
 }
 
 

@@ -213,10 +213,8 @@ def test_output_is_deterministic(build: Callable[[str], bytes]) -> None:
     assert merge_map_sections(data, "a.o") == merge_map_sections(bytes(data), "b.o")
 
 
-def test_big_endian_objects_are_merged(tmp_path: Path) -> None:
-    out = tmp_path / "legacy_maps_be.o"
-    compile_bpf(SOURCES / "legacy_maps.c", out, cflags=("-target bpfeb",))
-    data = out.read_bytes()
+def test_big_endian_objects_are_merged(obj: Callable[[str], bytes]) -> None:
+    data = obj("legacy_maps_be")
     merged = merge_map_sections(data)
     assert read_elf(merged).endian == ">"
     assert _map_fields(merged) == _map_fields(data)

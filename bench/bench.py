@@ -213,11 +213,12 @@ def prepare(setup: Setup) -> dict[str, Any]:
 
 
 def first_event(setup: Setup, tool: Tool, marker: bytes, timeout: float) -> dict[str, float | None]:
-    """Spawn `tool` on a pseudo-terminal; seconds from spawn to its first line naming `marker`."""
+    """Spawn `tool` on a pseudo-terminal; seconds from spawn to its first line naming `marker`, and
+    from the SIGINT sent then to the tool's exit (`stop`, watched through a pidfd)."""
     master, slave = pty.openpty()
     sel = selectors.DefaultSelector()
     ready_re = {"opensnoop": re.compile(rb"PID +COMM")}.get(tool.name)
-    result: dict[str, float | None] = {"first_event": None, "ready": None}
+    result: dict[str, float | None] = {"first_event": None, "ready": None, "stop": None}
     tail = b""
     started = time.monotonic()
     proc = setup.spawn(tool.argv, stdout=slave, stderr=subprocess.PIPE, env=tool_env(tool))
@@ -259,14 +260,29 @@ def first_event(setup: Setup, tool: Tool, marker: bytes, timeout: float) -> dict
                 log(f"{tool.name} exited ({proc.returncode}): {err.decode(errors='replace').strip()[-500:]}")
                 break
     finally:
+        try:
+            pidfd: int | None = os.pidfd_open(proc.pid)
+            sel.register(pidfd, selectors.EVENT_READ, "exit")
+        except OSError:  # already reaped: it exited on its own
+            pidfd = None
+        interrupted = None
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
+            interrupted = time.monotonic()
         deadline = time.monotonic() + 15
-        while proc.poll() is None and time.monotonic() < deadline:  # keep reading so it can flush and exit
+        exited = None
+        while exited is None and proc.returncode is None and time.monotonic() < deadline:  # read on: it flushes
             for key, _ in sel.select(0.05):
+                if key.data == "exit":
+                    exited = time.monotonic()
+                    continue
                 with contextlib.suppress(OSError):
                     if not os.read(key.fd if key.data == "out" else proc.stderr.fileno(), 1 << 16):
                         sel.unregister(key.fileobj)
+        if interrupted is not None and exited is not None and result["first_event"] is not None:
+            result["stop"] = exited - interrupted
+        if pidfd is not None:
+            os.close(pidfd)
         setup.stop(proc, signal.SIGKILL, 5)
         sel.close()
         os.close(master)
@@ -528,12 +544,14 @@ def report(data: dict[str, Any]) -> str:
     lines.append("")
     if data.get("first_event"):
         lines += ["## Time to first event (ms, spawn → first line naming the opened file)", "",
-                  "| tool | runs | median | p90 | min | max | attached (median) |", "|---|---|---|---|---|---|---|"]
+                  "| tool | runs | median | p90 | min | max | attached (median) | exit after SIGINT (median, max) |",
+                  "|---|---|---|---|---|---|---|---|"]
         for name, runs in data["first_event"].items():
             fe = [r["first_event"] for r in runs if r["first_event"] is not None]
             rd = [r["ready"] for r in runs if r["ready"] is not None]
+            st = [r["stop"] for r in runs if r.get("stop") is not None]
             lines.append(f"| {name} | {len(fe)}/{len(runs)} | {ms(fe)} | {ms(fe, 0.9)} | {ms(fe, 0.0)} | "
-                         f"{ms(fe, 1.0)} | {ms(rd) if rd else '–'} |")
+                         f"{ms(fe, 1.0)} | {ms(rd) if rd else '–'} | {f'{ms(st)}, {ms(st, 1.0)}' if st else '–'} |")
         lines.append("")
     if data.get("flood"):
         lines += [f"## Flood: {data['events']:,} failed openat(2) calls per run (median [min–max] of runs)", "",

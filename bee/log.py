@@ -65,21 +65,17 @@ class Logger:
             self._real().log(level, msg, *args, **kwargs)
 
     def debug(self, msg: str, *args: object, **kwargs: Any) -> None:
-        if _threshold <= DEBUG:
-            self._real().debug(msg, *args, **kwargs)
+        self.log(DEBUG, msg, *args, **kwargs)
 
     def info(self, msg: str, *args: object, **kwargs: Any) -> None:
-        if _threshold <= INFO:
-            self._real().info(msg, *args, **kwargs)
+        self.log(INFO, msg, *args, **kwargs)
 
     def warning(self, msg: str, *args: object, **kwargs: Any) -> None:
-        if _threshold <= WARNING:
-            self._real().warning(msg, *args, **kwargs)
+        self.log(WARNING, msg, *args, **kwargs)
 
     def exception(self, msg: str, *args: object, **kwargs: Any) -> None:
-        if _threshold <= ERROR:
-            kwargs.setdefault("exc_info", True)
-            self._real().error(msg, *args, **kwargs)
+        kwargs.setdefault("exc_info", True)
+        self.log(ERROR, msg, *args, **kwargs)
 
 
 def get(name: str) -> Logger:

@@ -112,7 +112,7 @@ class RingPages:
 
     def __init__(self, fd: int, size: int) -> None:
         page = mmap.PAGESIZE
-        self.fd, self.size = fd, size
+        self.size = size
         self.consumer = mmap.mmap(fd, page, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
         try:
             self.data = mmap.mmap(fd, page + 2 * size, mmap.MAP_SHARED, mmap.PROT_READ, offset=page)
@@ -131,7 +131,6 @@ class _DirectRing:
     def __init__(self, pages: RingPages, name: str, handler: BatchHandler, reader: RecordReader) -> None:
         page = mmap.PAGESIZE
         self.name = name
-        self.fd = pages.fd
         self._pages = pages
         self._consumer_pos = memoryview(pages.consumer).cast("Q")  # element 0: one aligned 8-byte access
         data = memoryview(pages.data)

@@ -48,6 +48,7 @@ import bee.sinks.eventlog as eventlog  # noqa: E402
 from bee.elf.spec import load_spec  # noqa: E402
 from bee.libbpf import ringbuf  # noqa: E402
 from bee.libbpf.object import BpfObject  # noqa: E402
+from bee.run.fixups import loadable_bytes  # noqa: E402
 from bee.run.outputs import RingPrint, record_decoder  # noqa: E402
 from bee.sinks.filters import FilterSet  # noqa: E402
 from bee.sinks.metrics import MetricsRegistry  # noqa: E402
@@ -106,7 +107,7 @@ def main() -> int:
                              target.encode()).ljust(decoder.size, b"\0")
         now = time.time()
         records = [("print_events", decoder.decode(sample), now + i * 1e-6) for i in range(4096)]
-        obj = BpfObject.open(data, "opensnoop")
+        obj = BpfObject.open(loadable_bytes(data, spec, "opensnoop.o"), "opensnoop")
         sink = open(os.devnull, "wb")  # noqa: SIM115
         try:
             obj.load()

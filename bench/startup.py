@@ -55,20 +55,21 @@ def child(ref: str) -> None:
 
         setattr(owner, name, wrapper)
 
-    timed(runner, "load_program", "read the program from the local store")
-    timed(runner, "load_spec", "parse ELF + BTF (load_spec)")
-    timed(runner.Runner, "_check_privileges", "privilege and BTF checks")
-    timed(runner, "_start_server", "start the metrics server (imports bee.sinks.http)")
+    from bee.run import load, prepare, program
+
+    timed(prepare, "load_program", "read the program from the local store")
+    timed(prepare, "load_spec", "parse ELF + BTF (load_spec)")
+    timed(runner, "check_privileges", "privilege and BTF checks")
+    timed(runner, "start_metrics_server", "start the metrics server (imports bee.sinks.http)")
     from bee.libbpf.object import BpfObject
     from bee.libbpf.ringbuf import RingBuffer
 
     timed(BpfObject, "open", "bpf_object__open_mem")
     timed(BpfObject, "load", "bpf_object__load (verifier; bee-load thread)")
     timed(BpfObject, "map_rings", "map the ring's pages (bee-load thread)")
-    if hasattr(runner, "_Loading"):
-        timed(runner._Loading, "result", "wait for the load to end")
-    timed(runner.Runner, "_attach", "attach 4 tracepoints")
-    timed(runner.Runner, "_make_outputs", "compile decoders, make outputs")
+    timed(load.Loading, "result", "wait for the load to end")
+    timed(program, "attach_all", "attach 4 tracepoints")
+    timed(program, "make_outputs", "compile decoders, make outputs")
     timed(BpfObject, "ring_buffer", "make the ring-buffer reader")
     timed(runner.Runner, "_announce", "print 'bee: attached'")
 

@@ -55,7 +55,6 @@ class BpfObject:
         self._ringbufs: list[RingBuffer] = []
         self._ring_pages: dict[str, RingPages] = {}  # mapped ahead by map_rings(), for ring_buffer()
         self._log_buffers: list[tuple[mmap.mmap, Any]] = []
-        self._fixed_ringbufs: list[str] = []
         #: CO-RE relocations that matched no kernel type at `load()` (their instructions were
         #: patched to fail, or a `bpf_core_*_exists()` check made false); 0 before load.
         self.unmatched_core_relocations = 0
@@ -74,12 +73,12 @@ class BpfObject:
             map_ptr = lib.bpf_object__next_map(ptr, map_ptr)
 
     @classmethod
-    def open(cls, data: bytes, name: str, *, fix_ringbufs: bool = True,
-             btf_custom_path: str | None = None) -> BpfObject:
+    def open(cls, data: bytes, name: str, *, btf_custom_path: str | None = None) -> BpfObject:
         """Parse ELF object `data` with libbpf (`bpf_object__open_mem`); nothing reaches the kernel.
 
-        `name` names the object (and prefixes its .data/.bss maps). With `fix_ringbufs`,
-        `fix_ringbuf_sizes()` runs before returning. `btf_custom_path` names a BTF file that
+        `name` names the object (and prefixes its .data/.bss maps). The object is loaded as it is:
+        Bumblebee-style objects (ring buffers with a BTF value type, `.maps.<kind>` sections) need
+        `bee.run.fixups` first. `btf_custom_path` names a BTF file that
         `load()` relocates CO-RE against instead of the kernel's (/sys/kernel/btf/vmlinux); libbpf
         still reads the kernel's BTF for programs that attach through it (tp_btf, fentry...).
         Raises LibbpfMissingError, or LibbpfError with libbpf's reason when the object is malformed.
@@ -101,10 +100,7 @@ class BpfObject:
             raise LibbpfError(f"libbpf cannot open {name}: {reason}", errno=code,
                               detail="\n".join(warnings) or None)
         _ffi.log_warnings(records)
-        obj = cls(ptr, buffer, name)
-        if fix_ringbufs:
-            obj.fix_ringbuf_sizes()
-        return obj
+        return cls(ptr, buffer, name)
 
     def __repr__(self) -> str:
         return f"<BpfObject {self.name} {self._state}>"
@@ -145,35 +141,6 @@ class BpfObject:
 
     # -- before load --------------------------------------------------------------------------
 
-    def fix_ringbuf_sizes(self) -> list[str]:
-        """Make ring buffers declared with `__type(value, struct X)` loadable; returns their names.
-
-        The kernel wants key and value size 0 for a RINGBUF map, so both are cleared. The
-        declared event type stays readable as `Map.btf_value_type_id` (recorded at open).
-
-        Measured with libbpf 1.1.2 on Linux 6.18: left as declared, creating the map fails with
-        EINVAL (libbpf retries without BTF, fails again, and the load fails). With the sizes
-        cleared, libbpf's first create still sends the BTF value type id, which the kernel
-        rejects (EINVAL: the type's size is not the value size 0); libbpf then retries without
-        BTF and succeeds, printing "Retrying without BTF", which `load()` logs at debug level
-        for these maps (`bee run` avoids that second create: it hands libbpf objects whose ring
-        buffers have no BTF key or value, see `bee.elf.ringbuf_btf`). Clearing the value size
-        alone is enough; the key size is cleared for objects that declared a key. Handing libbpf
-        a ring buffer made beforehand (`bpf_map_create` + `bpf_map__reuse_fd`) also works without
-        the retry, but reaches the kernel before load.
-        """
-        self._require_open()
-        if self._state != "opened":
-            raise LibbpfError(f"BPF object {self.name} is already loaded: ring buffers can only be fixed before")
-        fixed = []
-        for bpf_map in self.maps.values():
-            if bpf_map.type == MapType.RINGBUF and (bpf_map.key_size or bpf_map.value_size):
-                bpf_map.key_size = 0
-                bpf_map.value_size = 0
-                fixed.append(bpf_map.name)
-        self._fixed_ringbufs += [name for name in fixed if name not in self._fixed_ringbufs]
-        return fixed
-
     # -- load ---------------------------------------------------------------------------------
 
     def load(self) -> None:
@@ -202,7 +169,7 @@ class BpfObject:
         self.unmatched_core_relocations = sum(_CORE_UNMATCHED in text for _, text in records)
         if ret == 0:
             self._state = "loaded"
-            _ffi.log_warnings(records, expected=tuple(f"bpf_create_map_xattr({name})" for name in self._fixed_ringbufs))
+            _ffi.log_warnings(records)
             return
         self._state = "failed"
         raise self._load_error(-ret, logs, _ffi.warnings(records))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bee.elf.ringbuf_btf import untype_ring_buffers
 from bee.libbpf import BpfObject
 from tests.helpers import DATA, require
 
@@ -36,11 +37,13 @@ def root() -> None:
 
 @pytest.fixture
 def open_object(lb_object: Callable[[str], bytes]) -> Iterator[Callable[..., BpfObject]]:
-    """Open `lb_<name>` objects that are closed when the test ends."""
+    """Open `lb_<name>` objects that are closed when the test ends: as `bee run` hands them to libbpf
+    (ring buffers without BTF key/value types, `bee.run.fixups`), or as compiled with `raw=True`."""
     opened: list[BpfObject] = []
 
-    def open_(name: str, **kwargs: object) -> BpfObject:
-        obj = BpfObject.open(lb_object(name), name, **kwargs)  # type: ignore[arg-type]
+    def open_(name: str, *, raw: bool = False, **kwargs: object) -> BpfObject:
+        data = lb_object(name) if raw else untype_ring_buffers(lb_object(name), name)
+        obj = BpfObject.open(data, name, **kwargs)  # type: ignore[arg-type]
         opened.append(obj)
         return obj
 

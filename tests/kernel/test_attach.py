@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bee.elf.ringbuf_btf import untype_ring_buffers
 from bee.libbpf import (
     AttachError,
     BpfObject,
@@ -106,7 +107,7 @@ def test_tracepoint_attach_mounts_tracefs_when_missing(
     require(unshare is not None, "needs unshare (util-linux) for a private mount namespace")
     assert unshare is not None
     obj = tmp_path / "lb_ringbuf.o"
-    obj.write_bytes(lb_object("lb_ringbuf"))
+    obj.write_bytes(untype_ring_buffers(lb_object("lb_ringbuf")))
     # in a mount namespace of its own, so unmounting tracefs there touches nothing else
     proc = subprocess.run([unshare, "--mount", "--propagation", "private", sys.executable, "-c", _MOUNT_SCRIPT,
                            str(obj)], cwd=REPO, capture_output=True, text=True, timeout=60, check=False)

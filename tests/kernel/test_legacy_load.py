@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bee.elf import load_spec
-from bee.elf.normalize import merge_map_sections
 from bee.libbpf import BpfObject, LibbpfError, MapType, RingBuffer, ensure_tracefs
+from bee.run.fixups import loadable_bytes
 from tests.helpers import require
 
 pytestmark = pytest.mark.kernel
@@ -48,6 +48,11 @@ def _libbpf_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "bee.libbpf" and r.levelno >= logging.WARNING]
 
 
+
+def _loadable(data: bytes) -> bytes:
+    """The object as `bee run` hands it to libbpf: map sections merged, ring buffers untyped."""
+    return loadable_bytes(data, load_spec(data), "input")
+
 # legacy_opensnoop: `.maps.print` only; legacy_maps: `.maps` then three `.maps.<kind>`; spec_section (the
 # bee.elf test program): `.maps.<kind>` sections before `.maps`, two maps in one section, kprobe programs.
 @pytest.mark.parametrize(("name", "refused"), [
@@ -66,7 +71,7 @@ def test_merged_objects_load_with_their_btf(root: None, lb_object: Callable[[str
                                             caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="bee.libbpf")
     declared = {m.name: (m.map_type, m.max_entries) for m in load_spec(lb_object(name)).maps}
-    with BpfObject.open(merge_map_sections(lb_object(name)), name) as obj:
+    with BpfObject.open(_loadable(lb_object(name)), name) as obj:
         maps = {n: m for n, m in obj.maps.items() if not m.is_internal}
         assert {n: (m.type, m.max_entries) for n, m in maps.items()} == declared
         obj.load()
@@ -87,7 +92,7 @@ def test_merged_opensnoop_reports_this_process(tracefs: None, lb_object: Callabl
         if pid == os.getpid() and fname.split(b"\0", 1)[0] == str(path).encode()[:63]:
             mine.append((pid, uid, comm.split(b"\0", 1)[0], fname.split(b"\0", 1)[0]))
 
-    with BpfObject.open(merge_map_sections(lb_object("legacy_opensnoop")), "legacy_opensnoop") as obj:
+    with BpfObject.open(_loadable(lb_object("legacy_opensnoop")), "legacy_opensnoop") as obj:
         assert list(obj.maps) == ["events"] and obj.map("events").type == MapType.RINGBUF
         obj.load()
         assert _libbpf_warnings(caplog) == []  # among them "Error loading .BTF into kernel"
@@ -104,7 +109,7 @@ def test_merged_maps_feed_events_counters_and_gauges(tracefs: None, lb_object: C
     path = tmp_path / "opened-three-times"
     path.write_text("")
     events: list[bytes] = []
-    with BpfObject.open(merge_map_sections(lb_object("legacy_maps")), "legacy_maps") as obj:
+    with BpfObject.open(_loadable(lb_object("legacy_maps")), "legacy_maps") as obj:
         assert {n: m.type for n, m in obj.maps.items()} == {
             "target_pid": MapType.ARRAY, "opens": MapType.HASH, "last_flags": MapType.HASH,
             "events": MapType.RINGBUF}

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from bee.elf.ringbuf_btf import untype_ring_buffers
 from bee.libbpf import BpfObject, ClosedError, LibbpfError, LoadError, MapType, ProgType
 from tests.helpers import REPO, require
 
@@ -37,36 +38,37 @@ def test_open_lists_programs_and_maps_without_the_kernel(open_object: Callable[.
         _ = obj.map("events").fd
 
 
-def test_ringbuf_fixup_clears_sizes_and_keeps_the_event_type(open_object: Callable[..., BpfObject]) -> None:
-    obj = open_object("lb_ringbuf")
+def test_libbpf_sees_the_declared_event_type_of_a_raw_object(open_object: Callable[..., BpfObject]) -> None:
+    obj = open_object("lb_ringbuf", raw=True)
     events, calls = obj.map("events"), obj.map("calls")
     assert (events.type, events.max_entries) == (MapType.RINGBUF, 1 << 20)
-    assert (events.key_size, events.value_size) == (0, 0)
-    assert events.declared_value_size == 32 and calls.declared_value_size == 8  # struct event, struct call
+    assert events.value_size == 32 and calls.value_size == 8  # struct event, struct call: as declared
     assert events.btf_value_type_id > 0 and calls.btf_value_type_id > 0
     assert events.btf_value_type_id != calls.btf_value_type_id
-    assert obj.fix_ringbuf_sizes() == []  # already done by open
+
+
+def test_fixed_up_ring_buffers_have_no_key_nor_value(open_object: Callable[..., BpfObject]) -> None:
+    obj = open_object("lb_ringbuf")
+    for name in ("events", "calls"):
+        ring = obj.map(name)
+        assert (ring.type, ring.key_size, ring.value_size, ring.btf_value_type_id) == (MapType.RINGBUF, 0, 0, 0)
 
 
 def test_untyped_ring_buffers_are_created_at_the_first_try(
         root: None, lb_object: Callable[[str], bytes], caplog: pytest.LogCaptureFixture) -> None:
     """With the BTF value types dropped (what `bee run` hands libbpf), no create is refused and retried."""
-    from bee.elf.ringbuf_btf import untype_ring_buffers
-
     caplog.set_level(logging.DEBUG, logger="bee.libbpf")
-    for data, retried in ((lb_object("lb_ringbuf"), True), (untype_ring_buffers(lb_object("lb_ringbuf")), False)):
-        caplog.clear()
-        with BpfObject.open(data, "lb_ringbuf") as obj:
-            assert (obj.map("events").btf_value_type_id == 0) is not retried
-            obj.load()
-            assert obj.map("events").fd >= 0 and obj.map("calls").fd >= 0
-        retries = [r.getMessage() for r in caplog.records if "Retrying without BTF" in r.getMessage()]
-        assert len(retries) == (2 if retried else 0), retries
+    with BpfObject.open(untype_ring_buffers(lb_object("lb_ringbuf")), "lb_ringbuf") as obj:
+        obj.load()
+        assert obj.map("events").fd >= 0 and obj.map("calls").fd >= 0
+    assert caplog.records, "libbpf logged nothing at debug level: the check below would prove nothing"
+    retries = [r.getMessage() for r in caplog.records if "Retrying without BTF" in r.getMessage()]
+    assert retries == []
 
 
 def test_without_the_fixup_the_ring_buffer_cannot_be_created(
         root: None, open_object: Callable[..., BpfObject]) -> None:
-    obj = open_object("lb_ringbuf", fix_ringbufs=False)
+    obj = open_object("lb_ringbuf", raw=True)
     assert obj.map("events").value_size == 32
     with pytest.raises(LoadError) as caught:
         obj.load()
@@ -84,8 +86,6 @@ def test_fixed_object_loads_and_setters_refuse_after_load(root: None, open_objec
     assert obj.map("calls").max_entries == 1 << 13
     with pytest.raises(LibbpfError, match="cannot set the max_entries of map calls: the object is already loaded"):
         obj.map("calls").max_entries = 1 << 14
-    with pytest.raises(LibbpfError, match="ring buffers can only be fixed before"):
-        obj.fix_ringbuf_sizes()
 
 
 def test_autoload_off_skips_a_program(root: None, open_object: Callable[..., BpfObject]) -> None:
@@ -128,8 +128,8 @@ def test_loading_without_privileges_says_what_is_needed(root: None, lb_object: C
     require(setpriv is not None, "needs setpriv (util-linux) to drop privileges")
     assert setpriv is not None
     proc = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
-                           _UNPRIVILEGED_SCRIPT], input=lb_object("lb_ringbuf"), cwd=REPO, capture_output=True,
-                          timeout=60, check=False)
+                           _UNPRIVILEGED_SCRIPT], input=untype_ring_buffers(lb_object("lb_ringbuf")), cwd=REPO,
+                          capture_output=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.decode().strip() == ("loading BPF object lb_ringbuf failed: Operation not permitted; "
                                    "bee run needs root or CAP_BPF+CAP_PERFMON (and CAP_NET_ADMIN for XDP/TC)")
@@ -173,7 +173,7 @@ def _bpftool(*args: str) -> list[dict[str, object]]:
 
 
 def test_twenty_cycles_leak_no_fd_program_or_link(root: None, lb_object: Callable[[str], bytes]) -> None:
-    data = lb_object("lb_ringbuf")
+    data = untype_ring_buffers(lb_object("lb_ringbuf"))
 
     def cycle() -> set[int]:
         with BpfObject.open(data, "lb_ringbuf") as obj:

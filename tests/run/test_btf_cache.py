@@ -102,11 +102,10 @@ def test_an_entry_that_does_not_fit_is_left_aside(cache: Path, opens: list[str |
     object is loaded again against the kernel's BTF, and the entry is marked never to be used again."""
     from bee.elf.spec import load_spec
     from bee.libbpf import libbpf_version
-    from bee.run.runner import _normalized
-    from bee.run.source import ProgramSource
+    from bee.run.fixups import loadable_bytes
 
     data = opensnoop.read_bytes()
-    entry = btfcache.entry_for(_normalized(ProgramSource(data, str(opensnoop), "opensnoop"), load_spec(data)),
+    entry = btfcache.entry_for(loadable_bytes(data, load_spec(data), str(opensnoop)),
                                ".".join(map(str, libbpf_version())))
     assert entry is not None
     entry.parent.mkdir(parents=True)

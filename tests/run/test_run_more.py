@@ -207,7 +207,7 @@ def test_no_kernel_btf_is_one_error_before_the_kernel_for_objects_that_need_it(
     one sentence, raised before libbpf opens the object. run_types has none: it runs as usual."""
     from bee.libbpf import system
     from bee.libbpf.object import BpfObject
-    from bee.run.runner import RunError
+    from bee.run.errors import RunError
 
     monkeypatch.setattr(system, "kernel_has_btf", lambda: False)
     opened: list[str] = []

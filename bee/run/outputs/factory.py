@@ -1,0 +1,139 @@
+"""The output of every tracked map of a program, made by one table keyed by (map type, output kind).
+
+No kernel is needed: outputs are made while the object loads. Each maker compiles the map's
+decoders from the object's BTF and wires the output to the run's `Sinks` (metrics registry, event
+log, filters, interactive view); a pairing without a maker never reaches here (`bee.elf.maps`
+marks it unsupported and `bee.run.prepare` refuses it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from bee.elf.btf import Btf
+from bee.elf.maps import MapSpec
+from bee.elf.spec import ObjectSpec
+from bee.records import Record
+from bee.run.errors import RunError, RunSetupError
+from bee.run.outputs.decoders import RecordDecoder, ShowEntries, ShowEvent, hash_value_format, record_decoder
+from bee.run.outputs.hashmap import HashCounter, HashGauge, HashOutput, HashPrint
+from bee.run.outputs.ring import RingCounter, RingHistogram, RingOutput, RingPrint
+from bee.sinks.eventlog import EventLog
+from bee.sinks.filters import FilterSet
+from bee.sinks.metrics import MetricsRegistry
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+if TYPE_CHECKING:
+    from typing import Any
+
+
+class Sinks(Record):
+    """Where outputs send what they read; one per run, shared by all its programs."""
+
+    registry: MetricsRegistry
+    event_log: EventLog | None  # None under the interactive view
+    filters: FilterSet
+    view: Any = None  # the interactive view's model (bee.tui.model.TuiModel), or None
+    hist_buckets: Mapping[str, tuple[float, ...]] = MappingProxyType({})
+    hist_value_keys: Mapping[str, str] = MappingProxyType({})
+
+
+class ProgramOutputs:
+    """The outputs of one program: ring-buffer outputs by map name, hash outputs with their map's name."""
+
+    __slots__ = ("ring", "hash")
+
+    def __init__(self) -> None:
+        self.ring: dict[str, RingOutput] = {}
+        self.hash: list[tuple[str, HashOutput]] = []
+
+    def fields(self) -> dict[str, tuple[str, ...]]:
+        """Map name → the fields its records have (what filters may name)."""
+        fields = {name: out.decoder.fields for name, out in self.ring.items()}
+        fields.update((name, (*out.key.fields, "value")) for name, out in self.hash)
+        return fields
+
+
+def _event_decoder(m: MapSpec, btf: Btf, endian: str) -> RecordDecoder:
+    if not m.value_type_id:
+        raise RunSetupError(f"map {m.name}: declare its event type with __type(value, struct ...)")
+    return record_decoder(btf, m.value_type_id, "value", endian)
+
+
+def _show_event(sinks: Sinks, m: MapSpec, decoder: RecordDecoder) -> ShowEvent | None:
+    return sinks.view.table(m.name).show_event(decoder.fields) if sinks.view is not None else None
+
+
+def _ring_print(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutput:
+    decoder = _event_decoder(m, btf, endian)
+    return RingPrint(m, decoder, sinks.registry, sinks.event_log, sinks.filters, _show_event(sinks, m, decoder))
+
+
+def _ring_counter(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutput:
+    decoder = _event_decoder(m, btf, endian)
+    return RingCounter(m, decoder, sinks.registry, _show_event(sinks, m, decoder))
+
+
+def _ring_histogram(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutput:
+    decoder = _event_decoder(m, btf, endian)
+    show = _show_event(sinks, m, decoder)
+    return RingHistogram(m, decoder, sinks.registry, sinks.hist_value_keys.get(m.name, "le"),
+                         sinks.hist_buckets.get(m.name), show)
+
+
+def _hash_parts(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> tuple[RecordDecoder, Any, ShowEntries | None]:
+    if not m.key_type_id:
+        raise RunSetupError(f"map {m.name}: declare its key type with __type(key, struct ...)")
+    key = record_decoder(btf, m.key_type_id, "key", endian)
+    value = hash_value_format(m, btf, endian)
+    shows = sinks.view.table(m.name).show_entries((*key.fields, "value")) if sinks.view is not None else None
+    return key, value, shows
+
+
+def _hash_counter(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> HashOutput:
+    key, value, shows = _hash_parts(m, btf, endian, sinks)
+    return HashCounter(m, key, value, sinks.registry, shows)
+
+
+def _hash_gauge(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> HashOutput:
+    key, value, shows = _hash_parts(m, btf, endian, sinks)
+    return HashGauge(m, key, value, sinks.registry, shows)
+
+
+def _hash_print(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> HashOutput:
+    key, value, shows = _hash_parts(m, btf, endian, sinks)
+    return HashPrint(m, key, value, sinks.event_log, sinks.filters, shows)
+
+
+RingMaker = Callable[[MapSpec, Btf, str, Sinks], RingOutput]
+HashMaker = Callable[[MapSpec, Btf, str, Sinks], HashOutput]
+
+#: (map type name, output kind) → maker; the pairings `bee.elf.maps.SUPPORTED_OUTPUTS` allows.
+RING_MAKERS: dict[tuple[str, str], RingMaker] = {
+    ("ringbuf", "print"): _ring_print,
+    ("ringbuf", "counter"): _ring_counter,
+    ("ringbuf", "hist"): _ring_histogram,
+}
+HASH_MAKERS: dict[tuple[str, str], HashMaker] = {
+    ("hash", "print"): _hash_print,
+    ("hash", "counter"): _hash_counter,
+    ("hash", "gauge"): _hash_gauge,
+}
+
+
+def make_outputs(spec: ObjectSpec, sinks: Sinks) -> ProgramOutputs:
+    """One output per tracked map of `spec`, in map order. Raises RunError when the object has no BTF
+    to decode with, RunSetupError when a map's declaration does not fit its output."""
+    outputs = ProgramOutputs()
+    for m in spec.tracked_maps:
+        if spec.btf is None:
+            raise RunError(f"map {m.name}: the object has no BTF, so its records cannot be decoded")
+        kind = (m.type_name, m.output or "")
+        if kind in RING_MAKERS:
+            outputs.ring[m.name] = RING_MAKERS[kind](m, spec.btf, spec.endian, sinks)
+        elif kind in HASH_MAKERS:
+            outputs.hash.append((m.name, HASH_MAKERS[kind](m, spec.btf, spec.endian, sinks)))
+        else:  # bee.elf.maps and this table disagree: a bug, said plainly
+            raise RunError(f"map {m.name}: no output is made for a {m.type_name} map of kind {m.output}")
+    return outputs

@@ -1,0 +1,103 @@
+"""Hash-map outputs: what the entries of a `print_`, `counter_` or `gauge_` hash map become.
+
+The poller thread calls `update` with every (key bytes, value bytes) of the map at once. `show`
+(the interactive view) gets the entries as records with a `value` field, on the poller's thread.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from bee.elf.maps import MapSpec
+from bee.run.outputs.decoders import Record, RecordDecoder, ShowEntries, labels_of
+from bee.sinks.eventlog import EventLog
+from bee.sinks.filters import FilterSet
+from bee.sinks.metrics import MetricsRegistry
+
+
+class HashOutput:
+    """Base of hash-map outputs: `update(entries)` gets every (key bytes, value bytes) of the map."""
+
+    def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct,
+                 show: ShowEntries | None = None) -> None:
+        self.name = spec.name
+        self.key = key
+        self.value = value_format
+        self.show = show
+
+    def decoded(self, entries: list[tuple[bytes, bytes]]) -> list[tuple[Record, int]]:
+        unpack, size = self.value.unpack_from, self.value.size
+        return [(self.key.decode(k), unpack(v)[0]) for k, v in entries if len(v) >= size]
+
+    def _show(self, rows: list[tuple[Record, int]]) -> None:
+        if self.show is not None:
+            self.show([{**record, "value": value} for record, value in rows])
+
+    def update(self, entries: list[tuple[bytes, bytes]]) -> None:
+        raise NotImplementedError
+
+
+class HashCounter(HashOutput):
+    """`counter_` hash: the counter follows each key's value (adds the delta); deleted keys disappear."""
+
+    def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct,
+                 registry: MetricsRegistry, show: ShowEntries | None = None) -> None:
+        super().__init__(spec, key, value_format, show)
+        self.counter = registry.counter(spec.name, key.fields, map_type=spec.type_name)
+
+    def update(self, entries: list[tuple[bytes, bytes]]) -> None:
+        live = set()
+        rows = self.decoded(entries)
+        for record, value in rows:
+            labels = labels_of(record, self.key.fields)
+            self.counter.follow(labels, value)
+            live.add(labels)
+        self.counter.retain(live)
+        self._show(rows)
+
+
+class HashGauge(HashOutput):
+    """`gauge_` hash: the gauge is set to each key's value; deleted keys disappear."""
+
+    def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct,
+                 registry: MetricsRegistry, show: ShowEntries | None = None) -> None:
+        super().__init__(spec, key, value_format, show)
+        self.gauge = registry.gauge(spec.name, key.fields, map_type=spec.type_name)
+
+    def update(self, entries: list[tuple[bytes, bytes]]) -> None:
+        live = set()
+        rows = self.decoded(entries)
+        for record, value in rows:
+            labels = labels_of(record, self.key.fields)
+            self.gauge.set(labels, value)
+            live.add(labels)
+        self.gauge.retain(live)
+        self._show(rows)
+
+
+class HashPrint(HashOutput):
+    """`print_` hash: each entry whose value changed since the last poll goes to the event log (if any)."""
+
+    def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct, log: EventLog | None,
+                 filters: FilterSet, show: ShowEntries | None = None) -> None:
+        super().__init__(spec, key, value_format, show)
+        self.log = log
+        self.filters = filters
+        self.last: dict[bytes, int] = {}
+
+    def update(self, entries: list[tuple[bytes, bytes]]) -> None:
+        if self.show is not None:
+            self._show(self.decoded(entries))
+        if self.log is None:
+            return
+        current: dict[bytes, int] = {}
+        for raw_key, raw_value in entries:
+            if len(raw_value) < self.value.size:
+                continue
+            value = self.value.unpack_from(raw_value)[0]
+            current[raw_key] = value
+            if self.last.get(raw_key) != value:
+                record = {**self.key.decode(raw_key), "value": value}
+                if self.filters.matches(self.name, record):
+                    self.log.emit(self.name, record)
+        self.last = current

@@ -1,0 +1,153 @@
+"""Ring-buffer outputs: what each event of a `print_`, `counter_` or `hist_` ring buffer becomes.
+
+They are called from the ring-buffer read (one thread) with the samples read at once
+(`handle_batch`, see bee.libbpf.ringbuf.BatchHandler). A `print_` ring buffer whose events only go
+to the event log (no filter, no view) is decoded and formatted in one generated loop per batch,
+straight from the samples to the lines. `show` (the interactive view) gets each decoded event on the
+reader's thread, so it must only append to bounded buffers and return.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from bee.elf.maps import MapSpec
+from bee.run.errors import RunSetupError
+from bee.run.outputs.decoders import Record, RecordDecoder, ShowEvent, labels_of
+from bee.sinks.eventlog import EventLog
+from bee.sinks.filters import FilterSet
+from bee.sinks.metrics import MetricsRegistry
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+if TYPE_CHECKING:
+    from typing import Any
+
+
+class RingOutput:
+    """Base of ring-buffer outputs: counts events read and decodes them; subclasses `handle` a record."""
+
+    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry,
+                 show: ShowEvent | None = None) -> None:
+        self.name = spec.name
+        self.decoder = decoder
+        self.registry = registry
+        self.show = show
+        self.events = 0
+        self.errors = 0
+        registry.events_read.inc((self.name,), 0)
+        registry.events_lost.inc((self.name,), 0)
+        registry.ringbuf_full.inc((self.name,), 0)
+        registry.on_collect(self._publish)
+
+    def _publish(self) -> None:
+        self.registry.events_read.follow((self.name,), self.events)
+        self.registry.map_read_errors.follow((self.name,), self.errors)
+
+    def handle_batch(self, samples: list[bytes]) -> None:
+        """Handle the samples of one read, oldest first."""
+        for data in samples:
+            self(data)
+
+    def __call__(self, data: bytes) -> None:
+        self.events += 1
+        if len(data) < self.decoder.size:
+            self.errors += 1  # a sample shorter than its declared struct: nothing sensible to show
+            return
+        record = self.decoder.decode(data)
+        self.handle(record)
+        if self.show is not None:
+            self.show(record)
+
+    def handle(self, record: Record) -> None:
+        raise NotImplementedError
+
+
+class RingPrint(RingOutput):
+    """`print_` ring buffer: every event that passes the filters goes to the event log (if any)."""
+
+    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry, log: EventLog | None,
+                 filters: FilterSet, show: ShowEvent | None = None) -> None:
+        super().__init__(spec, decoder, registry, show)
+        self.log = log
+        self.filters = filters if filters.for_map(spec.name) else None
+        # When every event goes straight to the log: its line template, from which the generated
+        # functions are made on first need (samples → lines; ring records read in place → lines).
+        self._line: Any = None
+        self._rows: Any = None
+        self._records: Any = None
+        if log is not None and self.filters is None and show is None and decoder.compile_rows is not None:
+            self._line = log.line_template(spec.name, list(zip(decoder.fields, decoder.kinds, strict=True)))
+
+    def record_reader(self) -> tuple[int, Callable[[memoryview], int]] | None:
+        """(sample size, reader) for reading this map's records in place (bee.libbpf.ringbuf), or None."""
+        line, compile_records = self._line, self.decoder.compile_records
+        if line is None or compile_records is None:
+            return None
+        self._records = compile_records(line.template, line.args, dict(line.scope))
+        if self._records is None:
+            return None
+        return self.decoder.size, self._read_records
+
+    def _read_records(self, region: memoryview) -> int:
+        prefix, micros = self._line.clock.parts(time.time())
+        lines = self._records(region, prefix, micros)
+        self.events += len(lines)
+        self.log.emit_lines(self.name, lines)  # type: ignore[union-attr]
+        return len(lines)
+
+    def handle_batch(self, samples: list[bytes]) -> None:
+        line = self._line
+        if line is None:
+            super().handle_batch(samples)
+            return
+        rows = self._rows
+        if rows is None:
+            rows = self._rows = self.decoder.compile_rows(line.template, line.args, dict(line.scope))  # type: ignore[misc]
+        prefix, micros = line.clock.parts(time.time())
+        try:
+            lines, short = rows(samples, prefix, micros)
+        except Exception:  # a value the generated loop cannot take: the record path handles (or raises)
+            super().handle_batch(samples)
+            return
+        self.events += len(samples)
+        self.errors += short
+        self.log.emit_lines(self.name, lines)  # type: ignore[union-attr]
+
+    def handle(self, record: Record) -> None:
+        if self.log is not None and (self.filters is None or self.filters.matches(self.name, record)):
+            self.log.emit(self.name, record)
+
+
+class RingCounter(RingOutput):
+    """`counter_` ring buffer: +1 per event, labels = every event field."""
+
+    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry,
+                 show: ShowEvent | None = None) -> None:
+        super().__init__(spec, decoder, registry, show)
+        self.counter = registry.counter(spec.name, decoder.fields, map_type=spec.type_name)
+
+    def handle(self, record: Record) -> None:
+        self.counter.inc(labels_of(record, self.decoder.fields))
+
+
+class RingHistogram(RingOutput):
+    """`hist_` ring buffer: observe field `value_key` (default `le`), labels = the other fields."""
+
+    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry, value_key: str,
+                 buckets: tuple[float, ...] | None, show: ShowEvent | None = None) -> None:
+        super().__init__(spec, decoder, registry, show)
+        if value_key not in decoder.fields:
+            raise RunSetupError(f"map {spec.name}: its event has no field {value_key!r} to observe; "
+                                f"name one with -k {spec.name},FIELD (fields: {', '.join(decoder.fields)})")
+        self.value_key = value_key
+        self.label_names = tuple(f for f in decoder.fields if f != value_key)
+        kwargs = {"buckets": buckets} if buckets else {}
+        self.histogram = registry.histogram(spec.name, self.label_names, map_type=spec.type_name, **kwargs)
+
+    def handle(self, record: Record) -> None:
+        value = record[self.value_key]
+        if isinstance(value, int | float):
+            self.histogram.observe(labels_of(record, self.label_names), value)
+        else:
+            self.errors += 1

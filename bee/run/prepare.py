@@ -1,0 +1,78 @@
+"""Prepare: from what the user named to the bytes to load, with every check that needs no kernel.
+
+`prepare(program, store_root, iface)` reads the program (file or store), parses it (`ObjectSpec`),
+refuses what cannot run (no programs, unsupported map outputs, an XDP/TC program without a valid
+`--iface`), and applies the fixups. Nothing here touches the kernel, so a bad object or a typo
+costs no load and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from bee.elf.spec import ObjectSpec, load_spec
+from bee.errors import UsageError
+from bee.records import Record
+from bee.run.errors import RunError
+from bee.run.fixups import loadable_bytes
+from bee.run.source import ProgramSource, load_program
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+if TYPE_CHECKING:
+    from typing import ClassVar
+
+#: Program kinds that attach to a network interface (`--iface`) rather than to a hook of their own.
+INTERFACE_KINDS = frozenset({"xdp", "tc"})
+
+
+class PreparedProgram(Record):
+    """A program ready to load: where it came from, its spec, and the (fixed-up) bytes libbpf gets."""
+
+    source: ProgramSource
+    spec: ObjectSpec
+    data: bytes  # what libbpf opens: `source.data` after `bee.run.fixups`
+    iface: str | None = None  # the interface its XDP/TC programs attach to
+
+    _hidden: ClassVar[tuple[str, ...]] = ("data",)
+
+    @property
+    def needs_network(self) -> bool:
+        """True when a program attaches to a network interface (CAP_NET_ADMIN is needed)."""
+        return any(p.kind in INTERFACE_KINDS for p in self.spec.programs)
+
+
+def interface_index(name: str) -> int:
+    """The index of network interface `name`; UsageError when there is none."""
+    try:
+        return socket.if_nametoindex(name)
+    except OSError:
+        raise UsageError(f"there is no network interface named {name!r}") from None
+
+
+def check_spec(spec: ObjectSpec, iface: str | None) -> None:
+    """RunError/UsageError when `spec` cannot run as asked: no programs, a map output bee cannot make,
+    or programs that attach to a network interface without an existing `iface`."""
+    if not spec.programs:
+        raise RunError(f"{spec.name} has no BPF programs to attach")
+    for m in spec.maps:
+        if m.unsupported:
+            raise RunError(m.unsupported)
+    needs_iface = [p for p in spec.programs if p.kind in INTERFACE_KINDS]
+    if needs_iface and not iface:
+        p = needs_iface[0]
+        raise UsageError(f"program {p.function} (section {p.section}) attaches to a network interface; "
+                         "name one with --iface NAME")
+    if needs_iface:
+        interface_index(iface or "")  # a wrong name fails before the port is bound
+
+
+def prepare(program: str, store_root: Path, iface: str | None = None) -> PreparedProgram:
+    """Read, parse, check and fix up `program` (a file or a store reference).
+
+    Raises the errors of `load_program` (InputFileError, RefNotFoundError, ...), ElfError subclasses
+    for objects bee cannot read, and those of `check_spec`."""
+    source = load_program(program, store_root)
+    spec = load_spec(source.data, name=source.location)
+    check_spec(spec, iface)
+    return PreparedProgram(source, spec, loadable_bytes(source.data, spec, source.location), iface)

@@ -1,15 +1,12 @@
-"""One registry repository over HTTP: oras-py's `Registry` with bee's auth, retries, limits and errors.
+"""One registry repository over HTTP: the distribution-spec requests bee makes, over `requests`.
 
-`RegistryClient` is the adapter. oras-py does the distribution-spec work it does well (URL
-layout, the monolithic POST+PUT and chunked POST+PATCH+PUT uploads, blob HEAD and GET),
-and every request it makes goes through `do_request`, the hook oras-py provides, which bee
-replaces with `RegistryClient.request`: that is where the challenge flow, the token cache,
-retries and one-sentence errors live. Three things go around oras-py, said where they are:
-fetching manifests (oras-py decodes them, losing the bytes a digest is computed over),
-putting manifests (oras-py re-serialises the dict, changing the digest), and its token
-auth (it keeps one token for every scope and sends credentials it never checked).
+`RegistryClient` speaks the few endpoints push, pull and login use: `GET /v2/`, manifests
+(GET and PUT, as exact bytes: a digest is computed over them), blob HEAD and GET, and blob
+uploads (POST then PUT, or POST, PATCH per chunk, then PUT). Every request goes through
+`RegistryClient.request`: that is where the challenge flow, the token cache, retries and
+one-sentence errors live.
 
-Importing this module imports `requests` and `oras`; only push, pull and login do.
+Importing this module imports `requests`; only push, pull and login do.
 Errors: `RegistryError` and its subclasses from `bee.oci.errors`.
 """
 
@@ -20,11 +17,11 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urljoin
 
-import oras.container
-import oras.provider
 import requests
 import urllib3.exceptions
 
@@ -93,31 +90,6 @@ class _Body:
         return block
 
 
-class _OrasRegistry(oras.provider.Registry):
-    """oras-py's registry with its request path, status checks and session URLs routed to bee's client."""
-
-    def __init__(self, client: RegistryClient) -> None:
-        endpoint = client.endpoint
-        super().__init__(hostname=endpoint.api_host, insecure=endpoint.plain_http, tls_verify=not endpoint.insecure)
-        self._bee = client
-
-    def do_request(self, url: str, method: str = "GET", data: Any = None, headers: dict | None = None,
-                   json: Any = None, stream: bool = False) -> requests.Response:
-        return self._bee.request(method, url, data=data, headers=headers, stream=stream)
-
-    def _check_200_response(self, response: requests.Response) -> None:
-        if response.status_code not in _OK:
-            raise self._bee.failure(response, f"cannot upload to {self._bee.subject}")
-
-    def _get_location(self, r: requests.Response, container: oras.container.Container) -> str:
-        # oras-py reads the Location of an upload session without checking the status first.
-        self._check_200_response(r)
-        location = super()._get_location(r, container)
-        if not location:
-            raise RegistryError(f"{self._bee.endpoint.host} started a blob upload without saying where (no Location)")
-        return location
-
-
 class RegistryClient:
     """Requests to one repository (or, with `repository=""`, to the registry's base endpoint).
 
@@ -132,21 +104,23 @@ class RegistryClient:
         self.endpoint = endpoint
         self.subject = subject
         self.action = "push" if scope_actions and "push" in scope_actions else "pull"
-        self._oras = _OrasRegistry(self)
-        self.session = self._oras.session
+        self.session = requests.Session()
+        # No cookies: some registries (Harbor) take one as a sign of a browser and start CSRF checks.
+        self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        if endpoint.insecure:  # asked for: urllib3 would otherwise warn on every request
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self._auth = _Auth(self, f"repository:{endpoint.repository}:{scope_actions}" if scope_actions else None,
                            credentials)
-        self._upload_task: Task | None = None
-        self._container: oras.container.Container | None = None
 
     # -- the request path -------------------------------------------------------------------------
 
-    def request(self, method: str, url: str, *, data: Any = None, headers: dict | None = None,
-                stream: bool = False, authenticate: bool = True) -> requests.Response:
+    def request(self, method: str, url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None,
+                stream: bool = False, authenticate: bool = True, task: Task | None = None) -> requests.Response:
         """Send one request: answer auth challenges, retry 5xx/429/resets with backoff.
 
-        Returns the final response (any status); raises `RegistryError` when the registry
-        cannot be reached, `RegistryAuthError` when a challenge cannot be answered.
+        A `data` body sent with a `task` reports its progress there (reset on a retry). Returns
+        the final response (any status); raises `RegistryError` when the registry cannot be
+        reached, `RegistryAuthError` when a challenge cannot be answered.
         """
         attempt = 0
         challenges = 0
@@ -155,11 +129,11 @@ class RegistryClient:
             sent = dict(headers or {})
             if authenticate and (value := self._auth.header()):
                 sent["Authorization"] = value
-            body = data
-            if isinstance(data, bytes) and data and self._upload_task is not None and method in ("PUT", "PATCH"):
+            body: bytes | _Body | None = data
+            if data and task is not None:
                 if attempt > 1:
-                    self._upload_task.reset()
-                body = _Body(data, self._upload_task)
+                    task.reset()
+                body = _Body(data, task)
             retryable = method != "PATCH"  # a repeated chunk would be appended twice
             try:
                 response = self.session.request(method, url, data=body, headers=sent, stream=stream,
@@ -227,18 +201,9 @@ class RegistryClient:
 
     # -- operations ---------------------------------------------------------------------------------
 
-    @property
-    def container(self) -> oras.container.Container:
-        """oras-py's view of the repository (its parser would read `a.b/c` as a registry, so set the parts)."""
-        if self._container is None:
-            namespace, _, name = self.endpoint.repository.rpartition("/")
-            container = oras.container.Container(name, registry=self.endpoint.api_host)
-            container.namespace = namespace or None
-            self._container = container
-        return self._container
-
-    def _url(self, path: str) -> str:
-        return f"{self._oras.prefix}://{path}"
+    def _url(self, kind: str, name: str = "") -> str:
+        """The URL of `/v2/<repository>/<kind>/<name>` (kind: manifests, blobs, blobs/uploads)."""
+        return f"{self.endpoint.base_url}{self.endpoint.repository}/{kind}/{name}"
 
     def ping(self) -> None:
         """GET the base endpoint `/v2/`, answering challenges: a login check. Raises `RegistryError`."""
@@ -250,11 +215,9 @@ class RegistryClient:
     def get_manifest(self, reference: str, accept: str) -> tuple[bytes, str | None, str | None]:
         """The manifest for a tag or digest: its bytes, `Content-Type`, `Docker-Content-Digest`.
 
-        Fetched here rather than with oras-py's `get_manifest`, which returns decoded JSON: a
-        digest is computed over the bytes. Raises `RegistryNotFoundError`, `IntegrityError`
-        (over `MAX_MANIFEST_SIZE`), `RegistryError`.
+        Raises `RegistryNotFoundError`, `IntegrityError` (over `MAX_MANIFEST_SIZE`), `RegistryError`.
         """
-        url = self._url(self.container.manifest_url(reference))
+        url = self._url("manifests", reference)
         response = self.request("GET", url, headers={"Accept": accept}, stream=True)
         with response:
             if response.status_code == 404:
@@ -269,10 +232,9 @@ class RegistryClient:
     def put_manifest(self, reference: str, data: bytes, media_type: str) -> str | None:
         """PUT `data` as the manifest `reference` (a tag or digest); returns the digest the registry reports.
 
-        Sent here as the exact bytes: oras-py's `upload_manifest` takes a dict and re-serialises
-        it, which would change the manifest's digest.
+        `data` is sent as it is: the manifest's digest is computed over these bytes.
         """
-        url = self._url(self.container.manifest_url(reference))
+        url = self._url("manifests", reference)
         response = self.request("PUT", url, data=data, headers={"Content-Type": media_type})
         response.close()
         if response.status_code not in _OK:
@@ -280,29 +242,52 @@ class RegistryClient:
         return response.headers.get("Docker-Content-Digest")
 
     def blob_exists(self, digest: str) -> bool:
-        """True when the repository has the blob (HEAD answered 2xx)."""
-        return bool(self._oras.blob_exists({"digest": digest}, self.container))
+        """True when the repository has the blob (HEAD answered 2xx); any other answer means "upload it"."""
+        response = self.request("HEAD", self._url("blobs", digest))
+        response.close()
+        return response.status_code in _OK
 
-    def upload_blob(self, path: Path, digest: str, size: int, task: Task, *, chunk_size: int | None) -> None:
-        """Upload the file `path` as blob `digest`: monolithic, or in `chunk_size` PATCHes when given.
+    def upload_blob(self, path: Path, digest: str, task: Task, *, chunk_size: int | None) -> None:
+        """Upload the file `path` as blob `digest`: POST a session, then PUT it whole, or PATCH it in
+        `chunk_size` pieces and PUT to close (PATCHes are never retried: a chunk would be appended twice).
 
         Raises `RegistryError` unless the registry answers 201 with the same digest.
         """
-        layer = {"digest": digest, "size": size}
-        self._upload_task = task
-        try:
-            if chunk_size:
-                response = self._oras.chunked_upload(str(path), self.container, layer, chunk_size=chunk_size)
-            else:
-                response = self._oras.put_upload(str(path), self.container, layer)
-        finally:
-            self._upload_task = None
+        data = path.read_bytes()
+        doing = f"cannot upload blob {digest} of {self.subject}"
+        location = self._session_step("POST", self._url("blobs/uploads"), doing,
+                                      headers={"Content-Type": "application/octet-stream", "Content-Length": "0"})
+        final: bytes | None = data
+        if chunk_size:
+            for start in range(0, len(data), chunk_size):
+                chunk = data[start:start + chunk_size]
+                headers = {"Content-Type": "application/octet-stream", "Content-Length": str(len(chunk)),
+                           "Content-Range": f"{start}-{start + len(chunk) - 1}"}
+                location = self._session_step("PATCH", location, doing, data=chunk, headers=headers, task=task)
+            final = None
+        separator = "&" if "?" in location else "?"
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(len(final or b""))}
+        response = self.request("PUT", f"{location}{separator}{urlencode({'digest': digest})}", data=final,
+                                headers=headers, task=task)
         response.close()
         if response.status_code not in _OK:
-            raise self.failure(response, f"cannot upload blob {digest} of {self.subject}")
+            raise self.failure(response, doing)
         reported = response.headers.get("Docker-Content-Digest")
         if reported and reported != digest:
             raise IntegrityError(f"{self.endpoint.host} stored blob {digest} of {self.subject} as {reported}")
+
+    def _session_step(self, method: str, url: str, doing: str, *, headers: dict[str, str],
+                      data: bytes | None = None, task: Task | None = None) -> str:
+        """One request of an upload session; the absolute URL its `Location` names for the next one."""
+        response = self.request(method, url, data=data, headers=headers, task=task)
+        response.close()
+        if response.status_code not in _OK:
+            raise self.failure(response, doing)
+        location = response.headers.get("Location")
+        if not location:
+            raise RegistryError(f"{self.endpoint.host} answered a blob upload without saying where to "
+                                "continue (no Location)")
+        return urljoin(url, location)
 
     def fetch_blob(self, digest: str, size: int, task: Task) -> bytes:
         """The blob `digest`, checked against `size` and its sha256 while it is read.
@@ -314,7 +299,7 @@ class RegistryClient:
             raise IntegrityError(f"blob {digest} of {self.subject} is {size} bytes, more than bee's limit of "
                                  f"{MAX_BLOB_SIZE >> 20} MiB")
         for attempt in range(1, ATTEMPTS + 1):
-            response = self._oras.get_blob(self.container, digest, stream=True)
+            response = self.request("GET", self._url("blobs", digest), stream=True)
             with response:
                 if response.status_code == 404:
                     raise RegistryNotFoundError(f"blob {digest} of {self.subject} is missing from {self.endpoint.host}")
@@ -345,9 +330,8 @@ class RegistryClient:
 class _Auth:
     """The Authorization of one client: Basic, or Bearer tokens from the challenge's realm.
 
-    Written here rather than with oras-py's token auth, which keeps one token whatever the
-    scope, so a pull token is resent for a push until it fails, and never reports rejected
-    credentials as such.
+    A token is asked for every scope the client has needed so far (`merge_scopes`), so a pull
+    token is never resent for a push; rejected credentials are reported as such.
     """
 
     def __init__(self, client: RegistryClient, scope: str | None, credentials: Callable[[], CredentialLookup]) -> None:

@@ -118,7 +118,7 @@ def push(ref: str, options: GlobalOptions, *, progress: Progress | None = None,
                 task.finish("(already there)")
                 skipped += 1
                 continue
-            client.upload_blob(path, digest, size, task, chunk_size=chunk_size if size > chunk_size else None)
+            client.upload_blob(path, digest, task, chunk_size=chunk_size if size > chunk_size else None)
             task.finish()
             uploaded += 1
         media_type = manifest.get("mediaType") or mediatypes.MANIFEST

@@ -240,6 +240,29 @@ def test_chunked_upload_round_trip(registry_plain, stored, store_dir: Path, tmp_
         == LocalStore(store_dir).program_bytes(LocalStore(store_dir).resolve(ref))
 
 
+@pytest.mark.parametrize("chunk_size", [0, 512], ids=["monolithic", "chunked"])
+def test_relative_upload_locations(registry_plain, stored, tampering_proxy, store_dir: Path, tmp_path: Path,
+                                   chunk_size: int) -> None:
+    """An upload session's `Location` may be a path only (GHCR): bee continues on the same host."""
+    from bee.oci.transfer import pull, push
+    from bee.options import GlobalOptions
+
+    proxy = tampering_proxy(registry_plain.url, relative_locations=True)
+    ref = f"{proxy.host}/relative-{chunk_size}/tiny:v1"
+    digest = stored(ref)
+    options = GlobalOptions(storage=store_dir, config_dir=tmp_path / "cfg", plain_http=True)
+    result = push(ref, options, chunk_size=chunk_size or 1 << 20)
+    assert (result.digest, result.uploaded) == (digest, 2)
+    methods = [line.split(" ", 1)[0] for line in proxy.forwarded]
+    assert ("PATCH" in methods) == bool(chunk_size)
+    uploads = [line for line in proxy.forwarded if line.startswith(("PATCH ", "PUT /v2/relative-"))
+               and "/blobs/uploads/" in line]
+    assert uploads and all("_state=" in line for line in uploads)  # the registry's own query string kept
+    other = GlobalOptions(storage=tmp_path / "other-store", config_dir=tmp_path / "cfg", plain_http=True)
+    pulled = pull(registry_plain.ref(f"relative-{chunk_size}/tiny", "v1"), other)
+    assert pulled.digest == digest
+
+
 def test_two_concurrent_pulls_leave_one_consistent_entry(registry_plain, stored, store_dir: Path,
                                                          tmp_path: Path, program: bytes) -> None:
     import os

@@ -12,7 +12,7 @@ across tests, so each test should push to its own repository name. All listen on
 | `registry_basic_plain` | `Registry`: plain HTTP + htpasswd basic auth, same user |
 | `registry_token` | `Registry`: plain HTTP, `auth: token`; `.token_server` (requests cleared per test) |
 | `registry_factory` | `make(tls=, basic=, token=, key_header=)`: any other combination, cached |
-| `tampering_proxy` | `make(upstream_url, digest=None, manifests=False) -> TamperingProxy` |
+| `tampering_proxy` | `make(upstream_url, digest=None, manifests=False, relative_locations=False) -> TamperingProxy` |
 | `registry_down` | a loopback URL where nothing listens (port held bound, not listening) |
 | `docker_config` | `write(auths=, creds_store=, cred_helpers=) -> Path`, with `DOCKER_CONFIG` set |
 | `cred_helper` | `CredentialHelper` `docker-credential-beetest`, its directory first on `PATH` |
@@ -113,11 +113,14 @@ def registry_token(registry_token_session: Registry) -> Registry:
 
 @pytest.fixture
 def tampering_proxy() -> Iterator[Callable[..., TamperingProxy]]:
-    """`make(upstream_url, digest=None, manifests=False)`: a started proxy corrupting blob GETs."""
+    """`make(upstream_url, digest=None, manifests=False, relative_locations=False)`: a started proxy
+    corrupting blob GETs (or, with `relative_locations`, making upload `Location`s relative)."""
     proxies: list[TamperingProxy] = []
 
-    def make(upstream_url: str, digest: str | None = None, manifests: bool = False) -> TamperingProxy:
-        proxies.append(TamperingProxy(upstream_url, digest=digest, manifests=manifests).start())
+    def make(upstream_url: str, digest: str | None = None, manifests: bool = False,
+             relative_locations: bool = False) -> TamperingProxy:
+        proxies.append(TamperingProxy(upstream_url, digest=digest, manifests=manifests,
+                                      relative_locations=relative_locations).start())
         return proxies[-1]
 
     yield make

@@ -3,6 +3,8 @@
 Every request is forwarded unchanged (the `Host` header too, so the registry's upload `Location`
 URLs point back at the proxy). The body of a successful `GET /v2/<name>/blobs/sha256:...` has one
 byte flipped, for every blob or only for `digest`; with `manifests=True`, manifest GETs too.
+With `relative_locations=True` nothing is corrupted: `Location` headers lose their scheme and
+host (`/v2/...?_state=...`), as some registries (GHCR) send them.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ def flip(body: bytes) -> bytes:
 class TamperingProxy(LoopbackHTTPServer):
     """Forwards to `upstream` (an `http://` URL); `url` is the proxy's; `tampered` lists corrupted paths."""
 
-    def __init__(self, upstream: str, *, digest: str | None = None, manifests: bool = False) -> None:
+    def __init__(self, upstream: str, *, digest: str | None = None, manifests: bool = False,
+                 relative_locations: bool = False) -> None:
         split = urlsplit(upstream)
         if split.scheme != "http" or not split.hostname:
             raise ValueError(f"the tampering proxy forwards to plain http:// only, not {upstream!r}")
         self.upstream_host, self.upstream_port = split.hostname, split.port or 80
         self.digest, self.manifests = digest, manifests
+        self.relative_locations = relative_locations
         self.tampered: list[str] = []
         self.forwarded: list[str] = []  # "METHOD /path" of every request
         self._lock = threading.Lock()
@@ -45,7 +49,7 @@ class TamperingProxy(LoopbackHTTPServer):
         self.url = f"http://{self.host}"
 
     def should_tamper(self, method: str, path: str, status: int) -> bool:
-        if method != "GET" or status != 200:
+        if method != "GET" or status != 200 or self.relative_locations:
             return False
         match = BLOB_PATH.match(path) or (MANIFEST_PATH.match(path) if self.manifests else None)
         return match is not None and (self.digest is None or match["digest"] == self.digest)
@@ -97,6 +101,9 @@ def _handler(proxy: TamperingProxy) -> type[BaseHTTPRequestHandler]:
                 proxy.note(f"{self.command} {self.path}", tampered)
                 self.send_response(response.status, response.reason)
                 for name, value in response.getheaders():
+                    if name.lower() == "location" and proxy.relative_locations:
+                        split = urlsplit(value)
+                        value = split.path + (f"?{split.query}" if split.query else "")
                     if name.lower() not in HOP_BY_HOP:
                         self.send_header(name, value)
                 if self.command == "HEAD" or response.status in (204, 304):

@@ -55,3 +55,7 @@ class RefNotFoundError(StoreError):
 
 class ElfError(BeeError):
     """A file is not an ELF, not a BPF object, or its BTF is malformed."""
+
+
+class MissingExtraError(BeeError):
+    """A command needs an optional part of bee (a pip extra) that is not installed."""

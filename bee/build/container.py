@@ -20,6 +20,7 @@ from typing import Any
 import bee
 from bee.build import headers
 from bee.errors import BuildError
+from bee.extras import require
 
 BUILDER_REPOSITORY = "bee-builder"
 SOURCE_MOUNT = "/usr/src/bpf"
@@ -128,6 +129,7 @@ def compile_in_container(source: Path, output: Path, *, image: str, builder: str
     output (in `.detail`) when the compile fails, or when Docker cannot be reached."""
     from docker.errors import APIError, ImageNotFound
 
+    require("docker", "building in a container", instead="build with --local")
     source, output = Path(source).absolute(), Path(output).absolute()
     if not source.is_file():
         from bee.errors import InputFileError

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import bee
 from bee.errors import BuildError
+from bee.extras import require
 
 DEFAULT_RUNNER_IMAGE = f"bee-runner:{bee.__version__}"
 IMAGE_STORE = "/root/.bumblebee/store"
@@ -63,7 +64,8 @@ def package_context(store_root: Path, ref: str, base_image: str) -> bytes:
 def package(store_root: Path, ref: str, image: str, *, base_image: str = DEFAULT_RUNNER_IMAGE,
             builder: str = "docker", progress: Progress = lambda _: None) -> str:
     """Build image `image` running `ref`; returns its id. Raises BuildError (engine unreachable, base
-    image missing, build failure) and the store's errors."""
+    image missing, build failure), MissingExtraError (no Docker SDK) and the store's errors."""
+    require("docker", "bee package")
     from docker.errors import APIError, ImageNotFound
 
     from bee.build.container import docker_client

@@ -10,6 +10,7 @@ from bee.build.compiler import CompileSettings, build_script, split_cflags
 from bee.build.local import BuildRequest, check_request, compile_locally
 from bee.build.toolchain import target_arch
 from bee.errors import UsageError
+from bee.extras import require
 from bee.oci.store import LocalStore, Platform, StoreEntry
 
 __all__ = ["BuildRequest", "BuildResult", "build", "default_build_script"]
@@ -36,7 +37,8 @@ def build(request: BuildRequest, *, store_root: Path, progress: Progress = lambd
     """Compile (locally, or in the builder container), check the result is a BPF object, and save it
     under `request.ref` unless binary-only.
 
-    Raises UsageError, InputFileError, BuildError, InvalidReferenceError, StoreError, ElfError.
+    Raises UsageError, InputFileError, BuildError, InvalidReferenceError, StoreError, ElfError,
+    MissingExtraError (a container build without the Docker SDK).
     """
     from bee.elf.elf import read_elf
     from bee.oci.reference import parse_reference
@@ -47,6 +49,7 @@ def build(request: BuildRequest, *, store_root: Path, progress: Progress = lambd
     if request.local:
         object_path = compile_locally(request)
     else:
+        require("docker", "building in a container", instead="build with --local")  # before hashing the inputs
         from bee.build.container import compile_in_container, default_builder_image
 
         object_path = request.output_path()

@@ -1,7 +1,8 @@
 """Transfer progress: rich bars on a terminal, nothing otherwise.
 
 `progress_for(stream)` returns a `Progress`; `rich` is imported only when `stream` is a TTY,
-so scripted pushes and pulls print nothing but their result line. Use it as a context
+so scripted pushes and pulls print nothing but their result line. Without rich (it comes with
+bee[tui]) there are no bars, on a terminal either. Use it as a context
 manager; `task(name, total)` returns the function to call with each number of bytes moved
 (and `reset` to call before a retry starts the transfer over).
 """
@@ -87,9 +88,16 @@ class Bars:
 
 
 def progress_for(stream: IO[str]) -> Progress:
-    """Bars on `stream` when it is a terminal, else silence."""
+    """Bars on `stream` when it is a terminal and rich is installed, else silence."""
     try:
         tty = stream.isatty()
     except (AttributeError, ValueError):
         tty = False
-    return Bars(stream) if tty else Silent()
+    if not tty:
+        return Silent()
+    try:
+        return Bars(stream)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "rich":
+            raise
+        return Silent()

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import jinja2
-
 import bee
 from bee.errors import ScaffoldError, UsageError
+from bee.extras import reraise_missing
+
+try:
+    import jinja2
+except ModuleNotFoundError as exc:  # jinja2 comes with bee[build]
+    reraise_missing(exc, "jinja2", "bee init")
 
 __all__ = [
     "LANGUAGES",

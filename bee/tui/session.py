@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 
 from bee import log
+from bee.extras import require
 from bee.tui.model import TuiModel
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -79,7 +80,9 @@ def run_session(model: TuiModel, kernel: Callable[[], None], stop: threading.Eve
     """Show `model` until the user quits or `stop` is set; raise the kernel work's error, if any.
 
     The kernel work starts before the view's modules are imported (textual: about a quarter of a
-    second), so the programs are attached and their events kept meanwhile."""
+    second), so the programs are attached and their events kept meanwhile. Without textual (bee[tui])
+    it raises `MissingExtraError` before the kernel work starts."""
+    require("textual", "the interactive view of bee run", instead="run with --no-tty for the event log")
 
     def work() -> None:
         try:

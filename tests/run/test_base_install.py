@@ -25,6 +25,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from bee.extras import EXTRAS
+from bee.oci.store import LocalStore
 from tests.helpers import DATA, REPO, assert_one_line_error, require
 from tests.run.conftest import BeeRun, free_port
 
@@ -94,6 +95,27 @@ def base_bee(base_python: Path, store_dir: Path, tmp_path: Path) -> Callable[...
     return run
 
 
+def _on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, list[str]]:
+    """Run `args` with stdin, stdout and stderr on a pseudo-terminal; its exit code and the lines shown."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(args, stdin=follower, stdout=follower, stderr=follower, cwd=cwd,
+                            env={**env, "TERM": "xterm"})
+    os.close(follower)
+    shown = b""
+    try:
+        while select.select([leader], [], [], 30)[0]:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    return proc.wait(30), shown.decode(errors="replace").strip().splitlines()
+
+
 def test_base_install_builds_pushes_pulls_and_runs(base_python: Path, base_bee, registry_plain, store_dir: Path,
                                                    tmp_path: Path, trigger) -> None:
     require(os.geteuid() == 0, "needs root to load BPF programs")
@@ -101,14 +123,20 @@ def test_base_install_builds_pushes_pulls_and_runs(base_python: Path, base_bee, 
     ref = registry_plain.ref("base/tiny", "v1")
     built = base_bee("build", str(DATA / "src" / "tiny.c"), ref, "--local", "-o", str(tmp_path / "tiny.o"))
     assert built.returncode == 0, built.stderr
-    for args in (("--plain-http", "push", ref), ("rm", ref)):
+    for args in (("describe", ref), ("tag", ref, "tiny:v1"), ("list",), ("rm", "tiny:v1")):
         done = base_bee(*args)
         assert done.returncode == 0, done.stderr
+    assert "print_events" in base_bee("describe", ref).stdout
+    env = _env(BEE_STORAGE=str(store_dir), DOCKER_CONFIG=str(tmp_path / "none"))
+    code, shown = _on_a_terminal([str(base_python), "-m", "bee", "--config-dir", str(tmp_path / "cfg"), "--plain-http",
+                                  "push", ref], env, tmp_path)
+    digest = LocalStore(store_dir).resolve(ref).digest
+    assert (code, shown) == (0, [f"Pushed {ref} ({digest})"]), shown  # without rich: no progress bars
+    assert base_bee("rm", ref).returncode == 0
     port = free_port()
     proc = subprocess.Popen([str(base_python), "-m", "bee", "--config-dir", str(tmp_path / "cfg"), "--plain-http",
                              "run", ref, "--no-tty", "--format", "json", "--prom-port", str(port)],
-                            cwd=tmp_path, env=_env(BEE_STORAGE=str(store_dir), DOCKER_CONFIG=str(tmp_path / "none")),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     run = BeeRun(proc, port)
     try:
         run.wait_ready()
@@ -116,7 +144,8 @@ def test_base_install_builds_pushes_pulls_and_runs(base_python: Path, base_bee, 
         trigger("beebase")
         run.wait_for(lambda: [e for e in run.events("print_events") if e["event"]["comm"] == "beebase"],
                      what="an event from the base install")
-        assert run.scrape("/metrics") is not None
+        read = run.metric_lines('bee_events_read_total{map="print_events"}')
+        assert read and float(read[0].rsplit(" ", 1)[1]) >= 1, read
         run.stop(signal.SIGINT)
     finally:
         if proc.poll() is None:
@@ -142,25 +171,8 @@ def test_interactive_view_without_textual_says_so(base_python: Path, object_file
                                                   store_dir: Path) -> None:
     """On a terminal, `bee run` without bee[tui] fails before attaching, naming the extra and --no-tty."""
     require(os.geteuid() == 0, "needs root to load BPF programs")
-    program = object_file("tiny")
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen([str(base_python), "-m", "bee", "run", program, "--prom-port", str(free_port())],
-                            stdin=follower, stdout=follower, stderr=follower, cwd=tmp_path,
-                            env=_env(BEE_STORAGE=str(store_dir), TERM="xterm"))
-    os.close(follower)
-    shown = b""
-    try:
-        while select.select([leader], [], [], 30)[0]:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        os.close(leader)
-    assert proc.wait(30) == 1
-    lines = shown.decode(errors="replace").strip().splitlines()
-    assert lines == ["Error: the interactive view of bee run needs the Python package textual from bee's tui extra, "
-                     "which is not installed: pip install 'bee[tui]', or run with --no-tty for the event log"], lines
+    code, shown = _on_a_terminal([str(base_python), "-m", "bee", "run", object_file("tiny"), "--prom-port",
+                                  str(free_port())], _env(BEE_STORAGE=str(store_dir)), tmp_path)
+    assert code == 1
+    assert shown == ["Error: the interactive view of bee run needs the Python package textual from bee's tui extra, "
+                     "which is not installed: pip install 'bee[tui]', or run with --no-tty for the event log"], shown

@@ -29,8 +29,6 @@ from bee.oci.store import LocalStore
 from tests.helpers import DATA, REPO, assert_one_line_error, require
 from tests.run.conftest import BeeRun, free_port
 
-pytestmark = [pytest.mark.root, pytest.mark.kernel, pytest.mark.registry]
-
 
 def _base_distributions() -> dict[str, importlib.metadata.Distribution]:
     """The installed distributions bee's base requirements need, transitively, by canonical name."""
@@ -116,6 +114,9 @@ def _on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int
     return proc.wait(30), shown.decode(errors="replace").strip().splitlines()
 
 
+@pytest.mark.root
+@pytest.mark.kernel
+@pytest.mark.registry
 def test_base_install_builds_pushes_pulls_and_runs(base_python: Path, base_bee, registry_plain, store_dir: Path,
                                                    tmp_path: Path, trigger) -> None:
     require(os.geteuid() == 0, "needs root to load BPF programs")
@@ -167,6 +168,8 @@ def test_commands_of_an_extra_name_it(base_bee, tmp_path: Path, store_dir: Path)
         assert proc.returncode == 1
 
 
+@pytest.mark.root
+@pytest.mark.kernel
 def test_interactive_view_without_textual_says_so(base_python: Path, object_file, tmp_path: Path,
                                                   store_dir: Path) -> None:
     """On a terminal, `bee run` without bee[tui] fails before attaching, naming the extra and --no-tty."""

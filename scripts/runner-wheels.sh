@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Put a wheel of bee and wheels of its dependencies into DIR (default dist/wheels), for the
-# runner image, which installs them with no network (pip --no-index). Dependencies are fetched
-# for the image's Python (Debian 12: CPython 3.11), whatever Python this machine has.
+# Put a wheel of bee and wheels of its base requirements (no extras: the runner only runs) into
+# DIR (default dist/wheels), for the runner image, which installs them with no network (pip
+# --no-index). They are fetched for the image's Python (Debian 12: CPython 3.11), whatever Python
+# this machine has.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-dist/wheels}

@@ -9,7 +9,7 @@ DEMO_PORT ?= 9091
 # DEMO_TIME=10 stops the demo after 10 seconds; empty: run until Ctrl-C
 DEMO_TIME ?=
 
-.PHONY: setup demo test lint runner-image
+.PHONY: setup demo test testdata lint runner-image
 
 setup:
 	@scripts/setup.sh
@@ -24,6 +24,12 @@ demo: setup
 test: setup
 	@scripts/docker-up.sh
 	@scripts/test.sh
+
+# Rebuild the committed test objects tests/data/obj/*.o from tests/data/src (and examples/opensnoop)
+# with bee's compile line against tests/data/include/vmlinux.h. Pinned: clang 14 and libbpf headers
+# 1.1 (Debian 12); another toolchain is refused. See tests/data/obj/README.md.
+testdata: setup
+	.venv/bin/python -m tests.goldens
 
 # The runner image (bee, Python, libbpf; no compiler), built offline from wheels made here.
 RUNNER_IMAGE ?= bee-runner:$(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' bee/__init__.py)

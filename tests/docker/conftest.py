@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, require
+from tests.helpers import REPO
 from tests.run.conftest import trigger
 
 __all__ = ["trigger"]
@@ -16,14 +16,10 @@ __all__ = ["trigger"]
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[Any]:
+    """A client of the Docker engine; requesting it marks the test `docker`, whose check found the engine."""
     import docker
-    from docker.errors import DockerException
 
-    try:
-        client = docker.from_env()
-        client.ping()
-    except DockerException as exc:
-        require(False, f"needs a running Docker engine (scripts/docker-up.sh): {exc}")
+    client = docker.from_env()
     yield client
     client.close()
 

@@ -16,6 +16,9 @@ import pytest
 from tests.helpers import DATA, REPO, assert_one_line_error
 from tests.run.conftest import free_port
 
+# Every build here, in the container too, first makes vmlinux.h from the running kernel's BTF with bpftool.
+pytestmark = pytest.mark.kernel
+
 OPENSNOOP = REPO / "examples" / "opensnoop" / "opensnoop.c"
 
 
@@ -30,6 +33,7 @@ def _bee_containers(client: Any) -> int:
                 any(t.startswith("bee-builder") for t in c.image.tags)])
 
 
+@pytest.mark.clang  # compared with bee build --local
 @pytest.mark.parametrize("what", ["template", "example"])
 def test_container_build_gives_the_local_bytes_and_digest(bee, docker_client, tmp_path: Path, store_dir: Path,
                                                           what: str) -> None:
@@ -93,7 +97,8 @@ def test_docker_unreachable_is_one_sentence(bee, tmp_path: Path) -> None:
     assert_one_line_error(proc, "cannot reach docker at", "start docker or build with --local")
 
 
-def test_packaged_program_runs_and_serves_metrics(bee, docker_client, runner_image: str, compile_c,
+@pytest.mark.clang  # bee build --local
+def test_packaged_program_runs_and_serves_metrics(bee, docker_client, runner_image: str,
                                                  trigger: Callable[[str], None], tmp_path: Path) -> None:
     source = tmp_path / "run_types.c"
     shutil.copy(DATA / "src" / "run_types.c", source)

@@ -164,6 +164,7 @@ def test_builds_with_bumblebee_map_names(name: str, examples_store: Path) -> Non
     assert sorted(p["section"] for p in described["programs"]) == sorted(SECTIONS[name])
 
 
+@pytest.mark.clang  # make example-xdpcount runs bee build --local
 def test_make_examples_with_a_registry_builds_and_pushes_each(registry_plain, tmp_path: Path) -> None:
     registry = f"{registry_plain.host}/examples"
     # every example: built under the registry's name, then pushed over plain HTTP (commands only)

@@ -1,4 +1,6 @@
-"""`bee build --local` through the real CLI: clang, llvm-strip, the store, and its errors."""
+"""`bee build --local` through the real CLI: clang, llvm-strip, the store, and its errors.
+
+Builds need the `clang` capability; refusals that come before any compiler is looked for do not."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ def hello(tmp_path: Path) -> Path:
     return source
 
 
+@pytest.mark.clang
 def test_build_stores_program_and_lists_it(bee, hello: Path, store_dir: Path) -> None:
     proc = bee("build", str(hello), "hello:v1", "--local")
     assert proc.returncode == 0, proc.stderr
@@ -41,12 +44,14 @@ def test_build_stores_program_and_lists_it(bee, hello: Path, store_dir: Path) ->
     assert [m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]] == ["hello:v1"]
 
 
+@pytest.mark.clang
 def test_relative_paths_and_output_file(bee, hello: Path, tmp_path: Path) -> None:
     proc = bee("build", "src/hello.c", "--local", "--binary-only", "-o", "out/x.o", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert _machine((tmp_path / "out" / "x.o").read_bytes()) == EM_BPF
 
 
+@pytest.mark.clang
 def test_same_source_same_bytes_wherever_it_lives(bee, hello: Path, tmp_path: Path) -> None:
     other = tmp_path / "elsewhere" / "deeper" / "hello.c"
     other.parent.mkdir(parents=True)
@@ -57,6 +62,7 @@ def test_same_source_same_bytes_wherever_it_lives(bee, hello: Path, tmp_path: Pa
     assert str(tmp_path).encode() not in hello.with_suffix(".o").read_bytes()
 
 
+@pytest.mark.clang
 def test_cflags_reach_the_compiler(bee, hello: Path, tmp_path: Path) -> None:
     plain = bee("build", str(hello), "--local", "--binary-only", "-o", str(tmp_path / "a.o"))
     flagged = bee("build", str(hello), "--local", "--binary-only", "-o", str(tmp_path / "b.o"),
@@ -65,6 +71,7 @@ def test_cflags_reach_the_compiler(bee, hello: Path, tmp_path: Path) -> None:
     assert (tmp_path / "a.o").read_bytes() != (tmp_path / "b.o").read_bytes()
 
 
+@pytest.mark.clang
 def test_arch_override_builds_for_arm64(bee, hello: Path, tmp_path: Path) -> None:
     proc = bee("build", str(hello), "--local", "--binary-only", "--arch", "aarch64", "-o", str(tmp_path / "a.o"))
     assert proc.returncode == 0, proc.stderr
@@ -72,6 +79,7 @@ def test_arch_override_builds_for_arm64(bee, hello: Path, tmp_path: Path) -> Non
     assert_one_line_error(bad, "unknown target architecture 'vax'")
 
 
+@pytest.mark.clang
 def test_build_script_out_and_custom_script(bee, hello: Path, tmp_path: Path) -> None:
     script = bee("build", str(hello), "hello:v1", "--local", "--build-script-out")
     assert script.returncode == 0
@@ -92,6 +100,7 @@ def test_missing_input_file(bee, tmp_path: Path) -> None:
     assert_one_line_error(proc, "nope.c does not exist")
 
 
+@pytest.mark.clang
 def test_compiler_errors_are_shown_verbatim(bee, tmp_path: Path, store_dir: Path) -> None:
     source = tmp_path / "broken.c"
     source.write_text('#include "vmlinux.h"\nint f(void) {\n  return x +;\n}\n')
@@ -105,6 +114,7 @@ def test_compiler_errors_are_shown_verbatim(bee, tmp_path: Path, store_dir: Path
     assert not (store_dir / "index.json").exists()
 
 
+@pytest.mark.clang
 def test_unwritable_output_directory(bee, hello: Path) -> None:
     proc = bee("build", str(hello), "--local", "--binary-only", "-o", "/sys/kernel/hello.o")
     assert_one_line_error(proc, "cannot write the output file /sys/kernel/hello.o", "Permission denied")

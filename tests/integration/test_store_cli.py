@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.goldens import object_bytes
 from tests.helpers import DATA, assert_one_line_error
 
 BUMBLEBEE_STORE = DATA / "bumblebee_store"
@@ -99,6 +100,7 @@ def test_describe_a_bumblebee_store_entry(bee, bumblebee_store: Path) -> None:
     assert events["value_type"] == "struct event" and events["value_fields"]
 
 
+@pytest.mark.clang  # bee build --local
 def test_init_build_list_describe(bee, tmp_path: Path) -> None:
     """The foundation's acceptance line, end to end."""
     source = tmp_path / "p" / "probe.c"
@@ -118,7 +120,7 @@ def test_init_build_list_describe(bee, tmp_path: Path) -> None:
 
 def test_describe_a_file_needs_no_store(bee, tmp_path: Path) -> None:
     obj = tmp_path / "hello.o"
-    assert bee("build", str(DATA / "src" / "hello.c"), "--local", "--binary-only", "-o", str(obj)).returncode == 0
+    obj.write_bytes(object_bytes("hello"))
     proc = bee("describe", str(obj))
     assert proc.returncode == 0, proc.stderr
     assert f"Name:         {obj}" in proc.stdout and "Digest" not in proc.stdout

@@ -1,38 +1,24 @@
 """Fixtures for the `bee.libbpf` tests, which load real programs into the running kernel.
 
-Tests that reach the kernel take the `root` fixture: it skips without root (and fails in CI).
-C sources are the committed `tests/data/src/lb_*.c`, compiled once per session.
+Tests that reach the kernel take the `root` fixture (tests/conftest.py), which marks them `root`
+and `kernel`. Programs are the committed objects of `tests/data/src/lb_*.c` (tests/data/obj).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from bee.elf.ringbuf_btf import untype_ring_buffers
 from bee.libbpf import BpfObject
-from tests.helpers import DATA, require
-
-SOURCES = DATA / "src"
+from tests.goldens import object_bytes
 
 
 @pytest.fixture(scope="session")
-def lb_object(compile_c: Callable[[Path], bytes]) -> Callable[[str], bytes]:
-    """The compiled bytes of `tests/data/src/<name>.c`."""
-
-    def build(name: str) -> bytes:
-        return compile_c(SOURCES / f"{name}.c")
-
-    return build
-
-
-@pytest.fixture
-def root() -> None:
-    """Require root: loading and attaching programs needs it."""
-    require(os.geteuid() == 0, "needs root to load BPF programs")
+def lb_object() -> Callable[[str], bytes]:
+    """The committed object of `tests/data/src/<name>.c`."""
+    return object_bytes
 
 
 @pytest.fixture

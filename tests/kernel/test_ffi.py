@@ -15,8 +15,6 @@ from bee.errors import BeeError
 from bee.libbpf import BpfObject, LibbpfError, LibbpfMissingError, _ffi, libbpf_version
 from tests.helpers import require
 
-pytestmark = pytest.mark.kernel
-
 
 def _symbol_versions(path: str) -> dict[str, tuple[int, ...]]:
     tool = shutil.which("objdump") or shutil.which("llvm-objdump")

@@ -21,8 +21,6 @@ from bee.libbpf import BpfObject, LibbpfError, MapType, RingBuffer, ensure_trace
 from bee.run.fixups import loadable_bytes
 from tests.helpers import require
 
-pytestmark = pytest.mark.kernel
-
 OPENSNOOP_EVENT = struct.Struct("=II16s64s")  # struct event of legacy_opensnoop.c
 MAPS_EVENT = struct.Struct("=II16s")  # struct event of legacy_maps.c
 DIMENSIONS = struct.Struct("=I16s")  # struct dimensions_t of legacy_maps.c

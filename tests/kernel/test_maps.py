@@ -14,8 +14,6 @@ from bee.libbpf import BpfObject, LibbpfError, UpdateFlags, bpffs_mounted, ensur
 from bee.libbpf.system import BPFFS
 from tests.helpers import require
 
-pytestmark = pytest.mark.kernel
-
 KEY = struct.Struct("=HBB")  # struct port_key of lb_net.c
 U64 = struct.Struct("=Q")
 

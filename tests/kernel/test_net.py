@@ -11,8 +11,6 @@ import pytest
 from bee.libbpf import AttachError, BpfObject, Map, XdpAction, XdpFlags
 from tests.netns import UDP, VethPair, udp_frame, veth_pair
 
-pytestmark = pytest.mark.kernel
-
 KEY = struct.Struct("=HBB")  # struct port_key of lb_net.c
 U64 = struct.Struct("=Q")
 

@@ -17,8 +17,6 @@ from bee.elf.ringbuf_btf import untype_ring_buffers
 from bee.libbpf import BpfObject, ClosedError, LibbpfError, LoadError, MapType, ProgType
 from tests.helpers import REPO, require
 
-pytestmark = pytest.mark.kernel
-
 
 def test_open_lists_programs_and_maps_without_the_kernel(open_object: Callable[..., BpfObject]) -> None:
     obj = open_object("lb_ringbuf")

@@ -16,8 +16,6 @@ import pytest
 from bee.libbpf import BpfObject, LibbpfError, RingBuffer
 from tests.helpers import require
 
-pytestmark = pytest.mark.kernel
-
 EVENT = struct.Struct("=IIQ16s")  # struct event of lb_ringbuf.c
 CALL = struct.Struct("=II")  # struct call
 MAGIC = 0xFEEDBEEFCAFEF00D

@@ -18,9 +18,6 @@ from bee.libbpf import (
     privilege_problem,
 )
 from bee.libbpf.system import CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON, CAP_SYS_ADMIN, tracefs_mounted
-from tests.helpers import require
-
-pytestmark = pytest.mark.kernel
 
 STATUS = "Name:\tbee\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t{:016x}\n"
 
@@ -51,10 +48,10 @@ def test_this_process() -> None:
         assert privilege_problem(network=True) is None
 
 
+@pytest.mark.root
+@pytest.mark.kernel
 def test_the_kernel_of_these_machines() -> None:
-    require(Path("/sys/kernel/btf/vmlinux").exists(), "needs a kernel with BTF")
     assert kernel_has_btf()
-    require(os.geteuid() == 0, "needs root to see /sys/fs/bpf")
     assert ensure_bpffs(Path("/sys/fs/bpf/some/pin"))  # a fresh boot has none: mounted as bpftool would
     assert bpffs_mounted(Path("/sys/fs/bpf"))
     assert bpffs_mounted(Path("/sys/fs/bpf/some/pin"))

@@ -11,8 +11,6 @@ from bee.errors import BeeError
 from bee.libbpf import BpfObject, VerifierError
 from bee.libbpf.errors import _last_meaningful_line
 
-pytestmark = pytest.mark.kernel
-
 
 def test_verifier_rejection_names_the_program_and_keeps_the_log(
         root: None, open_object: Callable[..., BpfObject]) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import DATA, require
+from tests.goldens import object_bytes
 
 CliRun = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -52,12 +52,9 @@ def beecli(store_dir: Path, config_dir: Path, tmp_path: Path) -> CliRun:
 
 
 @pytest.fixture(scope="session")
-def program(compile_c: Callable[[Path], bytes]) -> bytes:
-    """tests/data/src/tiny.c compiled: one tracepoint program and a `print_events` ring buffer."""
-    import shutil
-
-    require(shutil.which("clang") is not None, "needs clang to compile the test program")
-    return compile_c(DATA / "src" / "tiny.c")
+def program() -> bytes:
+    """The committed object of tests/data/src/tiny.c: one tracepoint program and a `print_events` ring buffer."""
+    return object_bytes("tiny")
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ def _manifest(registry, repo: str, reference: str) -> bytes:
     return response.content
 
 
+@pytest.mark.clang  # bee build --local
 def test_build_push_rm_pull_round_trip(beecli, registry_plain, store_dir: Path, tmp_path: Path) -> None:
     ref = registry_plain.ref("round/tiny", "v1")
     shutil.copy(DATA / "src" / "tiny.c", tmp_path / "tiny.c")

@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 
 from bee.oci.store import LocalStore
-from tests.helpers import assert_one_line_error, require
+from tests.helpers import assert_one_line_error
 from tests.run.conftest import BeeRun, BeeRuns
 
 
 @pytest.fixture
-def run_bee(store_dir: Path, config_dir: Path, tmp_path: Path) -> Iterator[Callable[..., BeeRun]]:
+def run_bee(root: None, store_dir: Path, config_dir: Path, tmp_path: Path) -> Iterator[Callable[..., BeeRun]]:
     """`run_bee(ref, *run_args)`: `bee --plain-http run REF --no-tty --format json ...`, waiting until attached."""
-    require(os.geteuid() == 0, "needs root to load BPF programs")
     runs = BeeRuns(dict(os.environ, BEE_STORAGE=str(store_dir), DOCKER_CONFIG=str(tmp_path / "no-docker")))
 
     def start(ref: str, *args: str) -> BeeRun:

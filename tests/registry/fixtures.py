@@ -28,11 +28,10 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import require
 from tests.registry.credentials import CredentialHelper, write_docker_config
 from tests.registry.keys import KeyPair, self_signed, write_htpasswd
 from tests.registry.proxy import TamperingProxy
-from tests.registry.servers import PASSWORD, USERNAME, Registry, registry_available, start_registry
+from tests.registry.servers import PASSWORD, USERNAME, Registry, start_registry
 from tests.registry.token_server import TokenServer
 
 RegistryFactory = Callable[..., Registry]
@@ -46,8 +45,9 @@ def registry_cert(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
 
 @pytest.fixture(scope="session")
 def registry_factory(tmp_path_factory: pytest.TempPathFactory, registry_cert: KeyPair) -> Iterator[RegistryFactory]:
-    """`make(tls=False, basic=False, token=False, key_header="x5c")`: a running registry, one per combination."""
-    require(registry_available(), "needs Debian's docker-registry at /usr/bin/docker-registry")
+    """`make(tls=False, basic=False, token=False, key_header="x5c")`: a running registry, one per combination.
+
+    Requesting it (or a registry fixture made with it) marks the test `registry` (tests/conftest.py)."""
     running: dict[tuple[Any, ...], Registry] = {}
     token_servers: list[TokenServer] = []
 

@@ -14,11 +14,10 @@ import pytest
 import requests
 
 from bee.oci import manifest, mediatypes
-from tests.helpers import require
 from tests.registry.client import RawClient, parse_challenge, push_raw_bumblebee_artifact
 from tests.registry.credentials import CredentialHelper
 from tests.registry.proxy import TamperingProxy
-from tests.registry.servers import PASSWORD, USERNAME, Registry, registry_available, start_registry
+from tests.registry.servers import PASSWORD, USERNAME, Registry, start_registry
 
 ELF = b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 8
 
@@ -65,6 +64,7 @@ def test_tls_registry_needs_its_certificate_or_insecure_mode(registry_tls: Regis
     assert plain.status_code == 400  # Go's answer to plain HTTP on a TLS port
 
 
+@pytest.mark.registry  # through request.getfixturevalue
 @pytest.mark.parametrize("fixture", ["registry_basic", "registry_basic_plain"])
 def test_basic_auth_accepts_only_the_right_password(fixture: str, request: pytest.FixtureRequest) -> None:
     registry: Registry = request.getfixturevalue(fixture)
@@ -137,6 +137,7 @@ def test_token_key_named_by_libtrust_kid(registry_factory: Callable[..., Registr
     assert registry.token_server is not None and registry.token_server.key_header == "kid"
 
 
+@pytest.mark.registry  # through request.getfixturevalue
 @pytest.mark.parametrize("fixture", ["registry_plain", "registry_tls", "registry_basic"])
 def test_raw_bumblebee_artifact_reads_back_exactly(fixture: str, request: pytest.FixtureRequest) -> None:
     registry: Registry = request.getfixturevalue(fixture)
@@ -181,8 +182,8 @@ def test_registry_down_refuses_connections(registry_down: str) -> None:
         requests.get(registry_down + "/v2/", timeout=5)
 
 
+@pytest.mark.registry
 def test_registry_stops_at_teardown(tmp_path: Path) -> None:
-    require(registry_available(), "needs Debian's docker-registry at /usr/bin/docker-registry")
     registry = start_registry(tmp_path / "registry")
     assert requests.get(registry.url + "/v2/", timeout=5).status_code == 200
     registry.stop()

@@ -22,8 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import require
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -105,11 +103,6 @@ class BeeRun:
         return elapsed
 
 
-@pytest.fixture
-def root() -> None:
-    require(os.geteuid() == 0, "needs root to load BPF programs")
-
-
 class BeeRuns:
     """Starts `python -m bee ARGV --prom-port PORT` processes (a free port each) with `env`; `close()`
     kills those still running."""
@@ -161,13 +154,13 @@ def trigger(tmp_path: Path) -> Callable[[str], None]:
 
 
 @pytest.fixture
-def object_file(compile_c: Callable[[Path], bytes], tmp_path: Path) -> Callable[[str], str]:
-    """Compile tests/data/src/<name>.c and write the object into the test's directory; returns its path."""
-    from tests.helpers import DATA
+def object_file(tmp_path: Path) -> Callable[[str], str]:
+    """Copy the committed object of tests/data/src/<name>.c into the test's directory; returns its path."""
+    from tests.goldens import object_bytes
 
-    def build(name: str) -> str:
+    def copy(name: str) -> str:
         path = tmp_path / f"{name}.o"
-        path.write_bytes(compile_c(DATA / "src" / f"{name}.c"))
+        path.write_bytes(object_bytes(name))
         return str(path)
 
-    return build
+    return copy

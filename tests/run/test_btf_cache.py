@@ -4,7 +4,6 @@ left aside (the load done again against the kernel's BTF) when it does not fit t
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 import threading
 import time
@@ -13,25 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from bee.build.compiler import compile_bpf
 from bee.elf import parse_btf
 from bee.libbpf.object import BpfObject
 from bee.run import btfcache
 from bee.run.runner import Runner
 from bee.run.settings import RunSettings
-from tests.helpers import REPO, require
+from tests.goldens import object_bytes
 from tests.run.support import running
-
-OPENSNOOP = REPO / "examples" / "opensnoop" / "opensnoop.c"
 
 
 @pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private `$XDG_CACHE_HOME`; the cache entries go to `<it>/bee/btf`."""
-    require(os.geteuid() == 0, "needs root to load BPF programs")
-    require(btfcache.KERNEL_BTF.exists(), "needs the kernel's BTF")
-    require(shutil.which("bpftool") is not None or os.access("/usr/sbin/bpftool", os.X_OK),
-            "needs bpftool (apt-get install bpftool) to write the cache")
+def cache(root: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private `$XDG_CACHE_HOME`; the cache entries go to `<it>/bee/btf`. The cache is made from the
+    kernel's BTF with bpftool (the `kernel` marker's check) for programs loaded as root."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     return tmp_path / "xdg" / "bee" / "btf"
 
@@ -76,8 +69,9 @@ def _run_until_event(program: Path, tmp_path: Path, marker: str, also: Callable[
 
 @pytest.fixture
 def opensnoop(tmp_path: Path) -> Path:
+    """The committed object of examples/opensnoop/opensnoop.c (its programs have CO-RE relocations)."""
     path = tmp_path / "opensnoop.o"
-    compile_bpf(OPENSNOOP, path)
+    path.write_bytes(object_bytes("opensnoop"))
     return path
 
 

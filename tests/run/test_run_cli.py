@@ -154,6 +154,7 @@ def test_signals_detach_everything_quickly(bee_run, object_file) -> None:
         assert bpf_prog_ids("on_exec") == before and bpf_link_ids(ours) == set()
 
 
+@pytest.mark.clang  # bee build --local
 def test_a_program_without_tracked_maps_stays_until_signalled(bee, bee_run, tmp_path: Path) -> None:
     source = tmp_path / "quiet.c"
     source.write_text('#include "vmlinux.h"\n#include "bpf/bpf_helpers.h"\n'
@@ -205,6 +206,7 @@ def test_inputs_that_cannot_run(bee, tmp_path: Path, object_file, root) -> None:
     assert_one_line_error(run(types, "-b", "hist_latency,[a]"), "invalid histogram buckets")
 
 
+@pytest.mark.clang  # bee build --local
 def test_unsupported_tracked_map_type(bee, tmp_path: Path, root) -> None:
     source = tmp_path / "gauge_ring.c"
     source.write_text('#include "vmlinux.h"\n#include "bpf/bpf_helpers.h"\n'
@@ -218,6 +220,7 @@ def test_unsupported_tracked_map_type(bee, tmp_path: Path, root) -> None:
                           "gauge_events", "ringbuf", "gauge")
 
 
+@pytest.mark.clang  # bee build --local
 def test_runs_from_the_local_store(bee, bee_run, trigger, tmp_path: Path) -> None:
     built = bee("build", str(SRC / "run_types.c"), "types:v1", "--local", "-o", str(tmp_path / "t.o"))
     assert built.returncode == 0, built.stderr

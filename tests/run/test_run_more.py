@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bee.build.compiler import compile_bpf
 from bee.errors import BeeError
 from bee.libbpf import VerifierError
 from bee.run.runner import Runner
 from bee.run.settings import RunSettings
+from tests.goldens import object_bytes
 from tests.helpers import DATA, REPO, assert_one_line_error, require
 from tests.netns import veth_pair
 from tests.run.conftest import bpf_prog_ids
@@ -215,7 +215,7 @@ def test_no_kernel_btf_is_one_error_before_the_kernel_for_objects_that_need_it(
     monkeypatch.setattr(BpfObject, "open", classmethod(lambda cls, data, name, **kw: (
         opened.append(name), real_open(cls, data, name, **kw))[1]))
     opensnoop = tmp_path / "opensnoop.o"
-    compile_bpf(REPO / "examples" / "opensnoop" / "opensnoop.c", opensnoop)
+    opensnoop.write_bytes(object_bytes("opensnoop"))
     settings = RunSettings(program=str(opensnoop), no_tty=True, fmt="json", prom_port=0, prom_host="127.0.0.1")
     with open(os.devnull, "wb") as out, open(os.devnull, "w") as err, pytest.raises(RunError) as caught:
         Runner(settings, tmp_path / "store", out=out, err=err).run()
@@ -239,7 +239,7 @@ def test_no_kernel_btf_through_the_cli(root, tmp_path: Path) -> None:
     wrapper.write_text("import sys\nfrom bee.libbpf import system\nsystem.kernel_has_btf = lambda: False\n"
                        "from bee.cli import main\nmain(sys.argv[1:])\n")
     opensnoop = tmp_path / "opensnoop.o"
-    compile_bpf(REPO / "examples" / "opensnoop" / "opensnoop.c", opensnoop)
+    opensnoop.write_bytes(object_bytes("opensnoop"))
     proc = subprocess.run([sys.executable, str(wrapper), "run", str(opensnoop), "--no-tty", "--prom-port", "0"],
                           capture_output=True, text=True, timeout=60, cwd=REPO)
     assert_one_line_error(proc, "uses 2 CO-RE relocations", "CONFIG_DEBUG_INFO_BTF=y")

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.goldens import object_bytes
 from tests.helpers import require
 from tests.run.conftest import free_port, trigger  # noqa: F401 - `trigger` is a fixture here too
-
-HERE = Path(__file__).resolve().parent
 
 
 class Pane:
@@ -128,11 +127,9 @@ class Pane:
 
 
 @pytest.fixture
-def tui(store_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Pane]]:
+def tui(root: None, store_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Pane]]:
     """`tui(program, *args, width=80, height=24)` starts `bee run` (no --no-tty) in a fresh tmux."""
-    require(os.geteuid() == 0, "needs root to load BPF programs")
     require(shutil.which("tmux") is not None, "needs tmux (apt-get install tmux)")
-    require(shutil.which("bpftool") is not None, "needs bpftool")
     socket = str(tmp_path / "tmux.sock")
     config = tmp_path / "tmux.conf"
     config.write_text("set -g remain-on-exit on\nset -g status off\n")
@@ -162,19 +159,19 @@ def tui(store_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Pane]]:
 
 
 @pytest.fixture
-def tui_object(compile_c: Callable[[Path], bytes], tmp_path: Path) -> Callable[[Path], str]:
-    """Compile a C source and write its object into the test's directory; returns the path."""
+def tui_object(tmp_path: Path) -> Callable[[str], str]:
+    """Copy the committed object of tests/data/src/<name>.c into the test's directory; returns its path."""
 
-    def build(source: Path) -> str:
-        path = tmp_path / f"{source.stem}.o"
-        path.write_bytes(compile_c(source))
+    def copy(name: str) -> str:
+        path = tmp_path / f"{name}.o"
+        path.write_bytes(object_bytes(name))
         return str(path)
 
-    return build
+    return copy
 
 
 def flood(count: int, name: str = "beeflood") -> None:
-    """Call getppid() `count` times from a process named `name` (tests/tui/data/tui_flood.c counts them)."""
+    """Call getppid() `count` times from a process named `name` (tests/data/src/tui_flood.c counts them)."""
     code = ("import ctypes, os, sys\n"
             "ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)\n"
             "g = os.getppid\n"

@@ -6,13 +6,12 @@ import os
 import signal
 import time
 
-from tests.helpers import DATA
 from tests.run.conftest import bpf_prog_ids
-from tests.tui.conftest import HERE, Pane, flood
+from tests.tui.conftest import Pane, flood
 
-RUN_TYPES = DATA / "src" / "run_types.c"
-FLOOD = HERE / "data" / "tui_flood.c"
-REJECTED = DATA / "src" / "lb_reject.c"
+RUN_TYPES = "run_types"  # committed objects of tests/data/src
+FLOOD = "tui_flood"
+REJECTED = "lb_reject"
 BIG = "1234605616436508552"  # run_types' `big` field, in the first screen of print_events
 
 

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 from bee.elf import load_spec, read_elf
 from bee.elf.btf_ext import BTF_EXT_SECTION, core_relocations
 from bee.errors import ElfError
-from tests.helpers import DATA, REPO
+from tests.goldens import object_bytes
 from tests.unit.elf.builders import ElfSection, build_elf
 
-SOURCES = DATA / "src"
+
+def _opensnoop() -> bytes:
+    return object_bytes("opensnoop")  # examples/opensnoop/opensnoop.c
 
 
-def _opensnoop(compile_c: Callable[[Path], bytes]) -> bytes:
-    return compile_c(REPO / "examples" / "opensnoop" / "opensnoop.c")
-
-
-def test_core_relocations_by_section_at_their_instructions(compile_c: Callable[[Path], bytes]) -> None:
+def test_core_relocations_by_section_at_their_instructions() -> None:
     """opensnoop reads tracepoint arguments through vmlinux.h types: libbpf's log of its load shows
     the same instructions relocated (insn #0 and #1 of the enter programs, #24 of the exit ones)."""
-    spec = load_spec(_opensnoop(compile_c))
+    spec = load_spec(_opensnoop())
     assert core_relocations(spec.elf, spec.btf) == {
         "tracepoint/syscalls/sys_enter_open": (0, 8),
         "tracepoint/syscalls/sys_enter_openat": (0, 8),
@@ -88,8 +85,7 @@ def _core_start(ext: bytearray) -> int:
     (lambda ext: struct.pack_into("<I", ext, _core_start(ext), 8), r"8-byte records, fewer than the 16 bytes"),
     (lambda ext: struct.pack_into("<I", ext, _core_start(ext) + 8, 1 << 16), r"are truncated at byte"),
 ], ids=["magic", "length", "record-size", "count"])
-def test_malformed_btf_ext_is_an_elf_error(compile_c: Callable[[Path], bytes],
-                                           patch: Callable[[bytearray], None], message: str) -> None:
-    spec = load_spec(_with_btf_ext(_opensnoop(compile_c), patch))
+def test_malformed_btf_ext_is_an_elf_error(patch: Callable[[bytearray], None], message: str) -> None:
+    spec = load_spec(_with_btf_ext(_opensnoop(), patch))
     with pytest.raises(ElfError, match=message):
         core_relocations(spec.elf, spec.btf)

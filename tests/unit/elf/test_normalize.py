@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from bee.build.compiler import compile_bpf
 from bee.elf import load_spec, read_elf
 from bee.elf.btf import Btf
 from bee.elf.btf_types import Datasec, Var
@@ -32,11 +31,9 @@ from bee.elf.elf import (
 from bee.elf.maps import MAPS_SECTION
 from bee.elf.normalize import MERGED_NAME, MapMergeError, merge_map_sections, needs_merge
 from bee.errors import ElfError
-from tests.helpers import DATA, require
 from tests.unit.elf.builders import BtfBuilder, ElfSection, build_elf, datasec_offset_fields, parse_btf_section, symbol
 from tests.unit.elf.oracle import bpftool_dump
 
-SOURCES = DATA / "src"
 BPFTOOL = shutil.which("bpftool") or next((p for p in ("/usr/sbin/bpftool", "/sbin/bpftool") if os.access(p, os.X_OK)),
                                           None)
 # legacy_opensnoop: only `.maps.print` (renamed to `.maps`); legacy_maps: `.maps` first, then
@@ -179,9 +176,9 @@ def test_btf_relocations_follow_their_records(build: Callable[[str], bytes], nam
         assert fields[entry.offset] == elf.symbols[entry.symbol].name
 
 
+@pytest.mark.bpftool
 @pytest.mark.parametrize("name", SOURCES_TO_MERGE)
 def test_bpftool_reads_the_merged_btf(build: Callable[[str], bytes], tmp_path: Path, name: str) -> None:
-    require(BPFTOOL is not None, "bpftool is not installed (apt-get install bpftool)")
     assert BPFTOOL is not None
     path = tmp_path / f"{name}.o"
     path.write_bytes(merge_map_sections(build(name)))
@@ -227,12 +224,11 @@ def test_map_in_map_definitions_are_refused(build: Callable[[str], bytes]) -> No
         merge_map_sections(build("legacy_map_in_map"), "mim.o")
 
 
-def test_objects_without_btf_are_refused(tmp_path: Path) -> None:
-    out = tmp_path / "nobtf.o"
-    compile_bpf(SOURCES / "legacy_opensnoop.c", out, cflags=("-g0",))
+def test_objects_without_btf_are_refused(build: Callable[[str], bytes]) -> None:
+    data = build("legacy_opensnoop_nobtf")  # legacy_opensnoop.c compiled with -g0
     with pytest.raises(ElfError, match=r"^nobtf\.o: section \.maps\.print holds maps but the object has no "
                                        r"\.BTF section"):
-        merge_map_sections(out.read_bytes(), "nobtf.o")
+        merge_map_sections(data, "nobtf.o")
 
 
 # --- hand-made objects ----------------------------------------------------------------------------------

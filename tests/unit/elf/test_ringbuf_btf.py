@@ -14,12 +14,10 @@ from bee.elf.btf_types import Struct
 from bee.elf.maps import BPF_MAP_TYPE_RINGBUF
 from bee.elf.normalize import merge_map_sections
 from bee.elf.ringbuf_btf import untype_ring_buffers
-from tests.helpers import DATA, require
 from tests.unit.elf.builders import datasec_offset_fields, parse_btf_section
 from tests.unit.elf.oracle import bpftool_dump
 from tests.unit.elf.test_normalize import BPFTOOL
 
-SOURCES = DATA / "src"
 # lb_ringbuf: two ring buffers and an array; dec_layout: four ring buffers; spec_types: ring buffers
 # among hash, array and legacy-sized maps.
 WITH_RING_BUFFERS = ("lb_ringbuf", "dec_layout", "spec_types", "hello")
@@ -89,8 +87,8 @@ def test_btf_relocations_follow_their_records(build: Callable[[str], bytes], nam
     assert _relocated_fields(untype_ring_buffers(data)) == before
 
 
+@pytest.mark.bpftool
 def test_bpftool_reads_the_rewritten_btf(build: Callable[[str], bytes], tmp_path: Path) -> None:
-    require(BPFTOOL is not None, "bpftool is not installed (apt-get install bpftool)")
     assert BPFTOOL is not None
     path = tmp_path / "lb_ringbuf.o"
     path.write_bytes(untype_ring_buffers(build("lb_ringbuf")))

@@ -4,8 +4,6 @@ The event log compiles one `%` template per (map, field names) and uses it while
 int field keeps its type. These tests feed it records that keep, change and break their shape
 and compare every line with `reference_json` / `reference_text`, the field-by-field formatting
 it replaces.
-
-    .venv/bin/pytest bench/test_eventlog_lines.py -q
 """
 
 from __future__ import annotations

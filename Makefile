@@ -9,7 +9,7 @@ DEMO_PORT ?= 9091
 # DEMO_TIME=10 stops the demo after 10 seconds; empty: run until Ctrl-C
 DEMO_TIME ?=
 
-.PHONY: setup demo test testdata lint runner-image
+.PHONY: setup demo test test-offline testdata lint runner-image
 
 setup:
 	@scripts/setup.sh
@@ -24,6 +24,11 @@ demo: setup
 test: setup
 	@scripts/docker-up.sh
 	@scripts/test.sh
+
+# The offline subset: tests that need no root, kernel BPF, clang, bpftool, Docker or registry,
+# run as an unprivileged user when started as root (scripts/test-offline.sh says how).
+test-offline: setup
+	@scripts/test-offline.sh
 
 # Rebuild the committed test objects tests/data/obj/*.o from tests/data/src (and examples/opensnoop)
 # with bee's compile line against tests/data/include/vmlinux.h. Pinned: clang 14 and libbpf headers

@@ -26,7 +26,7 @@ from packaging.utils import canonicalize_name
 
 from bee.extras import EXTRAS
 from bee.oci.store import LocalStore
-from tests.helpers import DATA, REPO, assert_one_line_error, require
+from tests.helpers import DATA, REPO, assert_one_line_error
 from tests.run.conftest import BeeRun, free_port
 
 
@@ -117,10 +117,9 @@ def _on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int
 @pytest.mark.root
 @pytest.mark.kernel
 @pytest.mark.registry
+@pytest.mark.clang  # bee build --local
 def test_base_install_builds_pushes_pulls_and_runs(base_python: Path, base_bee, registry_plain, store_dir: Path,
                                                    tmp_path: Path, trigger) -> None:
-    require(os.geteuid() == 0, "needs root to load BPF programs")
-    require(shutil.which("clang") is not None, "needs clang for bee build --local")
     ref = registry_plain.ref("base/tiny", "v1")
     built = base_bee("build", str(DATA / "src" / "tiny.c"), ref, "--local", "-o", str(tmp_path / "tiny.o"))
     assert built.returncode == 0, built.stderr
@@ -173,7 +172,6 @@ def test_commands_of_an_extra_name_it(base_bee, tmp_path: Path, store_dir: Path)
 def test_interactive_view_without_textual_says_so(base_python: Path, object_file, tmp_path: Path,
                                                   store_dir: Path) -> None:
     """On a terminal, `bee run` without bee[tui] fails before attaching, naming the extra and --no-tty."""
-    require(os.geteuid() == 0, "needs root to load BPF programs")
     code, shown = _on_a_terminal([str(base_python), "-m", "bee", "run", object_file("tiny"), "--prom-port",
                                   str(free_port())], _env(BEE_STORAGE=str(store_dir)), tmp_path)
     assert code == 1

@@ -68,3 +68,14 @@ examples: $(addprefix example-,$(EXAMPLES))
 $(addprefix example-,$(EXAMPLES)): example-%: setup
 	$(BEE) build examples/$*/$*.c $(call example_ref,$*) --local -o $(EXAMPLES_OUT)/$*.o
 	$(if $(REGISTRY),$(BEE) $(EXAMPLES_PUSH_FLAGS) push $(call example_ref,$*))
+
+# make compare-outputs BASE=DIR: what users see from the tree in DIR and from this one (or AFTER=DIR),
+# on the same inputs: describe tables, errors, help, event lines, metric text. Fails on any difference;
+# the runs need root. bench/compare_outputs.py --help for its options (COMPARE_FLAGS="--keep /tmp/cmp").
+BASE ?=
+AFTER ?= .
+COMPARE_FLAGS ?=
+.PHONY: compare-outputs
+compare-outputs: setup
+	@test -n "$(BASE)" || { echo "usage: make compare-outputs BASE=<tree before> [AFTER=<tree after>]" >&2; exit 2; }
+	.venv/bin/python bench/compare_outputs.py $(COMPARE_FLAGS) $(BASE) $(AFTER)

@@ -13,14 +13,20 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run'
 if TYPE_CHECKING:
     from typing import Any
 
-_sha256: Callable[[bytes], Any]
-try:
-    from _sha256 import sha256 as _sha256  # type: ignore[import-not-found,no-redef]
-except ImportError:  # pragma: no cover - depends on the Python version
-    try:
-        from _sha2 import sha256 as _sha256  # type: ignore[import-not-found,no-redef]
-    except ImportError:
-        from hashlib import sha256 as _sha256  # type: ignore[no-redef]
+
+def _constructor() -> Callable[[bytes], Any]:
+    """CPython's own SHA-256 (`_sha2` from 3.12, `_sha256` before), else hashlib's (other Pythons)."""
+    for name in ("_sha2", "_sha256"):
+        try:
+            return __import__(name).sha256
+        except ImportError:
+            continue
+    from hashlib import sha256
+
+    return sha256
+
+
+_sha256 = _constructor()
 
 
 def sha256_hex(data: bytes) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -58,7 +59,7 @@ def build_command(options: GlobalOptions, input_file: Path, registry_ref: str | 
         click.echo(f"Saved {result.entry.ref} ({result.entry.digest}) in {options.storage}", err=True)
 
 
-def _progress(verbose: bool):  # type: ignore[no-untyped-def]
+def _progress(verbose: bool) -> Callable[[str], None]:
     """Builder-image progress goes to stderr: every line with -v, else only bee's own notes."""
 
     def show(line: str) -> None:

@@ -175,8 +175,9 @@ def generate_rows(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, 
     event, no template parsing per line. ValueError when `args` and `leaves` differ in number or
     the template does not fit them.
     """
-    return _generate_lines(leaves, endian=endian, what=what, size=size, namespace=namespace, template=template,
-                           args=args, scope=scope, records=False)
+    rows: Rows = _generate_lines(leaves, endian=endian, what=what, size=size, namespace=namespace,
+                                 template=template, args=args, scope=scope, records=False)
+    return rows
 
 
 Records = Callable[[memoryview, str, int], list[str]]
@@ -191,8 +192,9 @@ def generate_records(leaves: Sequence[Leaf], *, endian: str, what: str, size: in
     unpacks the records. None when the reads overlap (unions, bitfield storage: more than one
     format per sample), which `iter_unpack` cannot do in one pass.
     """
-    return _generate_lines(leaves, endian=endian, what=what, size=size, namespace=namespace, template=template,
-                           args=args, scope=scope, records=True)
+    records: Records | None = _generate_lines(leaves, endian=endian, what=what, size=size, namespace=namespace,
+                                              template=template, args=args, scope=scope, records=True)
+    return records
 
 
 def _generate_lines(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, namespace: Namespace,

@@ -14,7 +14,7 @@ from bee.records import Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
 if TYPE_CHECKING:
-    from typing import ClassVar
+    from typing import Any, ClassVar
 
 #: The one field name of a decoder for a non-struct type (a `u64` map value, a `u32` key).
 SCALAR_FIELD = "value"
@@ -45,8 +45,8 @@ class Decoder(Record):
     formats: tuple[str, ...]
     source: str
     kinds: tuple[str, ...] = ()
-    compile_rows: Callable[[str, tuple[str, ...], dict], Rows] | None = None
-    compile_records: Callable[[str, tuple[str, ...], dict], Records | None] | None = None
+    compile_rows: Callable[[str, tuple[str, ...], dict[str, Any]], Rows] | None = None
+    compile_records: Callable[[str, tuple[str, ...], dict[str, Any]], Records | None] | None = None
 
     _hidden: ClassVar[tuple[str, ...]] = ("formats", "source", "kinds", "compile_rows", "compile_records")
 
@@ -78,11 +78,11 @@ def compile_decoder(btf: Btf, type_id: int, *, endian: str = "little") -> Decode
         return generate(leaves, endian=endian, what=type_name, size=size, namespace=compiler.namespace,
                         scalar=as_value)
 
-    def compile_rows(template: str, args: tuple[str, ...], scope: dict) -> Rows:
+    def compile_rows(template: str, args: tuple[str, ...], scope: dict[str, Any]) -> Rows:
         return generate_rows(leaves, endian=endian, what=type_name, size=size, namespace=compiler.namespace,
                              template=template, args=args, scope=scope)
 
-    def compile_records(template: str, args: tuple[str, ...], scope: dict) -> Records | None:
+    def compile_records(template: str, args: tuple[str, ...], scope: dict[str, Any]) -> Records | None:
         return generate_records(leaves, endian=endian, what=type_name, size=size, namespace=compiler.namespace,
                                 template=template, args=args, scope=scope)
 

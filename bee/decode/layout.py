@@ -240,10 +240,10 @@ class LayoutCompiler:
         if isinstance(t, Ptr):
             return Extract((Read(offset, _INT_CODES[(POINTER_SIZE, False)]),), "{0}", "int")
         if isinstance(t, Float):
-            code = _FLOAT_CODES.get(t.size)
-            if code is None:
+            float_code = _FLOAT_CODES.get(t.size)
+            if float_code is None:
                 raise DecodeError(f"{what} is a {t.size}-byte float, which cannot be decoded (sizes 2, 4 and 8 can)")
-            return Extract((Read(offset, code),), "{0}", "float")
+            return Extract((Read(offset, float_code),), "{0}", "float")
         if isinstance(t, Array):
             return self._array(t, offset, size, what)
         raise DecodeError(f"{what} has type {self.name(type_id)} (a {t.kind.label}), which cannot be decoded")

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 #: A decoded field in presentation form; a list holds values, or dicts for an array of structs.
-Value = int | bool | str | float | list
+Value = int | bool | str | float | list["Any"]
 
 
 @lru_cache(maxsize=4096)

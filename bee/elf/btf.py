@@ -109,7 +109,7 @@ class Btf(Record):
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self._values()[:4] == other._values()[:4]  # type: ignore[attr-defined]
+        return self._values()[:4] == other._values()[:4]
 
     def __hash__(self) -> int:
         return hash(self._values()[:4])

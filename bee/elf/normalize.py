@@ -225,8 +225,8 @@ class _Merge:
                 for offset, size, type_id in entries:
                     types += u32x3.pack(type_id, offset, size)
             elif t.id in rewritten:
-                section = self.elf.section(t.name)
-                size = max(section.size if section is not None else 0, 1)  # the kernel rejects size 0
+                emptied = self.elf.section(t.name)
+                size = max(emptied.size if emptied is not None else 0, 1)  # the kernel rejects size 0
                 types += u32x3.pack(emptied_name, int(Kind.DATASEC) << 24, size)
             else:
                 types += old_types[t.offset:t.offset + t.record_len]

@@ -11,7 +11,7 @@ from bee.elf.btf import Btf, parse_btf
 from bee.elf.btf_types import Composite, Kind
 from bee.elf.elf import ET_REL, STT_FUNC, STT_SECTION, ElfFile, Section, read_elf
 from bee.elf.maps import LEGACY_MAPS_SECTION, MapSpec, btf_maps_in, is_map_section, legacy_map
-from bee.elf.sections import parse_section_name
+from bee.elf.sections import SectionDef, parse_section_name
 from bee.errors import ElfError
 from bee.records import Record
 
@@ -97,21 +97,25 @@ def _relocations(offsets: set[int]) -> str:
     return f"{len(offsets)} CO-RE relocation{'s' if len(offsets) != 1 else ''}"
 
 
+def _program(section: Section, sec: SectionDef | None, function: str | None, size: int, offset: int) -> ProgramSpec:
+    """The program `function` (None: the whole section), `size` bytes at `offset` of `section`."""
+    return ProgramSpec(function=function, section=section.name, kind=sec.kind if sec else None,
+                       prog_type=sec.prog_type if sec else None, hook=sec.hook if sec else None,
+                       attach_type=sec.attach_type if sec else None, sleepable=sec.sleepable if sec else False,
+                       insn_count=size // INSN_SIZE, offset=offset, section_index=section.index)
+
+
 def _programs(elf: ElfFile) -> tuple[ProgramSpec, ...]:
     programs = []
     for section in elf.sections:
         if not section.executable or section.name == TEXT_SECTION or section.size == 0:
             continue
         sec = parse_section_name(section.name)
-        common = dict(section=section.name, kind=sec.kind if sec else None, prog_type=sec.prog_type if sec else None,
-                      hook=sec.hook if sec else None, attach_type=sec.attach_type if sec else None,
-                      sleepable=sec.sleepable if sec else False, section_index=section.index)
         funcs = sorted((s for s in elf.symbols_in(section) if s.type == STT_FUNC), key=lambda s: (s.value, s.name))
         if not funcs:
-            programs.append(ProgramSpec(function=None, insn_count=section.size // INSN_SIZE, offset=0, **common))
+            programs.append(_program(section, sec, None, section.size, 0))
         for sym in funcs:
-            size = sym.size or section.size - sym.value
-            programs.append(ProgramSpec(function=sym.name, insn_count=size // INSN_SIZE, offset=sym.value, **common))
+            programs.append(_program(section, sec, sym.name, sym.size or section.size - sym.value, sym.value))
     return tuple(programs)
 
 

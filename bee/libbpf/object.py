@@ -222,7 +222,7 @@ class BpfObject:
                 self._ring_pages[name] = RingPages(bpf_map.fd, bpf_map.max_entries)
             except OSError as exc:
                 raise LibbpfError(f"cannot read ring buffer {name}: {describe_errno(exc.errno or 0)}",
-                                  errno=exc.errno) from exc
+                                  errno=exc.errno or 0) from exc
 
     def ring_buffer(self, handlers: Mapping[str | Map, Handler]) -> RingBuffer:
         """A `RingBuffer` over the named RINGBUF maps (name or `Map` → handler), closed with this object.

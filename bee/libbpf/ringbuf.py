@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 
         def handle_batch(self, samples: list[bytes]) -> object: ...
 
-    Handler = Callable[[bytes], object] | BatchHandler
+    SampleHandler = Callable[[bytes], object]
+    Handler = SampleHandler | BatchHandler
 
 ffi = _ffi.ffi
 
@@ -254,9 +255,10 @@ class RingBuffer:
             self._watches[name] = watch
 
     def _add_libbpf(self, fd: int, name: str, handler: Handler, watch: _FullWatch | None) -> None:
-        batched = hasattr(handler, "handle_batch")  # a BatchHandler
-        on_sample = (self._make_batch_sample(handler, watch) if batched  # type: ignore[arg-type]
-                     else self._make_sample(handler, watch))
+        if hasattr(handler, "handle_batch"):  # a BatchHandler
+            on_sample = self._make_batch_sample(handler, watch)
+        else:
+            on_sample = self._make_sample(handler, watch)
         callback = ffi.callback("ring_buffer_sample_fn", on_sample)
         lib = _ffi.lib()
         if self._ptr is None:
@@ -281,7 +283,7 @@ class RingBuffer:
             direct = _DirectRing(pages or RingPages(source.fd, source.max_entries), source.name, handler, reader)
         except OSError as exc:
             raise LibbpfError(f"cannot read ring buffer {source.name}: {describe_errno(exc.errno or 0)}",
-                              errno=exc.errno) from exc
+                              errno=exc.errno or 0) from exc
         if self._epoll is None:
             self._epoll = select.epoll()
             self._wake = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
@@ -292,7 +294,7 @@ class RingBuffer:
         self._direct.append(direct)
         self.names.append(source.name)
 
-    def _make_sample(self, handler: Handler, watch: _FullWatch | None) -> Callable[[Any, Any, int], int]:
+    def _make_sample(self, handler: SampleHandler, watch: _FullWatch | None) -> Callable[[Any, Any, int], int]:
         buffer = ffi.buffer
 
         def on_sample(_ctx: Any, data: Any, size: int) -> int:

@@ -267,9 +267,9 @@ def _from_auths_entry(entry: object, source: str) -> Credentials | None:
         if not sep:
             raise CredentialsError(f"the auth entry in {source} is not base64 of user:password")
         return Credentials(username, password, source)
-    username, password = entry.get("username"), entry.get("password")
-    if isinstance(username, str) and isinstance(password, str) and (username or password):
-        return Credentials(username, password, source)
+    user, secret = entry.get("username"), entry.get("password")
+    if isinstance(user, str) and isinstance(secret, str) and (user or secret):
+        return Credentials(user, secret, source)
     return None
 
 

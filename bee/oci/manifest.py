@@ -105,7 +105,7 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
 
 def program_layer(manifest: dict[str, Any]) -> dict[str, Any] | None:
     """The program layer: the first with the program media type, else the first titled `program.o`."""
-    layers = manifest.get("layers", [])
+    layers: list[dict[str, Any]] = manifest.get("layers", [])
     for layer in layers:
         if layer.get("mediaType") == mediatypes.PROGRAM:
             return layer

@@ -54,7 +54,8 @@ class _Lines:
         self.count = count
 
 
-_Item = tuple[str, "Mapping[str, Any] | _Lines", float]
+_Item = tuple[str, "Mapping[str, Any] | _Lines", float]  # queued: (map, record or lines, time)
+_RecordItem = tuple[str, "Mapping[str, Any]", float]  # a queued record
 # logfmt quotes a value with whitespace, '=', '"' or control characters (and an empty one).
 _needs_quotes = re.compile(r'[\s="\x00-\x1f\x7f]').search
 
@@ -165,7 +166,7 @@ class _Shapes:
         self._shapes: dict[tuple[str, tuple[Any, ...]], _Line | None] = {}
         self._current: dict[str, _Line] = {}  # map → the line function its last record used
 
-    def format_batch(self, batch: list[_Item]) -> str:
+    def format_batch(self, batch: list[_RecordItem]) -> str:
         lines = []
         get, line_of = self._current.get, self._line_of
         for map_name, record, ts in batch:
@@ -247,7 +248,7 @@ class LineTemplate(Record):
 class _Formatter:
     """A format's record formatter (`format_batch`) and its line templates by field kinds."""
 
-    def __init__(self, format_batch: Callable[[list[_Item]], str],
+    def __init__(self, format_batch: Callable[[list[_RecordItem]], str],
                  line_template: Callable[[str, Sequence[tuple[str, str]]], LineTemplate]) -> None:
         self.format_batch = format_batch
         self.line_template = line_template
@@ -491,13 +492,13 @@ class EventLog:
 
     def _text_of(self, batch: list[_Item]) -> tuple[str, int]:
         """The lines of `batch` (records formatted, chunks as they are) and how many events they hold."""
-        records: list[_Item] = []
+        records: list[_RecordItem] = []
         parts: list[str] = []
         count = 0
         for item in batch:
             chunk = item[1]
             if type(chunk) is not _Lines:
-                records.append(item)
+                records.append(item)  # type: ignore[arg-type]  # a record: not _Lines
                 continue
             if records:
                 count += self._format_records(records, parts)
@@ -510,7 +511,7 @@ class EventLog:
             count += self._format_records(records, parts)
         return "".join(parts), count
 
-    def _format_records(self, records: list[_Item], parts: list[str]) -> int:
+    def _format_records(self, records: list[_RecordItem], parts: list[str]) -> int:
         try:
             parts.append(self._format(records))
             return len(records)
@@ -519,7 +520,7 @@ class EventLog:
             parts.append(text)
             return count
 
-    def _format_each(self, batch: list[_Item]) -> tuple[str, int]:
+    def _format_each(self, batch: list[_RecordItem]) -> tuple[str, int]:
         """Format item by item, counting the ones that fail as lost; returns (text, items kept)."""
         parts = []
         for item in batch:

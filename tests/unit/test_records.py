@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import ClassVar
 
@@ -11,6 +14,7 @@ import pytest
 
 from bee.elf.btf_types import Int, IntEncoding, Kind, Member, Struct, Typedef, Union
 from bee.records import Record
+from tests.helpers import REPO
 
 
 def _event() -> Struct:
@@ -133,3 +137,26 @@ def test_a_keyword_only_constructor_of_its_own_still_copies_pickles_and_replaces
     assert (moved.storage, moved.password, moved.verbose) == (Path("/t"), "secret", True)
     with pytest.raises(TypeError):
         GlobalOptions(Path("/s"))  # type: ignore[misc]
+
+
+def test_the_type_checker_reads_records_as_frozen_dataclasses(tmp_path: Path) -> None:
+    """mypy sees each `Record`'s constructor and its frozen fields (`dataclass_transform`), so a wrong
+    call, a missing field and an assignment are type errors; the right calls are not."""
+    snippet = tmp_path / "uses_records.py"
+    snippet.write_text(
+        "from pathlib import Path\n"
+        "from bee.elf.btf_types import Member\n"
+        "from bee.options import GlobalOptions\n"
+        "member = Member('a', 1, bit_offset=0, bitfield_size=0)\n"
+        "Member('a', 'one', 0, 0)\n"  # line 5: a str where an int goes
+        "Member('a', 1, 0)\n"  # line 6: bitfield_size is missing
+        "member.bit_offset = 8\n"  # line 7: frozen
+        "GlobalOptions(storage=Path('/s'), verbose=True)\n"
+        "GlobalOptions(Path('/s'))\n"  # line 9: its own constructor takes keywords only
+        "moved: Member = member.replace(name='b')\n")
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--no-error-summary", "--cache-dir", str(tmp_path / "cache"),
+                           str(snippet)], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={**os.environ, "MYPYPATH": str(REPO)})
+    errors = [line for line in proc.stdout.splitlines() if ": error:" in line]
+    assert sorted({int(line.split(":")[1]) for line in errors}) == [5, 6, 7, 9], proc.stdout + proc.stderr
+    assert all(line.startswith("uses_records.py:") for line in errors), proc.stdout  # none in bee itself

@@ -6,7 +6,7 @@ Raises InputFileError, ElfError, StoreError, RefNotFoundError, InvalidReferenceE
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from bee.elf.spec import ObjectSpec, load_spec
 from bee.errors import InputFileError
 from bee.inputs import existing_file, looks_like_path, missing_file_message
 from bee.oci import mediatypes
+from bee.oci.store import LocalStore
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,6 @@ def describe_file(path: Path) -> Description:
 
 def describe_ref(store_root: Path, ref: str) -> Description:
     """Describe a program held in the local store under `ref`."""
-    from dataclasses import replace
-
-    from bee.oci.store import LocalStore
-
     store = LocalStore(store_root)
     entry = store.resolve(ref)
     manifest = store.manifest(entry)

@@ -19,7 +19,7 @@ from typing import Any
 
 import bee
 from bee.build import headers
-from bee.errors import BuildError
+from bee.errors import BuildError, InputFileError
 from bee.extras import require
 
 BUILDER_REPOSITORY = "bee-builder"
@@ -61,6 +61,8 @@ def docker_client(builder: str = "docker") -> Any:
 
     Raises BuildError with one sentence when the engine cannot be reached.
     """
+    # The Docker SDK (with requests, ~100 ms of imports) is imported by the functions that talk to an
+    # engine only, so that local builds, `bee package`'s context and the builder image's name need neither.
     import docker
     from docker.errors import DockerException
 
@@ -96,7 +98,7 @@ def _context_tar(dockerfile: Path, vmlinux: Path) -> bytes:
 
 def ensure_builder_image(client: Any, image: str, progress: Progress) -> None:
     """Make sure `image` exists: present, else pulled, else built from bee's Dockerfile."""
-    from docker.errors import APIError, ImageNotFound
+    from docker.errors import APIError, ImageNotFound  # the Docker SDK: see docker_client
     from docker.errors import BuildError as DockerBuildError
 
     try:
@@ -127,13 +129,11 @@ def compile_in_container(source: Path, output: Path, *, image: str, builder: str
                          progress: Progress = lambda _: None) -> None:
     """Compile `source` into `output` in the builder container; raises BuildError with the compiler's
     output (in `.detail`) when the compile fails, or when Docker cannot be reached."""
-    from docker.errors import APIError, ImageNotFound
+    from docker.errors import APIError, ImageNotFound  # the Docker SDK: see docker_client
 
     require("docker", "building in a container", instead="build with --local")
     source, output = Path(source).absolute(), Path(output).absolute()
     if not source.is_file():
-        from bee.errors import InputFileError
-
         raise InputFileError(f"input file {source} does not exist")
     try:
         output.parent.mkdir(parents=True, exist_ok=True)

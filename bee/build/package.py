@@ -13,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import bee
+from bee.build.container import docker_client
 from bee.errors import BuildError
 from bee.extras import require
+from bee.oci.store import LocalStore
 
 DEFAULT_RUNNER_IMAGE = f"bee-runner:{bee.__version__}"
 IMAGE_STORE = "/root/.bumblebee/store"
@@ -33,8 +35,6 @@ def package_context(store_root: Path, ref: str, base_image: str) -> bytes:
 
     Raises RefNotFoundError, StoreError, InvalidReferenceError.
     """
-    from bee.oci.store import LocalStore
-
     store = LocalStore(store_root)
     entry = store.resolve(ref)
     manifest = store.manifest(entry)
@@ -66,9 +66,7 @@ def package(store_root: Path, ref: str, image: str, *, base_image: str = DEFAULT
     """Build image `image` running `ref`; returns its id. Raises BuildError (engine unreachable, base
     image missing, build failure), MissingExtraError (no Docker SDK) and the store's errors."""
     require("docker", "bee package")
-    from docker.errors import APIError, ImageNotFound
-
-    from bee.build.container import docker_client
+    from docker.errors import APIError, ImageNotFound  # the Docker SDK (bee[build]): only for container work
 
     context = package_context(store_root, ref, base_image)
     client = docker_client(builder)

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bee.build.compiler import CompileSettings, build_script, split_cflags
+from bee.build.container import compile_in_container, default_builder_image
 from bee.build.local import BuildRequest, check_request, compile_locally
 from bee.build.toolchain import target_arch
+from bee.elf.elf import read_elf
 from bee.errors import UsageError
 from bee.extras import require
+from bee.oci.reference import parse_reference
 from bee.oci.store import LocalStore, Platform, StoreEntry
 
 __all__ = ["BuildRequest", "BuildResult", "build", "default_build_script"]
@@ -40,9 +43,6 @@ def build(request: BuildRequest, *, store_root: Path, progress: Progress = lambd
     Raises UsageError, InputFileError, BuildError, InvalidReferenceError, StoreError, ElfError,
     MissingExtraError (a container build without the Docker SDK).
     """
-    from bee.elf.elf import read_elf
-    from bee.oci.reference import parse_reference
-
     check_request(request)
     if request.ref is not None:
         parse_reference(request.ref)  # reject a bad ref before spending time compiling
@@ -50,8 +50,6 @@ def build(request: BuildRequest, *, store_root: Path, progress: Progress = lambd
         object_path = compile_locally(request)
     else:
         require("docker", "building in a container", instead="build with --local")  # before hashing the inputs
-        from bee.build.container import compile_in_container, default_builder_image
-
         object_path = request.output_path()
         compile_in_container(request.source, object_path, image=request.build_image or default_builder_image(),
                              builder=request.builder, arch=request.arch, cflags=request.cflags, progress=progress)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from bee.commands.params import CHOICE, FLAG, FLOAT, INT, PATH, Opt
-
-if TYPE_CHECKING:
-    from click.shell_completion import CompletionItem
+from bee.oci.store import LocalStore
+from bee.options import GlobalOptions
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -61,11 +61,6 @@ def echo_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 def complete_store_ref(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Shell completion for references held in the local store."""
-    from click.shell_completion import CompletionItem
-
-    from bee.oci.store import LocalStore
-    from bee.options import GlobalOptions
-
     root = ctx.find_root()
     storage = root.params.get("storage")
     options = ctx.find_object(GlobalOptions)

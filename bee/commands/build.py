@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bee.build import service
 from bee.options import GlobalOptions
 
 LONG_HELP = """Compile a BPF C program and save it in the local OCI store as REGISTRY_REF.
@@ -43,8 +44,6 @@ def build_command(options: GlobalOptions, input_file: Path, registry_ref: str | 
                   output_file: Path | None, local: bool, build_image: str | None, builder: str,
                   arch: str | None, cflags: tuple[str, ...], build_script: Path | None,
                   build_script_out: bool, binary_only: bool) -> None:
-    from bee.build import service
-
     request = service.BuildRequest(
         source=input_file, ref=registry_ref, output=output_file, arch=arch, cflags=cflags,
         build_script=build_script, binary_only=binary_only, local=local, build_image=build_image,

@@ -7,10 +7,11 @@ import json
 import click
 
 from bee.commands._shared import complete_store_ref, echo_table
+from bee.describe import Description, FieldInfo, describe
 from bee.options import GlobalOptions
 
 
-def _render_fields(title: str, type_name: str | None, fields: list) -> None:  # list[FieldInfo]
+def _render_fields(title: str, type_name: str | None, fields: list[FieldInfo]) -> None:
     if type_name is None:
         return
     click.echo(f"    {title}: {type_name}")
@@ -22,7 +23,7 @@ def _render_fields(title: str, type_name: str | None, fields: list) -> None:  # 
         echo_table(["      field", "type", "offset", "size"], rows)
 
 
-def render(description) -> None:  # bee.describe.Description
+def render(description: Description) -> None:
     """Print a Description as text."""
     d = description
     click.echo(f"Name:         {d.source}")
@@ -65,8 +66,6 @@ def describe_command(options: GlobalOptions, program: str, as_json: bool) -> Non
 
     Parses the object's ELF and BTF; needs neither root nor the kernel.
     """
-    from bee.describe import describe
-
     description = describe(options.storage, program)
     if as_json:
         click.echo(json.dumps(description.to_json(), indent=2))

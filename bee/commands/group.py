@@ -1,18 +1,22 @@
 """The `bee` click group: parsing only; each command calls one function elsewhere.
 
 Subcommands are imported on first use so `bee --help` and `bee version` start fast. The entry
-point is `bee.cli.main`, which turns errors into one line.
+point is `bee.cli.main`, which turns errors into one line. Every command but `bee run` (which sets
+its own up, `bee.run.start`) logs through `logging` to stderr as "bee: LEVEL: message": warnings,
+with -v/--verbose information too, with --debug everything.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 
 import click
 
 from bee import __version__
 from bee.commands._shared import click_options
 from bee.commands.params import GLOBAL_OPTIONS, global_options
+from bee.log import FORMAT
 
 # command name → ("module:attribute" of its click command, one-line help), in help order.
 _COMMANDS = {
@@ -66,7 +70,10 @@ def cli(ctx: click.Context, **values: object) -> None:
     bee list                      show what the store holds
     bee describe probe:v1         programs, hooks and maps of a program
     """
-    ctx.obj = global_options(values)
+    options = ctx.obj = global_options(values)
+    if ctx.invoked_subcommand != "run":
+        level = logging.DEBUG if options.debug else logging.INFO if options.verbose else logging.WARNING
+        logging.basicConfig(level=level, format=FORMAT)
 
 
 def invoke(args: list[str]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from bee.build.package import DEFAULT_RUNNER_IMAGE, package
 from bee.commands._shared import complete_store_ref
 from bee.options import GlobalOptions
 
@@ -23,8 +24,6 @@ def package_command(options: GlobalOptions, registry_ref: str, docker_image: str
     bee package opensnoop:v1 my/opensnoop:v1
     docker run --rm --privileged -p 9091:9091 my/opensnoop:v1
     """
-    from bee.build.package import DEFAULT_RUNNER_IMAGE, package
-
     def progress(line: str) -> None:
         if options.verbose:
             click.echo(line, err=True)

@@ -8,6 +8,7 @@ import click
 
 from bee.commands._shared import complete_store_ref
 from bee.errors import UsageError
+from bee.oci.progress import progress_for
 from bee.options import GlobalOptions
 
 PUSH_HELP = """Upload the program stored as REF to the registry REF names.
@@ -36,8 +37,7 @@ echo "$TOKEN" | bee login ghcr.io -u me --password-stdin
 @click.argument("ref", shell_complete=complete_store_ref)
 @click.pass_obj
 def push_command(options: GlobalOptions, ref: str) -> None:
-    from bee.oci.progress import progress_for
-    from bee.oci.transfer import push
+    from bee.oci.transfer import push  # with oras and requests (~130 ms): not for help or completion
 
     result = push(ref, options, progress=progress_for(sys.stderr))
     click.echo(f"Pushed {result.ref} ({result.digest})", err=True)
@@ -47,8 +47,7 @@ def push_command(options: GlobalOptions, ref: str) -> None:
 @click.argument("ref")
 @click.pass_obj
 def pull_command(options: GlobalOptions, ref: str) -> None:
-    from bee.oci.progress import progress_for
-    from bee.oci.transfer import pull
+    from bee.oci.transfer import pull  # with oras and requests (~130 ms): not for help or completion
 
     entry = pull(ref, options, progress=progress_for(sys.stderr))
     click.echo(f"Pulled {entry.ref} ({entry.digest})", err=True)
@@ -67,7 +66,7 @@ def _read_password_stdin() -> str:
 @click.pass_obj
 def login_command(options: GlobalOptions, server: str, username: str | None, password: str | None,
                   password_stdin: bool) -> None:
-    from bee.oci.transfer import login
+    from bee.oci.transfer import login  # with oras and requests (~130 ms): not for help or completion
 
     username = username if username is not None else options.username
     password = password if password is not None else options.password

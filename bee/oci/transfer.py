@@ -9,6 +9,10 @@ as it was. `login` checks credentials against the registry before saving them.
 
 References must name a registry (`ghcr.io/org/probe:v1`, `localhost:5000/probe:v1`); a
 reference without a tag or digest means `latest`. Raises `BeeError` subclasses only.
+
+What the three read from their caller (the store, credentials, TLS) is a `TransferSettings`:
+any object with those attributes, such as the CLI's global options, which this package never
+imports.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bee.errors import InvalidReferenceError, UsageError
 from bee.oci import mediatypes
@@ -27,11 +31,42 @@ from bee.oci.index import Platform
 from bee.oci.manifest import SHA256_PATTERN, parse_manifest, sha256_digest
 from bee.oci.progress import Progress, Silent
 from bee.oci.reference import Reference, parse_reference
+from bee.oci.registry import LOGIN_SOURCE, MAX_BLOB_SIZE, MAX_MANIFEST_SIZE, Endpoint, RegistryClient
 from bee.oci.store import LocalStore, StoreEntry
-from bee.options import GlobalOptions
 
 #: Blobs larger than this are uploaded in PATCH chunks of this size; smaller ones in one PUT.
 CHUNK_SIZE = 16 << 20
+
+
+class TransferSettings(Protocol):
+    """What `push`, `pull` and `login` read from their caller's settings (bee's global flags)."""
+
+    @property
+    def storage(self) -> Path:
+        """The local store's directory."""
+
+    @property
+    def config_dir(self) -> Path:
+        """Where `login` saves credentials and lookups find them (`config.json`)."""
+
+    @property
+    def auth_configs(self) -> tuple[Path, ...]:
+        """More Docker-style config files to look for credentials in."""
+
+    @property
+    def username(self) -> str | None:
+        """Credentials given for this call (both or neither), before any saved ones."""
+
+    @property
+    def password(self) -> str | None: ...
+
+    @property
+    def insecure(self) -> bool:
+        """Accept a registry certificate that does not verify."""
+
+    @property
+    def plain_http(self) -> bool:
+        """Talk HTTP, not HTTPS."""
 
 
 @dataclass(frozen=True)
@@ -53,20 +88,18 @@ def needs_registry(reference: Reference) -> str:
     return reference.registry
 
 
-def _credentials(host: str, options: GlobalOptions) -> CredentialLookup:
-    if (options.username is None) != (options.password is None):
+def _credentials(host: str, settings: TransferSettings) -> CredentialLookup:
+    if (settings.username is None) != (settings.password is None):
         raise UsageError("give both -u/--username and -p/--password, or neither")
-    return find_credentials(host, username=options.username, password=options.password,
-                            config_dir=options.config_dir, auth_configs=options.auth_configs)
+    return find_credentials(host, username=settings.username, password=settings.password,
+                            config_dir=settings.config_dir, auth_configs=settings.auth_configs)
 
 
-def _client(reference: Reference, options: GlobalOptions, scope_actions: str) -> Any:
-    from bee.oci.registry import Endpoint, RegistryClient
-
+def _client(reference: Reference, settings: TransferSettings, scope_actions: str) -> RegistryClient:
     host = needs_registry(reference)
-    endpoint = Endpoint.of(host, reference.repository, plain_http=options.plain_http, insecure=options.insecure)
+    endpoint = Endpoint.of(host, reference.repository, plain_http=settings.plain_http, insecure=settings.insecure)
     return RegistryClient(endpoint, subject=str(reference), scope_actions=scope_actions,
-                          credentials=lambda: _credentials(endpoint.host, options))
+                          credentials=lambda: _credentials(endpoint.host, settings))
 
 
 def _target(reference: Reference) -> str:
@@ -90,7 +123,7 @@ def _file_matches(path: Path, digest: str, size: int) -> bool:
     return count == size and f"sha256:{hasher.hexdigest()}" == digest
 
 
-def push(ref: str, options: GlobalOptions, *, progress: Progress | None = None,
+def push(ref: str, settings: TransferSettings, *, progress: Progress | None = None,
          chunk_size: int = CHUNK_SIZE) -> PushResult:
     """Upload the program stored under `ref` to the registry `ref` names.
 
@@ -100,11 +133,11 @@ def push(ref: str, options: GlobalOptions, *, progress: Progress | None = None,
     """
     reference = parse_reference(ref)
     needs_registry(reference)
-    store = LocalStore(options.storage)
+    store = LocalStore(settings.storage)
     entry = store.resolve(ref)
     manifest_bytes = store.manifest_bytes(entry)
     manifest = parse_manifest(manifest_bytes)
-    client = _client(reference, options, "pull,push")
+    client = _client(reference, settings, "pull,push")
     uploaded = skipped = 0
     with progress or Silent() as bars:
         for desc in [manifest["config"], *manifest["layers"]]:
@@ -136,10 +169,9 @@ def _check_digest(data: bytes, expected: str | None, size: int | None, what: str
         raise IntegrityError(f"{what} is {len(data)} bytes, its descriptor says {size}")
 
 
-def _fetch_program_manifest(client: Any, reference: Reference) -> tuple[bytes, dict[str, Any], Platform | None]:
+def _fetch_program_manifest(client: RegistryClient,
+                            reference: Reference) -> tuple[bytes, dict[str, Any], Platform | None]:
     """The program manifest's bytes and decoded form, and the platform of its index entry (if any)."""
-    from bee.oci.registry import MAX_MANIFEST_SIZE
-
     what = str(reference)
     data, content_type, header_digest = client.get_manifest(_target(reference), ACCEPT)
     _check_digest(data, reference.digest or header_digest, None, f"the manifest of {what}")
@@ -162,7 +194,7 @@ def _fetch_program_manifest(client: Any, reference: Reference) -> tuple[bytes, d
     return fetched.data, program_check(fetched, what), platform
 
 
-def pull(ref: str, options: GlobalOptions, *, progress: Progress | None = None) -> StoreEntry:
+def pull(ref: str, settings: TransferSettings, *, progress: Progress | None = None) -> StoreEntry:
     """Fetch `ref` from its registry into the local store under `ref`; returns the new entry.
 
     Nothing is written until the manifest and every blob have matched their digests and
@@ -170,11 +202,9 @@ def pull(ref: str, options: GlobalOptions, *, progress: Progress | None = None) 
     host's (as builds record it). Raises `UsageError`, `RegistryError` and its subclasses,
     `StoreError`.
     """
-    from bee.oci.registry import MAX_BLOB_SIZE
-
     reference = parse_reference(ref)
-    client = _client(reference, options, "pull")
-    store = LocalStore(options.storage)
+    client = _client(reference, settings, "pull")
+    store = LocalStore(settings.storage)
     manifest_bytes, manifest, platform = _fetch_program_manifest(client, reference)
     blobs: dict[str, bytes] = {}
     with progress or Silent() as bars:
@@ -195,14 +225,12 @@ def pull(ref: str, options: GlobalOptions, *, progress: Progress | None = None) 
     return store.import_manifest(ref, manifest_bytes, blobs, platform or Platform.host())
 
 
-def login(server: str, username: str, password: str, options: GlobalOptions) -> Path:
+def login(server: str, username: str, password: str, settings: TransferSettings) -> Path:
     """Check `username`/`password` against `server` (GET /v2/ through its challenge), then save them.
 
     Returns the credentials file written. Raises `UsageError` (bad server), `RegistryAuthError`
     (refused: nothing is saved), `RegistryError`, `CredentialsError`.
     """
-    from bee.oci.registry import LOGIN_SOURCE, Endpoint, RegistryClient
-
     host = server_host(server)
     try:
         registry = parse_reference(f"{host}/x").registry
@@ -210,9 +238,9 @@ def login(server: str, username: str, password: str, options: GlobalOptions) -> 
         registry = None
     if registry is None:
         raise UsageError(f"{server!r} is not a registry host name (such as ghcr.io or localhost:5000)")
-    endpoint = Endpoint.of(host, "", plain_http=options.plain_http, insecure=options.insecure)
+    endpoint = Endpoint.of(host, "", plain_http=settings.plain_http, insecure=settings.insecure)
     given = CredentialLookup(Credentials(username, password, LOGIN_SOURCE))
     client = RegistryClient(endpoint, subject=host, scope_actions=None, credentials=lambda: given)
     client.ping()
-    return save_login(options.config_dir, server, username, password)
+    return save_login(settings.config_dir, server, username, password)
 

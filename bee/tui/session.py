@@ -54,7 +54,7 @@ def _logs_to(model: TuiModel) -> Iterator[_ModelHandler]:
     log.setup()  # bee's stderr handler exists before it is swapped out, and comes back after
     root = logging.getLogger()
     handler = _ModelHandler(model)
-    handler.setFormatter(logging.Formatter("bee: %(levelname)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(log.FORMAT))
     previous = root.handlers[:]
     root.handlers[:] = [handler]
     try:
@@ -97,7 +97,7 @@ def run_session(model: TuiModel, kernel: Callable[[], None], stop: threading.Eve
         threading.Thread(target=_watchdog, args=(stop, worker, finished, model), name="bee-exit-guard",
                          daemon=True).start()
         try:
-            from bee.tui.app import BeeApp
+            from bee.tui.app import BeeApp  # textual (bee[tui], ~160 ms): after the kernel work has started
 
             BeeApp(model, stop).run()
         finally:

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import bee
 from bee import log
 
 
@@ -60,3 +61,20 @@ def test_setup_applies_the_configuration_for_code_that_swaps_handlers() -> None:
             "print(len(root.handlers), root.level, root.handlers[0].formatter._fmt)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout == "1 30 bee: %(levelname)s: %(message)s\n", proc.stderr
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    ((), "bee: WARNING: warn x\n"),
+    (("-v",), "bee: INFO: info\nbee: WARNING: warn x\n"),
+    (("--debug",), "bee: DEBUG: debug 1\nbee: INFO: info\nbee: WARNING: warn x\n"),
+])
+def test_commands_other_than_run_log_through_logging_in_bee_format(flags: tuple[str, ...], expected: str) -> None:
+    """The click group sets `logging` up for every command but `bee run`: a module's
+    `logging.getLogger(__name__)` then writes "bee: LEVEL: message" on stderr, at the level the flags ask."""
+    code = ("import logging\nfrom bee.commands.group import invoke\n"
+            f"code = invoke([*{flags!r}, 'version'])\n"
+            "logger = logging.getLogger('bee.oci.store')\n"
+            "logger.debug('debug %s', 1)\nlogger.info('info')\nlogger.warning('warn %s', 'x')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"{bee.__version__}\n" and proc.stderr == expected

@@ -264,23 +264,3 @@ def test_start_up_runs_without_the_collector_and_turns_it_on_once_attached(objec
                           capture_output=True, text=True, timeout=60, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines()[-1] == "gc False True True"
-
-
-def test_start_up_imports_none_of_the_slow_modules(object_file, root, tmp_path: Path) -> None:
-    """Up to the point where it is attached, `bee run` (the real entry point, event log) imports none of
-    the modules its start-up time was cut by avoiding; each costs milliseconds (docs/performance.md)."""
-    wrapper = tmp_path / "watch_modules.py"
-    wrapper.write_text(
-        "import os, signal, sys\nfrom bee.run import start\n"
-        "SLOW = {'click', 'typing', 'logging', 'dataclasses', 'inspect', 'hashlib', 'platform', 'http.server',"
-        " 'email', 'uuid', 'datetime'}\n"
-        "def watching():\n"
-        "    print('slow modules:', sorted(SLOW & set(sys.modules)), file=sys.stderr, flush=True)\n"
-        "    os.kill(os.getpid(), signal.SIGINT)\n"
-        "start.end_of_start_up = watching\n"
-        "from bee.cli import main\nmain(sys.argv[1:])\n")
-    proc = subprocess.run([sys.executable, str(wrapper), "--storage", str(tmp_path / "store"), "run",
-                           object_file("run_types"), "--no-tty", "--format", "json", "--prom-port", "0",
-                           "--prom-addr", "127.0.0.1"], capture_output=True, text=True, timeout=60, cwd=REPO)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr.splitlines()[-1] == "slow modules: []"

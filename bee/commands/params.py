@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bee.options import DEFAULT_CONFIG_DIR, DEFAULT_STORAGE, GlobalOptions
-from bee.records import Record
+from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
 from bee.run.settings import DEFAULT_POLL_INTERVAL, DEFAULT_PROM_PORT
 
 FLAG, TEXT, INT, FLOAT, CHOICE, PATH = "flag", "text", "int", "float", "choice", "path"

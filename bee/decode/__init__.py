@@ -2,6 +2,9 @@
 
 `compile_decoder(btf, type_id)` does the BTF work once; `Decoder.decode(data)` is then one
 `struct` unpack plus a few expressions per event. No kernel needed.
+
+Imports `bee.elf` (BTF types), `bee.errors` and `bee.records` only; never `bee.libbpf` (checked by
+import-linter). On `bee run`'s start-up path (docs/startup.md).
 """
 
 from bee.decode.decoder import SCALAR_FIELD, Decoder, compile_decoder

@@ -7,7 +7,7 @@ import socket
 from collections.abc import Callable
 from functools import lru_cache
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 

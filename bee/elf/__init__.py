@@ -2,6 +2,9 @@
 
 `load_spec(bytes)` is the entry point: it reads the ELF (`bee.elf.elf`), the BTF
 (`bee.elf.btf`), and classifies programs (`bee.elf.sections`) and maps (`bee.elf.maps`).
+
+Imports `bee.errors` and `bee.records` only: the bottom layer, never `bee.libbpf` or anything
+above it (checked by import-linter). On `bee run`'s start-up path (docs/startup.md).
 """
 
 from bee.elf.btf import Btf, parse_btf

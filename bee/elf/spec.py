@@ -8,14 +8,15 @@ DATASECs `.maps` and `.maps.<kind>`, and from a legacy `maps` section.
 from __future__ import annotations
 
 from bee.elf.btf import Btf, parse_btf
+from bee.elf.btf_ext import core_relocations
 from bee.elf.btf_types import Composite, Kind
 from bee.elf.elf import ET_REL, STT_FUNC, STT_SECTION, ElfFile, Section, read_elf
 from bee.elf.maps import LEGACY_MAPS_SECTION, MapSpec, btf_maps_in, is_map_section, legacy_map
 from bee.elf.sections import SectionDef, parse_section_name
 from bee.errors import ElfError
-from bee.records import Record
+from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
 if TYPE_CHECKING:
     from typing import ClassVar
 
@@ -75,8 +76,6 @@ class ObjectSpec(Record):
         in section order: programs whose kind attaches through it (`KERNEL_BTF_KINDS`), then code
         with CO-RE relocations (`.BTF.ext`). Empty when the object loads on a kernel without BTF.
         Raises ElfError when `.BTF.ext` is malformed."""
-        from bee.elf.btf_ext import core_relocations
-
         needs = [f"program {p.function or '(unnamed)'} (section {p.section}) is a {p.kind} program"
                  for p in self.programs if p.kind in KERNEL_BTF_KINDS]
         for section, offsets in core_relocations(self.elf, self.btf).items():

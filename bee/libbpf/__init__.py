@@ -3,10 +3,14 @@
 The only package of bee that touches cffi; everything it returns is a plain Python object.
 `BpfObject` owns the programs, maps, links and ring buffers made from it and closes them
 in reverse order (links → ring buffers → object). Errors are `LibbpfError`s (`bee.errors.BeeError`).
+
+Imports `bee.errors`, `bee.records` and `bee.log` only; `bee.run` (and the tests) import it, never
+`bee.elf` or `bee.decode` (checked by import-linter). On `bee run`'s start-up path (docs/startup.md).
 """
 
 from __future__ import annotations
 
+from bee.libbpf import _ffi
 from bee.libbpf.constants import MapType, ProgType, UpdateFlags, XdpAction, XdpFlags
 from bee.libbpf.errors import (
     AttachError,
@@ -40,8 +44,6 @@ from bee.libbpf.system import (
 
 def libbpf_version() -> tuple[int, int]:
     """(major, minor) of the libbpf.so.1 in use; raises LibbpfMissingError when it is absent."""
-    from bee.libbpf import _ffi
-
     return _ffi.version()
 
 

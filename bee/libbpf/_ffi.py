@@ -12,6 +12,7 @@ Nothing outside `bee.libbpf` may import this module.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,17 +20,15 @@ from contextlib import contextmanager
 from bee.libbpf._cdef import CDEF, LIBC_CDEF
 from bee.libbpf.errors import LibbpfMissingError
 from bee.log import DEBUG, WARNING
-from bee.log import get as get_logger
+from bee.log import get as get_logger  # imports logging only for a message: ~6 ms (docs/startup.md)
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 
 
 def declared_functions() -> tuple[str, ...]:
     """Every libbpf function declared (for the test that checks their symbol versions)."""
-    import re
-
     return tuple(re.findall(r"(\w+)\(", CDEF))
 
 LIBBPF_SONAME = "libbpf.so.1"
@@ -39,7 +38,7 @@ logger = get_logger("bee.libbpf")
 
 def parse_cdef() -> Any:
     """A new FFI made by parsing `_cdef`'s declarations (pycparser; tens of milliseconds)."""
-    from cffi import FFI
+    from cffi import FFI  # pycparser and tens of ms of parsing: only without the compiled module (docs/startup.md)
 
     parsed = FFI()
     parsed.cdef(CDEF)

@@ -22,7 +22,7 @@ def describe_errno(code: int) -> str:
     if code == ENOTSUPP:
         return "Operation not supported"
     if code >= LIBBPF_ERRNO_START:
-        from bee.libbpf import _ffi
+        from bee.libbpf import _ffi  # here, not above: _ffi imports this module
 
         return _ffi.errno_text(code)
     return os.strerror(code)

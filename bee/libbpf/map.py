@@ -13,7 +13,7 @@ from bee.libbpf import _ffi
 from bee.libbpf.constants import PERCPU_MAP_TYPES, MapType, UpdateFlags
 from bee.libbpf.errors import ENOTSUPP, LibbpfError, describe_errno
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 

@@ -3,6 +3,8 @@
 Every combination of language, program type, map type and output type renders a program
 that compiles with the `bee build` command line. Nothing here prompts: the command asks
 for missing values, then calls `render_program` and `write_program`.
+
+Imports jinja2, `bee` (where the templates are) and `bee.errors`; only `bee.commands` imports this package.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import socketserver
 import threading
 import time
 
-from bee.log import get as get_logger
+from bee.log import get as get_logger  # imports logging only for a message: ~6 ms (docs/startup.md)
 from bee.sinks.errors import SinkError
 from bee.sinks.metrics import CONTENT_TYPE, MetricsRegistry
 

@@ -2,5 +2,6 @@
 
 `model` and `filter` are plain Python (the reader threads write to the model's bounded
 buffers); `app` is the textual application and `session` runs it beside the kernel work.
-Only `app` and `session` import textual, and only a run on a terminal imports them.
+Only the view's modules (`app`, `session`, `rows`, `widgets`, `driver`) import textual, and only a run
+on a terminal imports them. Imports `bee.sinks` and `bee.log`; only `bee.run` imports this package.
 """

@@ -43,8 +43,9 @@ runner-image: setup
 	@scripts/runner-wheels.sh dist/wheels
 	docker build -t $(RUNNER_IMAGE) .
 
+# ruff, the import contracts (import-linter) and mypy; `make test` runs the same first
 lint: setup
-	.venv/bin/ruff check bee tests
+	@scripts/lint.sh
 
 # make examples: build every examples/<name>/<name>.c into the local store as <name>:$(EXAMPLES_VERSION)
 # (objects in $(EXAMPLES_OUT)). With REGISTRY (e.g. REGISTRY=ghcr.io/me/bee) they are named

@@ -3,7 +3,7 @@
 Subcommands are imported on first use so `bee --help` and `bee version` start fast. The entry
 point is `bee.cli.main`, which turns errors into one line. Every command but `bee run` (which sets
 its own up, `bee.run.start`) logs through `logging` to stderr as "bee: LEVEL: message": warnings,
-with -v/--verbose information too, with --debug everything.
+with -v/--verbose bee's information too, with --debug bee's debug messages as well.
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ def cli(ctx: click.Context, **values: object) -> None:
     """
     options = ctx.obj = global_options(values)
     if ctx.invoked_subcommand != "run":
-        level = logging.DEBUG if options.debug else logging.INFO if options.verbose else logging.WARNING
-        logging.basicConfig(level=level, format=FORMAT)
+        logging.basicConfig(format=FORMAT)  # other libraries' loggers: warnings and errors
+        logging.getLogger("bee").setLevel(logging.DEBUG if options.debug else logging.INFO if options.verbose
+                                          else logging.WARNING)
 
 
 def invoke(args: list[str]) -> int:

@@ -78,3 +78,12 @@ def test_commands_other_than_run_log_through_logging_in_bee_format(flags: tuple[
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == f"{bee.__version__}\n" and proc.stderr == expected
+
+
+def test_other_libraries_log_only_warnings_even_with_debug() -> None:
+    code = ("import logging\nfrom bee.commands.group import invoke\ninvoke(['--debug', 'version'])\n"
+            "logging.getLogger('urllib3.connectionpool').debug('Starting new HTTPS connection')\n"
+            "logging.getLogger('urllib3.connectionpool').warning('Retrying')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "bee: WARNING: Retrying\n"

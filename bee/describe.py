@@ -19,7 +19,7 @@ from bee.oci import mediatypes
 from bee.oci.store import LocalStore
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FieldInfo:
     """One leaf field of a key or value type."""
 
@@ -30,7 +30,7 @@ class FieldInfo:
     bits: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MapInfo:
     name: str
     type: str
@@ -45,7 +45,7 @@ class MapInfo:
     value_fields: list[FieldInfo]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProgramInfo:
     name: str | None
     section: str
@@ -54,7 +54,7 @@ class ProgramInfo:
     instructions: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Description:
     """Everything `bee describe` shows; `source` is the ref or the file path."""
 

@@ -22,7 +22,7 @@ from bee.build.toolchain import find_tool, target_arch
 from bee.errors import BuildError, InputFileError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CompileSettings:
     """What decides the bytes of an object besides its source."""
 

@@ -9,7 +9,7 @@ from bee.build.compiler import compile_bpf, run_build_script
 from bee.errors import InputFileError, UsageError
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BuildRequest:
     """One `bee build` invocation, resolved from the command line."""
 

@@ -21,7 +21,7 @@ __all__ = ["BuildRequest", "BuildResult", "build", "default_build_script"]
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BuildResult:
     """The object written, and the store entry (None with --binary-only)."""
 

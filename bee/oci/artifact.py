@@ -34,7 +34,7 @@ _GOARCH = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fetched:
     """A manifest or index as received: its exact bytes, media type and decoded JSON."""
 

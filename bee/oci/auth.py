@@ -37,7 +37,7 @@ _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # -- WWW-Authenticate ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Challenge:
     """One challenge: the scheme in lowercase, its parameters (names in lowercase), or a token68."""
 
@@ -166,7 +166,7 @@ def merge_scopes(scopes: Iterable[str]) -> list[str]:
 # -- credentials -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Credentials:
     """A username and password (or token), and where they were found, for messages."""
 
@@ -179,7 +179,7 @@ class Credentials:
         return basic_auth(self.username, self.password)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CredentialLookup:
     """The credentials found for one registry (None: anonymous), and notes on sources that failed."""
 

@@ -69,7 +69,7 @@ class TransferSettings(Protocol):
         """Talk HTTP, not HTTPS."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PushResult:
     """What `push` did: the reference, its manifest digest, and how many blobs it sent or skipped."""
 

@@ -62,7 +62,7 @@ _NAMES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScaffoldChoice:
     """What to scaffold; each field is one of LANGUAGES, PROGRAM_TYPES, MAP_TYPES, OUTPUT_TYPES."""
 

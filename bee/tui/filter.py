@@ -24,7 +24,7 @@ class FilterError(ValueError):
     """A filter the view cannot use; the message is one sentence shown in the view."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Term:
     """One `field=regex` (field set) or bare regex (field None)."""
 
@@ -44,7 +44,7 @@ class Term:
         return self.pattern.pattern if self.field is None else f"{self.field}={self.pattern.pattern}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TableFilter:
     """All terms of one table's filter. Immutable, so readers may use it while the view swaps it."""
 

@@ -21,7 +21,7 @@ HISTORY = 1000
 RATE_WINDOW = 2.0  # seconds of samples behind the events/s figure
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """One table as the view draws it: `rows` are (row id, time or None, record), newest or largest first."""
 

@@ -61,8 +61,8 @@ def docker_client(builder: str = "docker") -> Any:
 
     Raises BuildError with one sentence when the engine cannot be reached.
     """
-    # The Docker SDK (with requests, ~100 ms of imports) is imported by the functions that talk to an
-    # engine only, so that local builds, `bee package`'s context and the builder image's name need neither.
+    # The Docker SDK (bee[build]; with requests, ~100 ms of imports) is imported by the functions that talk
+    # to an engine only, so that local builds, `bee package`'s context and the builder image's name need neither.
     import docker
     from docker.errors import DockerException
 

@@ -37,7 +37,7 @@ echo "$TOKEN" | bee login ghcr.io -u me --password-stdin
 @click.argument("ref", shell_complete=complete_store_ref)
 @click.pass_obj
 def push_command(options: GlobalOptions, ref: str) -> None:
-    from bee.oci.transfer import push  # with oras and requests (~130 ms): not for help or completion
+    from bee.oci.transfer import push  # with requests (~70 ms): not for help or completion
 
     result = push(ref, options, progress=progress_for(sys.stderr))
     click.echo(f"Pushed {result.ref} ({result.digest})", err=True)
@@ -47,7 +47,7 @@ def push_command(options: GlobalOptions, ref: str) -> None:
 @click.argument("ref")
 @click.pass_obj
 def pull_command(options: GlobalOptions, ref: str) -> None:
-    from bee.oci.transfer import pull  # with oras and requests (~130 ms): not for help or completion
+    from bee.oci.transfer import pull  # with requests (~70 ms): not for help or completion
 
     entry = pull(ref, options, progress=progress_for(sys.stderr))
     click.echo(f"Pulled {entry.ref} ({entry.digest})", err=True)
@@ -66,7 +66,7 @@ def _read_password_stdin() -> str:
 @click.pass_obj
 def login_command(options: GlobalOptions, server: str, username: str | None, password: str | None,
                   password_stdin: bool) -> None:
-    from bee.oci.transfer import login  # with oras and requests (~130 ms): not for help or completion
+    from bee.oci.transfer import login  # with requests (~70 ms): not for help or completion
 
     username = username if username is not None else options.username
     password = password if password is not None else options.password

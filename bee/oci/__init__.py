@@ -1,8 +1,8 @@
 """OCI artifacts: references, the local image-layout store (index, manifests, blobs), and
-registries (`transfer`: push, pull, login over oras-py and requests), with their credentials.
+registries (`transfer` and `registry`: push, pull, login over requests), with their credentials.
 
 Imports only `bee.errors`, `bee.records` and `bee.sha256` from bee: never the CLI's options (push,
 pull and login read what they need through `transfer.TransferSettings`), nor `bee.run`,
 `bee.build` or `bee.elf`. The store's modules are on `bee run`'s start-up path (docs/startup.md);
-`registry` imports oras and requests, so only transfers import it.
+`registry` imports requests, so only transfers import it.
 """

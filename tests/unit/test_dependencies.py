@@ -1,6 +1,7 @@
 """bee's declared requirements are the third-party packages its code imports: no more, no fewer.
 
-Imports are read from the source (every `import`/`from` statement, function-local ones too) and
+Imports are read from the source (every `import`/`from` statement, function-local ones too, but
+not those under `if TYPE_CHECKING:`, which only the type checker reads, from its own stubs) and
 mapped to the installed distributions that provide them; the declarations are bee's installed
 metadata (its `pyproject.toml`). The base and the `build`/`tui` extras must together be exactly
 what `bee/` imports; the tests and benchmarks may import those and the `test` extra's packages.
@@ -19,7 +20,16 @@ from packaging.utils import canonicalize_name
 from tests.helpers import REPO
 
 #: Packages of the test extra that are run as tools, not imported.
-TOOLS = {"ruff"}
+TOOLS = {"ruff", "mypy", "import-linter"}
+
+
+def _type_checking_only(tree: ast.AST) -> set[ast.AST]:
+    """The statements of `tree` under `if TYPE_CHECKING:` (typing's, or a module constant of that name)."""
+    nodes: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            nodes.update(inner for statement in node.body for inner in ast.walk(statement))
+    return nodes
 
 
 def _imported(*roots: str) -> dict[str, set[str]]:
@@ -28,7 +38,11 @@ def _imported(*roots: str) -> dict[str, set[str]]:
     found: dict[str, set[str]] = defaultdict(set)
     for root in roots:
         for path in sorted((REPO / root).rglob("*.py")):
-            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            tree = ast.parse(path.read_text(), str(path))
+            skipped = _type_checking_only(tree)
+            for node in ast.walk(tree):
+                if node in skipped:
+                    continue
                 if isinstance(node, ast.Import):
                     names = [alias.name for alias in node.names]
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

@@ -16,8 +16,6 @@ import pytest
 
 from tests.helpers import REPO
 
-pytestmark = [pytest.mark.root, pytest.mark.kernel]
-
 BUDGET_PAGE = REPO / "docs" / "startup.md"
 #: At least these must stay banned (the page may add more).
 COSTLY = {"click", "textual", "rich", "requests", "urllib3", "oras", "docker", "jinja2", "prometheus_client"}

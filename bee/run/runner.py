@@ -79,22 +79,22 @@ class Runner:
                 stack.callback(program.close)  # after a failure: wait for the load, close the object
                 program.start_loading(read_in_place=not interactive)
             # From here on, Python work (imports included) overlaps the loads.
-            common = {"filters": filters, "hist_buckets": settings.hist_buckets,
-                      "hist_value_keys": settings.hist_value_keys}
             if not interactive:
                 from bee.sinks.eventlog import EventLog
 
                 event_log = EventLog(self.out, fmt=settings.fmt)  # type: ignore[arg-type]
                 stack.callback(event_log.close)
                 registry.on_collect(lambda: _publish_lost(registry, event_log))
-                self._make_outputs(programs, Sinks(registry, event_log, **common))
+                sinks = Sinks(registry, event_log, filters, None, settings.hist_buckets, settings.hist_value_keys)
+                self._make_outputs(programs, sinks)
                 self._run_kernel(programs, lambda: self._announce(programs))
                 return
             from bee.tui.model import TuiModel
             from bee.tui.session import run_session
 
             view = TuiModel.for_spec(prepared.spec, prepared.source.location, server.url + "/metrics", filters)
-            self._make_outputs(programs, Sinks(registry, None, view=view, **common))
+            self._make_outputs(programs, Sinks(registry, None, filters, view, settings.hist_buckets,
+                                               settings.hist_value_keys))
             hooks = lambda: [(h.function, h.section, h.target) for p in programs for h in p.hooks]  # noqa: E731
             run_session(view, lambda: self._run_kernel(programs, lambda: view.attached(hooks())), self._stop)
 

@@ -9,7 +9,7 @@ from bee.errors import InputFileError, RefNotFoundError
 from bee.inputs import existing_file, looks_like_path, missing_file_message
 from bee.records import Record
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (bee run's start-up)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
     from typing import ClassVar
 

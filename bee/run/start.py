@@ -7,8 +7,12 @@ from collections.abc import Mapping
 
 from bee.options import GlobalOptions
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+if TYPE_CHECKING:
+    from typing import Any
 
-def start_run(options: GlobalOptions, program: str, values: Mapping[str, object]) -> None:
+
+def start_run(options: GlobalOptions, program: str, values: Mapping[str, Any]) -> None:
     """Set up logging, pull `program` if its policy says so, then run it until signalled.
 
     `values` holds every option of `bee.commands.params.RUN_OPTIONS` by `dest`. Raises the `BeeError`s of
@@ -22,8 +26,8 @@ def start_run(options: GlobalOptions, program: str, values: Mapping[str, object]
     log.configure(log.DEBUG if (values["debug"] or options.debug) else log.INFO if options.verbose else log.WARNING)
     settings = RunSettings(
         program=program, no_tty=values["no_tty"], fmt=values["fmt"], filters=values["filters"],
-        hist_buckets=parse_hist_buckets(values["hist_buckets"]),  # type: ignore[arg-type]
-        hist_value_keys=parse_value_keys(values["hist_value_key"]),  # type: ignore[arg-type]
+        hist_buckets=parse_hist_buckets(values["hist_buckets"]),
+        hist_value_keys=parse_value_keys(values["hist_value_key"]),
         prom_host=values["prom_addr"], prom_port=values["prom_port"], poll_interval=values["poll_interval"],
         pin_maps=values["pin_maps"], pin_progs=values["pin_progs"], iface=values["iface"],
     )

@@ -8,6 +8,7 @@ marks it unsupported and `bee.run.prepare` refuses it).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
@@ -25,7 +26,7 @@ from bee.sinks.metrics import MetricsRegistry
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
-    from typing import Any
+    from bee.tui.model import TuiModel
 
 
 class Sinks(Record):
@@ -34,7 +35,7 @@ class Sinks(Record):
     registry: MetricsRegistry
     event_log: EventLog | None  # None under the interactive view
     filters: FilterSet
-    view: Any = None  # the interactive view's model (bee.tui.model.TuiModel), or None
+    view: TuiModel | None = None  # the interactive view's model
     hist_buckets: Mapping[str, tuple[float, ...]] = MappingProxyType({})
     hist_value_keys: Mapping[str, str] = MappingProxyType({})
 
@@ -82,7 +83,8 @@ def _ring_histogram(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutp
                          sinks.hist_buckets.get(m.name), show)
 
 
-def _hash_parts(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> tuple[RecordDecoder, Any, ShowEntries | None]:
+def _hash_parts(m: MapSpec, btf: Btf, endian: str,
+                sinks: Sinks) -> tuple[RecordDecoder, struct.Struct, ShowEntries | None]:
     if not m.key_type_id:
         raise RunSetupError(f"map {m.name}: declare its key type with __type(key, struct ...)")
     key = record_decoder(btf, m.key_type_id, "key", endian)

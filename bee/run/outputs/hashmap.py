@@ -7,6 +7,7 @@ The poller thread calls `update` with every (key bytes, value bytes) of the map 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 from bee.elf.maps import MapSpec
 from bee.run.outputs.decoders import Record, RecordDecoder, ShowEntries, labels_of
@@ -36,6 +37,19 @@ class HashOutput:
     def update(self, entries: list[tuple[bytes, bytes]]) -> None:
         raise NotImplementedError
 
+    def _track(self, entries: list[tuple[bytes, bytes]], apply: Callable[[tuple[str, ...], int], object],
+               retain: Callable[[set[tuple[str, ...]]], object]) -> None:
+        """Give each entry's value to the series of its key (`apply`), keep only the series of the keys
+        still in the map (`retain`), and show the entries."""
+        live = set()
+        rows = self.decoded(entries)
+        for record, value in rows:
+            labels = labels_of(record, self.key.fields)
+            apply(labels, value)
+            live.add(labels)
+        retain(live)
+        self._show(rows)
+
 
 class HashCounter(HashOutput):
     """`counter_` hash: the counter follows each key's value (adds the delta); deleted keys disappear."""
@@ -46,14 +60,7 @@ class HashCounter(HashOutput):
         self.counter = registry.counter(spec.name, key.fields, map_type=spec.type_name)
 
     def update(self, entries: list[tuple[bytes, bytes]]) -> None:
-        live = set()
-        rows = self.decoded(entries)
-        for record, value in rows:
-            labels = labels_of(record, self.key.fields)
-            self.counter.follow(labels, value)
-            live.add(labels)
-        self.counter.retain(live)
-        self._show(rows)
+        self._track(entries, self.counter.follow, self.counter.retain)
 
 
 class HashGauge(HashOutput):
@@ -65,14 +72,7 @@ class HashGauge(HashOutput):
         self.gauge = registry.gauge(spec.name, key.fields, map_type=spec.type_name)
 
     def update(self, entries: list[tuple[bytes, bytes]]) -> None:
-        live = set()
-        rows = self.decoded(entries)
-        for record, value in rows:
-            labels = labels_of(record, self.key.fields)
-            self.gauge.set(labels, value)
-            live.add(labels)
-        self.gauge.retain(live)
-        self._show(rows)
+        self._track(entries, self.gauge.set, self.gauge.retain)
 
 
 class HashPrint(HashOutput):

@@ -65,8 +65,8 @@ def _kernel() -> str | None:
 
 
 def _clang() -> str | None:
-    from bee.build import headers
-    from bee.build.toolchain import find_tool
+    from bee.compile import headers
+    from bee.compile.toolchain import find_tool
     from bee.errors import BuildError
 
     try:

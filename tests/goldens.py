@@ -2,7 +2,7 @@
 
 Tests load these objects instead of compiling, so parsing, decoding and describing need neither
 clang nor root. `make testdata` (`python -m tests.goldens`) rebuilds them with bee's own compile
-line (`bee.build.compiler.compile_bpf`) against the committed minimal `tests/data/include/vmlinux.h`
+line (`bee.compile.compiler.compile_bpf`) against the committed minimal `tests/data/include/vmlinux.h`
 for the x86 target, so the same toolchain gives the same bytes on any machine. The toolchain is
 pinned (`CLANG_MAJOR`, `LIBBPF_HEADERS`); tests/test_goldens.py checks, where that toolchain is
 installed, that every committed object is what a rebuild gives. tests/data/obj/README.md explains.
@@ -73,8 +73,8 @@ def object_bytes(name: str) -> bytes:
 
 def toolchain_problem() -> str | None:
     """None when clang, llvm-strip and the libbpf headers are the pinned ones; else what differs."""
-    from bee.build.headers import libbpf_include_dir
-    from bee.build.toolchain import find_tool
+    from bee.compile.headers import libbpf_include_dir
+    from bee.compile.toolchain import find_tool
     from bee.errors import BuildError
 
     try:
@@ -111,7 +111,7 @@ def _minimal_vmlinux_h() -> Iterator[None]:
 
 def build(golden: Golden, output: Path) -> None:
     """Compile `golden` to `output` as `make testdata` does; raises BuildError as `compile_bpf` does."""
-    from bee.build.compiler import compile_bpf
+    from bee.compile.compiler import compile_bpf
 
     with _minimal_vmlinux_h():
         compile_bpf(golden.source, output, arch=ARCH, cflags=golden.cflags)

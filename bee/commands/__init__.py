@@ -1,4 +1,4 @@
-"""The click commands of `bee`: each parses its options and calls one function of `bee.build`,
+"""The click commands of `bee`: each parses its options and calls one function of `bee.compile`,
 `bee.oci`, `bee.run`, `bee.scaffold` or `bee.describe`, then prints the result.
 
 The only package that imports click, and only `bee.cli` imports it. `fastparse` and `params` read

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bee.build import service
+from bee.compile import service
 from bee.options import GlobalOptions
 
 LONG_HELP = """Compile a BPF C program and save it in the local OCI store as REGISTRY_REF.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bee.build.package import DEFAULT_RUNNER_IMAGE, package
+from bee.compile.package import DEFAULT_RUNNER_IMAGE, package
 from bee.commands._shared import complete_store_ref
 from bee.options import GlobalOptions
 

@@ -29,7 +29,7 @@ def runner_image(docker_client: Any) -> str:
     """The runner image of this checkout, built with `make runner-image` when missing."""
     from docker.errors import ImageNotFound
 
-    from bee.build.package import DEFAULT_RUNNER_IMAGE
+    from bee.compile.package import DEFAULT_RUNNER_IMAGE
 
     try:
         docker_client.images.get(DEFAULT_RUNNER_IMAGE)

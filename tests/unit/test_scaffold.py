@@ -227,7 +227,7 @@ def test_write_into_proc_fails_cleanly() -> None:
 @pytest.mark.clang  # against the running kernel's vmlinux.h, as `bee build --local` after `bee init`
 @pytest.mark.parametrize(("program_type", "map_type", "output_type"), COMBINATIONS, ids=COMBINATION_IDS)
 def test_every_combination_compiles(program_type: str, map_type: str, output_type: str, tmp_path: Path) -> None:
-    from bee.build.compiler import compile_bpf
+    from bee.compile.compiler import compile_bpf
 
     source = write_program(tmp_path / "bee.c", _render(program_type, map_type, output_type))
     output = tmp_path / "bee.o"

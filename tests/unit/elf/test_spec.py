@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bee.build.toolchain import target_arch
+from bee.compile.toolchain import target_arch
 from bee.elf import NotBpfError, NotElfError, load_spec
 from bee.elf.elf import SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_PROGBITS, SHT_STRTAB, SHT_SYMTAB, read_elf
 from bee.elf.maps import classify

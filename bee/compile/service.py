@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bee.build.compiler import CompileSettings, build_script, split_cflags
-from bee.build.container import compile_in_container, default_builder_image
-from bee.build.local import BuildRequest, check_request, compile_locally
-from bee.build.toolchain import target_arch
+from bee.compile.compiler import CompileSettings, build_script, split_cflags
+from bee.compile.container import compile_in_container, default_builder_image
+from bee.compile.local import BuildRequest, check_request, compile_locally
+from bee.compile.toolchain import target_arch
 from bee.elf.elf import read_elf
 from bee.errors import UsageError
 from bee.extras import require

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bee.build import headers
-from bee.build.toolchain import find_tool, target_arch
+from bee.compile import headers
+from bee.compile.toolchain import find_tool, target_arch
 from bee.errors import BuildError, InputFileError
 
 

@@ -1,6 +1,6 @@
 """The include directories a bee program compiles against.
 
-- `solo_types.h` ships inside the package (`bee/build/include`).
+- `solo_types.h` ships inside the package (`bee/compile/include`).
 - `vmlinux.h` is generated once per kernel BTF with bpftool and cached under
   `$XDG_CACHE_HOME/bee/vmlinux/<sha256 of the BTF>/`, or taken from $BEE_VMLINUX_H.
 - libbpf's `bpf/*.h` come from the system (`libbpf-dev`).

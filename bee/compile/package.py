@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import bee
-from bee.build.container import docker_client
+from bee.compile.container import docker_client
 from bee.errors import BuildError
 from bee.extras import require
 from bee.oci.store import LocalStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bee.build.compiler import compile_bpf, run_build_script
+from bee.compile.compiler import compile_bpf, run_build_script
 from bee.errors import InputFileError, UsageError
 
 

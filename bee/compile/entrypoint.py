@@ -1,4 +1,4 @@
-"""The builder image's entrypoint: `python3 -m bee.build.entrypoint INPUT OUTPUT`.
+"""The builder image's entrypoint: `python3 -m bee.compile.entrypoint INPUT OUTPUT`.
 
 It runs the same `compile_bpf` as `bee build --local`, so the compile line has one source.
 INPUT is relative to the mounted source directory (the working directory); OUTPUT is written
@@ -11,13 +11,13 @@ import os
 import sys
 from pathlib import Path
 
-from bee.build.compiler import compile_bpf
+from bee.compile.compiler import compile_bpf
 from bee.errors import BeeError
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python3 -m bee.build.entrypoint INPUT OUTPUT", file=sys.stderr)
+        print("usage: python3 -m bee.compile.entrypoint INPUT OUTPUT", file=sys.stderr)
         return 2
     source, output = Path(argv[0]), Path(argv[1])
     try:

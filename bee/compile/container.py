@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import bee
-from bee.build import headers
+from bee.compile import headers
 from bee.errors import BuildError, InputFileError
 from bee.extras import require
 
@@ -42,8 +42,8 @@ def builder_dockerfile() -> Path:
 def _build_inputs() -> list[Path]:
     """What the builder image is made of: its Dockerfile, bee's compile code and headers, vmlinux.h."""
     package = Path(bee.__file__).resolve().parent
-    build = package / "build"
-    return [builder_dockerfile(), *sorted(build.glob("*.py")), *sorted((build / "include").iterdir()),
+    compile_code = package / "compile"
+    return [builder_dockerfile(), *sorted(compile_code.glob("*.py")), *sorted((compile_code / "include").iterdir()),
             package / "errors.py", headers.vmlinux_header()]
 
 

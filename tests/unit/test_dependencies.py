@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 from tests.helpers import REPO
 
 #: Packages of the test extra that are run as tools, not imported.
-TOOLS = {"ruff", "mypy", "import-linter"}
+TOOLS = {"ruff", "mypy", "import-linter", "types-pyyaml"}
 
 
 def _type_checking_only(tree: ast.AST) -> set[ast.AST]:

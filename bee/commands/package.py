@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from bee.compile.package import DEFAULT_RUNNER_IMAGE, package
 from bee.commands._shared import complete_store_ref
+from bee.compile.package import DEFAULT_RUNNER_IMAGE, package
 from bee.options import GlobalOptions
 
 

@@ -83,8 +83,10 @@ RUN_OPTIONS: tuple[Opt, ...] = (
     Opt("pin_maps", ("--pin-maps",), PATH, "Pin maps under this bpffs dir.", file_okay=False),
     Opt("pin_progs", ("--pin-progs",), PATH, "Pin programs under this bpffs dir.", file_okay=False),
     Opt("pull_policy", ("--pull",), CHOICE,
-        "Pull a reference from its registry: when not stored, before every run, or never.",
+        "Pull each reference from its registry: when not stored, before every run, or never.",
         default="missing", choices=("missing", "always", "never"), show_default=True),
+    Opt("fail_fast", ("--fail-fast",), FLAG,
+        "With several programs: end the run when one fails to start (by default the others go on)."),
 )
 
 

@@ -1,4 +1,4 @@
-"""`bee run BPF_PROGRAM` through click (a plain command line skips click: see `bee.commands.fastparse`)."""
+"""`bee run BPF_PROGRAM...` through click (a plain command line skips click: see `bee.commands.fastparse`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ from bee.commands.params import RUN_OPTIONS
 from bee.options import GlobalOptions
 from bee.run import start
 
-HELP = """Load BPF_PROGRAM (a file, or a reference in the local store, pulled from its registry
+HELP = """Load each BPF_PROGRAM (a file, or a reference in the local store, pulled from its registry
 when it is not stored yet: see --pull), attach its programs and export its maps until interrupted.
+
+Several BPF_PROGRAMs run in one process with one metrics endpoint and one event log. Each is
+named by its file name without extension or its reference's last path part (two of the same
+name are refused); event lines then say program=NAME, every ebpf_solo_io_* series gets a
+program label, and /healthz answers JSON (200 only when all are attached). One that fails to
+start is reported and the others go on, unless --fail-fast.
 
 \b
 Maps are read by name prefix (or, in older programs, by section .maps.<kind>):
@@ -24,12 +30,13 @@ Metrics are served on :9091/metrics (--prom-port), named ebpf_solo_io_<map name>
 bee run opensnoop:v1 --no-tty --format json
 bee run probe.o -f print_events,comm,^bash$
 bee run xdp_counter.o --iface eth0
+bee run opensnoop:v1 execsnoop.o --no-tty
 """
 
 
 @click.command("run", help=HELP, short_help="Load, attach and export a BPF program.")
-@click.argument("bpf_program", shell_complete=complete_store_ref)
+@click.argument("bpf_program", nargs=-1, required=True, shell_complete=complete_store_ref)
 @click_options(RUN_OPTIONS)
 @click.pass_obj
-def run_command(options: GlobalOptions, bpf_program: str, **values: object) -> None:
+def run_command(options: GlobalOptions, bpf_program: tuple[str, ...], **values: object) -> None:
     start.start_run(options, bpf_program, values)

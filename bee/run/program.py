@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bee.libbpf.object import BpfObject
     from bee.libbpf.ringbuf import Handler, RingBuffer
     from bee.run.btfcache import Filler
+    from bee.sinks.metrics import ProgramMetrics
 
 
 class Pins(Record):
@@ -36,8 +37,11 @@ class Pins(Record):
 class ProgramRun:
     """One program of a run; see the module docstring. Not thread-safe: one thread drives it at a time."""
 
-    def __init__(self, prepared: PreparedProgram, pins: Pins | None = None) -> None:
+    def __init__(self, prepared: PreparedProgram, pins: Pins | None = None, name: str | None = None) -> None:
+        """`name`: what the run calls it (default: its source's short name)."""
         self.prepared = prepared
+        self.name = name if name is not None else prepared.source.name
+        self.metrics: ProgramMetrics | None = None  # how its outputs write metrics, once made
         self.pins = pins or Pins()
         self.outputs = ProgramOutputs()
         self.hooks: list[Hook] = []
@@ -60,6 +64,7 @@ class ProgramRun:
 
     def make_outputs(self, sinks: Sinks) -> ProgramOutputs:
         """Make the output of every tracked map (no kernel; may overlap the load) and return them."""
+        self.metrics = sinks.metrics
         self.outputs = make_outputs(self.prepared.spec, sinks)
         return self.outputs
 

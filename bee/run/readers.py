@@ -60,7 +60,7 @@ class HashPoller:
                 try:
                     output.update(bpf_map.items())
                 except BeeError as exc:
-                    self._registry.map_read_errors.inc((output.name,))
+                    self._registry.map_read_errors.inc(output.error_labels)
                     log.warning("reading map %s failed: %s", output.name, exc)
             if self._stop.wait(self._interval):
                 return

@@ -1,10 +1,11 @@
 """`Runner`: one `bee run`, composed of the stages of this package (see docs/architecture.md).
 
-Order of work (libbpf-bootstrap's sequence): prepare each program (read, parse, check, fix up; no
-kernel) → check privileges → bind the metrics port → start each load on its own thread while this
-thread makes the outputs → attach → start the readers → serve. On SIGINT/SIGTERM, `stop()`, or any
-failure: stop the readers → destroy links → free ring buffers → close the objects (after their loads
-ended) → stop the server, so nothing stays attached in the kernel.
+Order of work (libbpf-bootstrap's sequence): name the programs → prepare each (read, parse, check,
+fix up; no kernel) and check privileges → bind the metrics port → start each load on its own thread
+while this thread makes the outputs → attach → start the readers → serve. Each step goes on with the
+programs that did not fail it (`bee.run.starting`, `bee.run.lineup`). On SIGINT/SIGTERM, `stop()`, or
+any failure: stop the readers → destroy links → free ring buffers → close the objects (after their
+loads ended) → stop the server, so nothing stays attached in the kernel.
 """
 
 from __future__ import annotations
@@ -15,39 +16,42 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from bee.errors import BeeError, UsageError
 from bee.run.endpoint import start_metrics_server
-from bee.run.load import check_privileges
-from bee.run.prepare import prepare
-from bee.run.program import Pins, ProgramRun
+from bee.run.lineup import Lineup
+from bee.run.program import ProgramRun
 from bee.run.readers import HashPoller, RingLoop
 from bee.run.settings import RunSettings
 from bee.run.signals import stop_on_signals
+from bee.run.starting import attach_all, make_all_outputs, prepare_all, publish_full, publish_lost
+from bee.sinks.metrics import MetricsRegistry
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import IO
 
-    from bee.libbpf.ringbuf import RingBuffer
-    from bee.run.outputs.factory import Sinks
-    from bee.sinks.eventlog import EventLog
     from bee.sinks.http import MetricsServer
-    from bee.sinks.metrics import MetricsRegistry
 
 
 class Runner:
     """One `bee run`. Use `run()`; `stop()` may be called from any thread or a signal handler."""
 
     def __init__(self, settings: RunSettings, store_root: Path, *, out: IO[bytes] | None = None,
-                 err: IO[str] | None = None, on_ready: Callable[[], None] | None = None) -> None:
+                 err: IO[str] | None = None, on_ready: Callable[[], None] | None = None,
+                 failures: Mapping[str, BeeError] | None = None) -> None:
         """`on_ready` is called once every program is attached and the readers run (from the thread
-        that runs the kernel work), after the "attached" line."""
+        that runs the kernel work), after the "attached" lines. `failures`: programs (as given) that
+        already failed (a pull), each with its error."""
         self.settings, self.store_root, self._on_ready = settings, store_root, on_ready
         self.out = out if out is not None else sys.stdout.buffer
         self.err = err if err is not None else sys.stderr
+        self._failures = dict(failures or {})
         self._stop = threading.Event()
         self._loop: RingLoop | None = None  # while the ring loop runs
         self.server: MetricsServer | None = None
         self.registry: MetricsRegistry | None = None
+        self.lineup: Lineup | None = None
 
     def stop(self) -> None:
         """Ask the run to end; it detaches everything and returns from `run()` within a second."""
@@ -62,19 +66,23 @@ class Runner:
         On a terminal (stdout and stdin TTYs, no `--no-tty`, no `out` given) the interactive view owns
         the main thread and the kernel work runs in a worker thread; otherwise events are logged."""
         settings = self.settings
-        prepared = prepare(settings.program, self.store_root, settings.iface)
-        check_privileges(prepared.spec, network=prepared.needs_network)
-        programs = [ProgramRun(prepared, Pins(settings.pin_maps, settings.pin_progs))]
+        interactive = self._interactive()
+        if interactive and len(settings.programs) > 1:
+            raise UsageError("the interactive view shows one program; run several with --no-tty")
+        registry = self.registry = MetricsRegistry(program_label=len(settings.programs) > 1)
+        lineup = self.lineup = Lineup(settings.programs, registry, self.err, fail_fast=settings.fail_fast)
+        for name, argument in lineup.arguments.items():
+            if argument in self._failures:
+                lineup.fail(name, self._failures[argument])
+        programs = prepare_all(lineup, settings, self.store_root)
         with contextlib.ExitStack() as stack:
             from bee.run.outputs.factory import Sinks
             from bee.sinks.filters import FilterSet
-            from bee.sinks.metrics import MetricsRegistry
 
             filters = FilterSet.parse(settings.filters)
-            registry = self.registry = MetricsRegistry()
             server = self.server = start_metrics_server(registry, settings.prom_host, settings.prom_port)
+            server.health = lineup.health if lineup.several else None
             stack.callback(server.stop)
-            interactive = self._interactive()
             for program in programs:
                 stack.callback(program.close)  # after a failure: wait for the load, close the object
                 program.start_loading(read_in_place=not interactive)
@@ -84,19 +92,21 @@ class Runner:
 
                 event_log = EventLog(self.out, fmt=settings.fmt)  # type: ignore[arg-type]
                 stack.callback(event_log.close)
-                registry.on_collect(lambda: _publish_lost(registry, event_log))
+                registry.on_collect(lambda: publish_lost(registry, event_log))
                 sinks = Sinks(registry, event_log, filters, None, settings.hist_buckets, settings.hist_value_keys)
-                self._make_outputs(programs, sinks)
-                self._run_kernel(programs, lambda: self._announce(programs))
+                programs = make_all_outputs(lineup, programs, sinks)
+                self._run_kernel(programs, self._announce)
                 return
             from bee.tui.model import TuiModel
             from bee.tui.session import run_session
 
+            prepared = programs[0].prepared
             view = TuiModel.for_spec(prepared.spec, prepared.source.location, server.url + "/metrics", filters)
-            self._make_outputs(programs, Sinks(registry, None, filters, view, settings.hist_buckets,
-                                               settings.hist_value_keys))
-            hooks = lambda: [(h.function, h.section, h.target) for p in programs for h in p.hooks]  # noqa: E731
-            run_session(view, lambda: self._run_kernel(programs, lambda: view.attached(hooks())), self._stop)
+            programs = make_all_outputs(lineup, programs, Sinks(registry, None, filters, view, settings.hist_buckets,
+                                                                settings.hist_value_keys))
+            hooks = lambda going: [(h.function, h.section, h.target) for p in going for h in p.hooks]  # noqa: E731
+            run_session(view, lambda: self._run_kernel(programs, lambda going: view.attached(hooks(going))),
+                        self._stop)
 
     def _interactive(self) -> bool:
         """True when the run shows the interactive view rather than the event log."""
@@ -107,26 +117,18 @@ class Runner:
         except (AttributeError, ValueError):
             return False
 
-    @staticmethod
-    def _make_outputs(programs: list[ProgramRun], sinks: Sinks) -> None:
-        fields: dict[str, tuple[str, ...]] = {}
-        for program in programs:
-            fields.update(program.make_outputs(sinks).fields())
-        sinks.filters.validate(fields)
-
-    def _run_kernel(self, programs: list[ProgramRun], on_ready: Callable[[], None]) -> None:
+    def _run_kernel(self, programs: list[ProgramRun], on_ready: Callable[[list[ProgramRun]], None]) -> None:
         """Attach every program, then read until stopped; closes links → ring buffers → objects on the way
         out. Runs on the main thread (event log) or the view's worker thread; SIGINT/SIGTERM are
         handled here only on the main thread."""
-        assert self.registry is not None and self.server is not None
+        assert self.registry is not None and self.server is not None and self.lineup is not None
         registry = self.registry
         with contextlib.ExitStack() as stack:
             for program in programs:
                 stack.callback(program.close)
-                program.attach()
-            rings = [p.ring for p in programs if p.ring is not None]
-            registry.on_collect(lambda: _publish_full(registry, rings))
-            loop = self._loop = RingLoop(rings, self._stop, registry)
+            programs = attach_all(self.lineup, programs)
+            registry.on_collect(lambda: publish_full(programs))
+            loop = self._loop = RingLoop([p.ring for p in programs if p.ring is not None], self._stop, registry)
             stack.callback(setattr, self, "_loop", None)
             with stop_on_signals(self.stop):
                 poller = HashPoller([m for p in programs for m in p.hash_maps], self.settings.poll_interval,
@@ -134,7 +136,7 @@ class Runner:
                 stack.callback(poller.join)
                 stack.callback(self._stop.set)
                 self.server.mark_ready()
-                on_ready()
+                on_ready(programs)
                 if self._on_ready is not None:
                     self._on_ready()
                 for filler in filter(None, (p.cache_filler() for p in programs)):
@@ -143,6 +145,7 @@ class Runner:
                 loop.run()
 
     def _announce(self, programs: list[ProgramRun]) -> None:
+        """One "attached" line per attached program."""
         assert self.server is not None
         for program in programs:
             count = len(program.hooks)
@@ -150,14 +153,3 @@ class Runner:
             self.err.write(f"bee: attached {count} program{'s' if count != 1 else ''} from {program.location} "
                            f"({hooks}); metrics on {self.server.url}/metrics\n")
         self.err.flush()
-
-
-def _publish_lost(registry: MetricsRegistry, event_log: EventLog) -> None:
-    for name, lost in event_log.lost_by_map().items():
-        registry.events_lost.follow((name,), lost)
-
-
-def _publish_full(registry: MetricsRegistry, rings: list[RingBuffer]) -> None:
-    for ring in rings:
-        for name, count in ring.full_counts().items():
-            registry.ringbuf_full.follow((name,), count)

@@ -14,9 +14,10 @@ DEFAULT_POLL_INTERVAL = 1.0
 
 
 class RunSettings(Record):
-    """Options of one run (give them by keyword). `hist_buckets` and `hist_value_keys` are keyed by map name."""
+    """Options of one run (give them by keyword). `programs`: files or references, one or more;
+    `hist_buckets` and `hist_value_keys` are keyed by map name (in every program)."""
 
-    program: str
+    programs: tuple[str, ...]
     no_tty: bool = False
     fmt: str = "text"
     filters: tuple[str, ...] = ()
@@ -28,6 +29,7 @@ class RunSettings(Record):
     pin_maps: Path | None = None
     pin_progs: Path | None = None
     iface: str | None = None
+    fail_fast: bool = False  # several programs: one that fails to start ends the run
 
 
 def parse_hist_buckets(values: Iterable[str]) -> dict[str, tuple[float, ...]]:

@@ -273,7 +273,7 @@ def _formatter(field_part: Callable[[str, str], str], template_of: Callable[[str
     return _Formatter(_Shapes(compile_shape, each_field).format_batch, line_template)
 
 
-def _json_formatter() -> _Formatter:
+def _json_formatter(heads: Mapping[str, tuple[str, str]]) -> _Formatter:
     """Lines `{"time": ..., "map": ..., "event": {...}}`; str/int/bool fields are encoded
     inline (the common case), anything else by the C encoder.
 
@@ -300,15 +300,20 @@ def _json_formatter() -> _Formatter:
             return "true" if value else "false"
         return value_json(value)
 
+    def head(channel: str) -> str:
+        """`"map": ...` and, for a program of several, `, "program": ...`."""
+        map_name, program = heads.get(channel, (channel, ""))
+        return f'"map": {quote(map_name)}' + (f', "program": {quote(program)}' if program else "")
+
     def each_field(map_name: str, record: Mapping[str, Any], ts: float) -> str:
         fields = [f"{quote(key)}: {field_text(value)}" for key, value in record.items()]
-        return f'{{"time": "{clock(ts)}", "map": {quote(map_name)}, "event": {{{", ".join(fields)}}}}}\n'
+        return f'{{"time": "{clock(ts)}", {head(map_name)}, "event": {{{", ".join(fields)}}}}}\n'
 
     def field_part(key: str, code: str) -> str:
         return f"{quote(key).replace('%', '%%')}: {code}"
 
     def template_of(map_name: str, parts: list[str]) -> str:
-        return ('{"time": "%s%06dZ", "map": ' + quote(map_name).replace("%", "%%") + ', "event": {'
+        return ('{"time": "%s%06dZ", ' + head(map_name).replace("%", "%%") + ', "event": {'
                 + ", ".join(parts) + "}}\n")
 
     return _formatter(field_part, template_of, _JSON_ARGS, {"quote": quote, "field_text": field_text}, clock,
@@ -324,15 +329,20 @@ def text_value(value: object) -> str:
     return text
 
 
-def _text_formatter() -> _Formatter:
+def _text_formatter(heads: Mapping[str, tuple[str, str]]) -> _Formatter:
     """Lines `<time> <map> key=value ...`, formatted like the JSON lines: a `%` template per
     (map, field names), the same text as field by field."""
     clock = _Clock()
     needs_quotes = _needs_quotes
     quote = encode_basestring
 
+    def head(channel: str) -> list[str]:
+        """The map name and, for a program of several, `program=NAME`."""
+        map_name, program = heads.get(channel, (channel, ""))
+        return [map_name, f"program={text_value(program)}"] if program else [map_name]
+
     def each_field(map_name: str, record: Mapping[str, Any], ts: float) -> str:
-        parts = [clock(ts), map_name]
+        parts = [clock(ts), *head(map_name)]
         for key, value in record.items():
             kind = type(value)
             if kind is str:
@@ -349,7 +359,7 @@ def _text_formatter() -> _Formatter:
         return f"{key.replace('%', '%%')}={code}"
 
     def template_of(map_name: str, fields: list[str]) -> str:
-        return " ".join(["%s%06dZ", map_name.replace("%", "%%"), *fields]) + "\n"
+        return " ".join(["%s%06dZ", *(part.replace("%", "%%") for part in head(map_name)), *fields]) + "\n"
 
     return _formatter(field_part, template_of, _TEXT_ARGS,
                       {"quote": quote, "needs_quotes": needs_quotes, "text_value": text_value}, clock, each_field)
@@ -370,7 +380,8 @@ class EventLog:
         self.fmt = fmt
         self._stream = stream
         self._binary = not isinstance(stream, io.TextIOBase)
-        self._formatter = _json_formatter() if fmt == "json" else _text_formatter()
+        self._heads: dict[str, tuple[str, str]] = {}  # channel → (map, program) of channels with a program
+        self._formatter = _json_formatter(self._heads) if fmt == "json" else _text_formatter(self._heads)
         self._format = self._formatter.format_batch
         self._queue: deque[_Item] = deque()
         self._max = queue_size
@@ -390,6 +401,21 @@ class EventLog:
         self._thread.start()
 
     # -- producer side -------------------------------------------------------------------------
+
+    def channel(self, map_name: str, program: str | None = None) -> str:
+        """The name to emit the events of `map_name` under: the map name itself, or for a program
+        of a run of several one whose lines say `program` after the map name (text `program=NAME`,
+        JSON `"program": NAME`). Call before emitting on it."""
+        if program is None:
+            return map_name
+        channel = f"{map_name}@{program}"  # never a map name: those are C identifiers
+        self._heads[channel] = (map_name, program)
+        return channel
+
+    def source_of(self, channel: str) -> tuple[str, str | None]:
+        """(map name, program or None) of a `channel` (as `lost_by_map()` keys them)."""
+        map_name, program = self._heads.get(channel, (channel, ""))
+        return map_name, program or None
 
     def line_template(self, map_name: str, fields: Sequence[tuple[str, str]]) -> LineTemplate:
         """The template of this log's lines for events of `map_name` whose fields are `(name, kind)`
@@ -445,7 +471,7 @@ class EventLog:
             return sum(self._lost.values())
 
     def lost_by_map(self) -> dict[str, int]:
-        """Events dropped so far, per map name."""
+        """Events dropped so far, per channel (the map name but for a program of several: `source_of`)."""
         with self._lost_lock:
             return dict(self._lost)
 

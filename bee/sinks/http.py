@@ -19,6 +19,7 @@ import socket
 import socketserver
 import threading
 import time
+from collections.abc import Callable
 
 from bee.log import get as get_logger  # imports logging only for a message: ~6 ms (docs/startup.md)
 from bee.sinks.errors import SinkError
@@ -95,6 +96,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 logger.exception("rendering metrics failed")
                 return 500, "text/plain; charset=utf-8", b"cannot render metrics\n"
         if path == "/healthz":
+            if owner.health is not None:
+                return owner.health(owner.ready)
             return (200, "text/plain", b"ok\n") if owner.ready else (503, "text/plain", b"not ready\n")
         return 404, "text/plain", b"not found\n"
 
@@ -117,7 +120,8 @@ def _http_date(now: float) -> str:
 class MetricsServer:
     """Serves `registry` over HTTP on `host:port` (`port=0`: any free port, see `.port`).
 
-    `/healthz` answers 503 until `mark_ready()`, then 200 "ok". Usable as a context manager.
+    `/healthz` answers 503 until `mark_ready()`, then 200 "ok"; when `health` is set, it answers
+    `health(ready)` instead: (status, content type, body). Usable as a context manager.
     """
 
     def __init__(self, registry: MetricsRegistry, host: str = "0.0.0.0", port: int = 9091) -> None:
@@ -129,6 +133,7 @@ class MetricsServer:
         self._thread: threading.Thread | None = None
         self._wake: tuple[int, int] | None = None  # a pipe: writing to it ends the serving thread
         self._lock = threading.Lock()
+        self.health: Callable[[bool], tuple[int, str, bytes]] | None = None
 
     @property
     def port(self) -> int:

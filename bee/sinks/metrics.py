@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 #: A decoded field value, already in presentation form.
 Value: TypeAlias = "int | bool | str | float | list[Value]"
 Labels = tuple[str, ...]
+LabelSet = set[Labels]  # for annotations inside classes with a `set` method
 
 NAMESPACE = "ebpf_solo_io"
 #: Bumblebee's default histogram buckets.
@@ -147,10 +148,11 @@ class _Family:
     kind: ClassVar[str] = "untyped"
     reserved_labels: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, name: str, help: str, label_names: Sequence[str]) -> None:
+    def __init__(self, name: str, help: str, label_names: Sequence[str], extra: Sequence[str] = ()) -> None:
         self.name = sanitize_metric_name(name)
         self.help = help
-        self.label_names = sanitize_label_names(label_names, self.reserved_labels)
+        # `extra` labels come last and keep their names: a field of the same name gets a leading `_`
+        self.label_names = sanitize_label_names(label_names, (*self.reserved_labels, *extra)) + tuple(extra)
         self._lock = threading.Lock()
         order = sorted(range(len(self.label_names)), key=self.label_names.__getitem__)
         self._order = tuple(order)
@@ -184,8 +186,8 @@ class _Family:
 class _ScalarFamily(_Family):
     """A family with one value per label set (counter, gauge)."""
 
-    def __init__(self, name: str, help: str, label_names: Sequence[str]) -> None:
-        super().__init__(name, help, label_names)
+    def __init__(self, name: str, help: str, label_names: Sequence[str], extra: Sequence[str] = ()) -> None:
+        super().__init__(name, help, label_names, extra)
         self._values: dict[Labels, float] = {}
 
     def get(self, labels: Labels) -> float | None:
@@ -198,10 +200,12 @@ class _ScalarFamily(_Family):
         with self._lock:
             self._forget(labels)
 
-    def retain(self, live: set[Labels]) -> None:
-        """Forget every series whose labels are not in `live` (keys deleted from a hash map)."""
+    def retain(self, live: set[Labels], suffix: Labels = ()) -> None:
+        """Forget every series whose labels end with `suffix` and are not in `live` (keys deleted from a
+        hash map; `suffix`: one program's series only)."""
+        n = len(suffix)
         with self._lock:
-            for labels in [k for k in self._values if k not in live]:
+            for labels in [k for k in self._values if k not in live and k[len(k) - n:] == suffix]:
                 self._forget(labels)
 
     def _forget(self, labels: Labels) -> None:
@@ -229,8 +233,8 @@ class CounterFamily(_ScalarFamily):
 
     kind = "counter"
 
-    def __init__(self, name: str, help: str, label_names: Sequence[str]) -> None:
-        super().__init__(name, help, label_names)
+    def __init__(self, name: str, help: str, label_names: Sequence[str], extra: Sequence[str] = ()) -> None:
+        super().__init__(name, help, label_names, extra)
         self._last: dict[Labels, int] = {}
 
     def inc(self, labels: Labels, amount: float = 1) -> None:
@@ -278,9 +282,10 @@ class HistogramFamily(_Family):
     reserved_labels = ("le",)
 
     def __init__(
-        self, name: str, help: str, label_names: Sequence[str], buckets: Iterable[float] = DEFAULT_BUCKETS
+        self, name: str, help: str, label_names: Sequence[str], buckets: Iterable[float] = DEFAULT_BUCKETS,
+        extra: Sequence[str] = (),
     ) -> None:
-        super().__init__(name, help, label_names)
+        super().__init__(name, help, label_names, extra)
         self.buckets = normalize_buckets(buckets, self.name)
         self._le = tuple(f'le="{format_value(b)}"' for b in (*self.buckets, math.inf))
         # labels -> [per-bucket counts (last one is +Inf only), sum]
@@ -302,10 +307,11 @@ class HistogramFamily(_Family):
         with self._lock:
             self._series.pop(labels, None)
 
-    def retain(self, live: set[Labels]) -> None:
-        """Forget every series whose labels are not in `live`."""
+    def retain(self, live: set[Labels], suffix: Labels = ()) -> None:
+        """Forget every series whose labels end with `suffix` and are not in `live`."""
+        n = len(suffix)
         with self._lock:
-            for labels in [k for k in self._series if k not in live]:
+            for labels in [k for k in self._series if k not in live and k[len(k) - n:] == suffix]:
                 del self._series[labels]
 
     def render(self, out: list[str]) -> None:
@@ -359,20 +365,26 @@ class MetricsRegistry:
     `events_read` / `events_lost` / `ringbuf_full` / `map_read_errors` (label `map`) and
     `ringbuf_poll_errors`.
     A labelled family shows no series until first touched: `inc((map,), 0)` makes one appear at 0.
+    With `program_label` (a run of several programs) the families with label `map` have a second
+    label, `program`, and the programs write through `ProgramMetrics`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, program_label: bool = False) -> None:
         self._lock = threading.Lock()
         self._families: dict[str, Family] = {}
+        self._owners: dict[str, str] = {}
         self._hooks: list[Callable[[], None]] = []
+        self.program_label = program_label
+        extra = ("program",) if program_label else ()
         self.events_read = self.register(
-            CounterFamily("bee_events_read_total", "Events read from BPF ring buffers, per map.", ("map",))
+            CounterFamily("bee_events_read_total", "Events read from BPF ring buffers, per map.", ("map",), extra)
         )
         self.events_lost = self.register(
             CounterFamily(
                 "bee_events_lost_total",
                 "Events dropped in user space because the output could not keep up, per map.",
                 ("map",),
+                extra,
             )
         )
         self.ringbuf_poll_errors = self.register(
@@ -385,18 +397,32 @@ class MetricsRegistry:
                 "its program's reservations fail and events are lost in the kernel, where no counter "
                 "sees them (a larger ring helps).",
                 ("map",),
+                extra,
             )
         )
         self.map_read_errors = self.register(
-            CounterFamily("bee_map_read_errors_total", "Failed reads of BPF hash maps, per map.", ("map",))
+            CounterFamily("bee_map_read_errors_total", "Failed reads of BPF hash maps, per map.", ("map",), extra)
         )
 
-    def register(self, family: F) -> F:
-        """Add `family` and return it; SinkError if a family of that name exists."""
+    def register(self, family: F, *, owner: str | None = None) -> F:
+        """Add `family` and return it; SinkError if a family of that name exists.
+
+        With `owner` (a program of a run of several), a family of that name registered by another
+        owner is shared instead when it has the same kind, label names and buckets: that family is
+        returned. SinkError naming both owners when it differs."""
         with self._lock:
-            if family.name in self._families:
-                raise SinkError(f"metric {family.name} is registered twice; BPF map names must be unique")
+            existing = self._families.get(family.name)
+            if existing is not None:
+                first = self._owners.get(family.name)
+                if owner is None or first is None or first == owner:
+                    raise SinkError(f"metric {family.name} is registered twice; BPF map names must be unique")
+                if not _same_shape(existing, family):
+                    raise SinkError(f"programs {first} and {owner} both make metric {family.name} but with "
+                                    "different kinds, labels or buckets; rename the map in one of them")
+                return existing  # type: ignore[return-value]  # same class: _same_shape checked it
             self._families[family.name] = family
+            if owner is not None:
+                self._owners[family.name] = owner
         return family
 
     def counter(self, map_name: str, label_names: Sequence[str], *, map_type: str = "hash") -> CounterFamily:
@@ -444,3 +470,119 @@ class MetricsRegistry:
         for family in families:
             family.render(out)
         return "".join(out).encode("utf-8", "replace")
+
+
+def _same_shape(a: Family, b: Family) -> bool:
+    """True when two families can hold each other's series: same class, label names and buckets."""
+    if type(a) is not type(b) or a.label_names != b.label_names or a.help != b.help:
+        return False
+    return not isinstance(a, HistogramFamily) or a.buckets == b.buckets  # type: ignore[union-attr]
+
+
+class BoundCounter:
+    """A counter family as one program writes to it: its labels end with the program's `suffix`."""
+
+    __slots__ = ("family", "suffix")
+
+    def __init__(self, family: CounterFamily, suffix: Labels) -> None:
+        self.family, self.suffix = family, suffix
+
+    def inc(self, labels: Labels, amount: float = 1) -> None:
+        self.family.inc(labels + self.suffix, amount)
+
+    def follow(self, labels: Labels, value: int) -> None:
+        self.family.follow(labels + self.suffix, value)
+
+    def get(self, labels: Labels) -> float | None:
+        return self.family.get(labels + self.suffix)
+
+    def retain(self, live: LabelSet) -> None:
+        self.family.retain({labels + self.suffix for labels in live}, self.suffix)
+
+
+class BoundGauge:
+    """A gauge family as one program writes to it (see `BoundCounter`)."""
+
+    __slots__ = ("family", "suffix")
+
+    def __init__(self, family: GaugeFamily, suffix: Labels) -> None:
+        self.family, self.suffix = family, suffix
+
+    def set(self, labels: Labels, value: float) -> None:
+        self.family.set(labels + self.suffix, value)
+
+    def get(self, labels: Labels) -> float | None:
+        return self.family.get(labels + self.suffix)
+
+    def retain(self, live: LabelSet) -> None:
+        self.family.retain({labels + self.suffix for labels in live}, self.suffix)
+
+
+class BoundHistogram:
+    """A histogram family as one program writes to it (see `BoundCounter`)."""
+
+    __slots__ = ("family", "suffix")
+
+    def __init__(self, family: HistogramFamily, suffix: Labels) -> None:
+        self.family, self.suffix = family, suffix
+
+    def observe(self, labels: Labels, value: float) -> None:
+        self.family.observe(labels + self.suffix, value)
+
+    def retain(self, live: LabelSet) -> None:
+        self.family.retain({labels + self.suffix for labels in live}, self.suffix)
+
+
+class ProgramMetrics:
+    """The registry as one program of a run writes to it.
+
+    With `program` None (a run of one program) this hands out the registry's own families, so
+    the exposition is exactly that of one program. With a name (the registry made with
+    `program_label`), every family ends with label `program`: a program's map families are
+    shared with other programs' maps of the same name and shape, and its series differ from
+    theirs by that label."""
+
+    def __init__(self, registry: MetricsRegistry, program: str | None = None) -> None:
+        if (program is not None) != registry.program_label:
+            raise ValueError("a program name goes with a registry made with program_label, and only then")
+        self.registry, self.program = registry, program
+        self.suffix: Labels = () if program is None else (program,)
+        self.events_read = self._bound(registry.events_read)
+        self.events_lost = self._bound(registry.events_lost)
+        self.ringbuf_full = self._bound(registry.ringbuf_full)
+        self.map_read_errors = self._bound(registry.map_read_errors)
+        self.ringbuf_poll_errors = registry.ringbuf_poll_errors
+
+    def _bound(self, family: CounterFamily) -> CounterFamily | BoundCounter:
+        return family if self.program is None else BoundCounter(family, self.suffix)
+
+    def counter(self, map_name: str, label_names: Sequence[str], *,
+                map_type: str = "hash") -> CounterFamily | BoundCounter:
+        """The counter family of BPF map `map_name` (see `MetricsRegistry.counter`)."""
+        if self.program is None:
+            return self.registry.counter(map_name, label_names, map_type=map_type)
+        family = CounterFamily(metric_name(map_name), map_help(map_name, "counter", map_type), label_names,
+                               ("program",))
+        return BoundCounter(self.registry.register(family, owner=self.program), self.suffix)
+
+    def gauge(self, map_name: str, label_names: Sequence[str], *,
+              map_type: str = "hash") -> GaugeFamily | BoundGauge:
+        """The gauge family of BPF map `map_name` (see `MetricsRegistry.gauge`)."""
+        if self.program is None:
+            return self.registry.gauge(map_name, label_names, map_type=map_type)
+        family = GaugeFamily(metric_name(map_name), map_help(map_name, "gauge", map_type), label_names,
+                             ("program",))
+        return BoundGauge(self.registry.register(family, owner=self.program), self.suffix)
+
+    def histogram(self, map_name: str, label_names: Sequence[str], *, map_type: str = "ringbuf",
+                  buckets: Iterable[float] = DEFAULT_BUCKETS) -> HistogramFamily | BoundHistogram:
+        """The histogram family of BPF map `map_name` (see `MetricsRegistry.histogram`)."""
+        if self.program is None:
+            return self.registry.histogram(map_name, label_names, map_type=map_type, buckets=buckets)
+        family = HistogramFamily(metric_name(map_name), map_help(map_name, "histogram", map_type), label_names,
+                                 buckets, ("program",))
+        return BoundHistogram(self.registry.register(family, owner=self.program), self.suffix)
+
+    def on_collect(self, hook: Callable[[], None]) -> None:
+        """See `MetricsRegistry.on_collect`."""
+        self.registry.on_collect(hook)

@@ -47,7 +47,7 @@ def _run_until_event(program: Path, tmp_path: Path, marker: str, also: Callable[
                      ) -> list[str]:
     """Run `program` in-process until an open of a file named `marker` shows in its JSON event log
     (and `also()` is true); returns the lines naming `marker`."""
-    settings = RunSettings(program=str(program), no_tty=True, fmt="json", prom_port=0, prom_host="127.0.0.1")
+    settings = RunSettings(programs=(str(program),), no_tty=True, fmt="json", prom_port=0, prom_host="127.0.0.1")
     log = tmp_path / f"{marker}.log"
     with open(log, "wb") as out, open(os.devnull, "w") as err:
         runner = Runner(settings, tmp_path / "store", out=out, err=err)
@@ -127,7 +127,7 @@ def test_an_entry_libbpf_cannot_read_is_left_aside(cache: Path, opens: list[str 
 
 def test_objects_without_core_relocations_have_no_entry(cache: Path, opens: list[str | None],
                                                        object_file: Callable[[str], str], tmp_path: Path) -> None:
-    settings = RunSettings(program=object_file("run_types"), no_tty=True, fmt="json", prom_port=0,
+    settings = RunSettings(programs=(object_file("run_types"),), no_tty=True, fmt="json", prom_port=0,
                            prom_host="127.0.0.1", poll_interval=0.05)
     with running(settings, tmp_path / "store") as runner:
         assert runner.server is not None and runner.server.ready

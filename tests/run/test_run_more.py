@@ -125,7 +125,7 @@ def _open_fds() -> set[str]:
 def test_twenty_runs_leave_no_fds_and_nothing_in_the_kernel(object_file, root, tmp_path: Path) -> None:
     obj = object_file("run_types")
     progs = bpf_prog_ids("on_exec")
-    settings = RunSettings(program=obj, no_tty=True, fmt="json", prom_port=0, prom_host="127.0.0.1",
+    settings = RunSettings(programs=(obj,), no_tty=True, fmt="json", prom_port=0, prom_host="127.0.0.1",
                            poll_interval=0.05)
 
     def one_run() -> None:
@@ -148,7 +148,7 @@ def test_failures_while_the_object_loads_leave_nothing_behind(object_file, root,
     interval = sys.getswitchinterval()
 
     def fails(program: str, **options: object) -> BeeError:
-        settings = RunSettings(program=program, no_tty=True, fmt="json", prom_host="127.0.0.1",
+        settings = RunSettings(programs=(program,), no_tty=True, fmt="json", prom_host="127.0.0.1",
                                **options)  # type: ignore[arg-type]
         with open(os.devnull, "wb") as out, open(os.devnull, "w") as err:
             runner = Runner(settings, tmp_path / "store", out=out, err=err)
@@ -185,7 +185,7 @@ def test_a_taken_port_or_a_bad_filter_is_reported_before_the_kernel(object_file,
         opened.append(name), real_open(cls, data, name, **kw))[1]))
 
     def run(**options: object) -> None:
-        settings = RunSettings(program=object_file("run_types"), no_tty=True, fmt="json", prom_host="127.0.0.1",
+        settings = RunSettings(programs=(object_file("run_types"),), no_tty=True, fmt="json", prom_host="127.0.0.1",
                                **options)  # type: ignore[arg-type]
         with open(os.devnull, "wb") as out, open(os.devnull, "w") as err:
             Runner(settings, tmp_path / "store", out=out, err=err).run()
@@ -216,7 +216,7 @@ def test_no_kernel_btf_is_one_error_before_the_kernel_for_objects_that_need_it(
         opened.append(name), real_open(cls, data, name, **kw))[1]))
     opensnoop = tmp_path / "opensnoop.o"
     opensnoop.write_bytes(object_bytes("opensnoop"))
-    settings = RunSettings(program=str(opensnoop), no_tty=True, fmt="json", prom_port=0, prom_host="127.0.0.1")
+    settings = RunSettings(programs=(str(opensnoop),), no_tty=True, fmt="json", prom_port=0, prom_host="127.0.0.1")
     with open(os.devnull, "wb") as out, open(os.devnull, "w") as err, pytest.raises(RunError) as caught:
         Runner(settings, tmp_path / "store", out=out, err=err).run()
     assert str(caught.value) == (
@@ -225,7 +225,7 @@ def test_no_kernel_btf_is_one_error_before_the_kernel_for_objects_that_need_it(
         "(/sys/kernel/btf/vmlinux is missing): the kernel must be built with CONFIG_DEBUG_INFO_BTF=y")
     assert opened == []
 
-    settings = RunSettings(program=object_file("run_types"), no_tty=True, fmt="json", prom_port=0,
+    settings = RunSettings(programs=(object_file("run_types"),), no_tty=True, fmt="json", prom_port=0,
                            prom_host="127.0.0.1", poll_interval=0.05)
     with running(settings, tmp_path / "store") as runner:
         assert runner.server is not None and runner.server.ready

@@ -39,8 +39,8 @@ def click_reading(argv: list[str], env: dict[str, str], monkeypatch: pytest.Monk
                 patch.setenv(name, env[name])
             else:
                 patch.delenv(name, raising=False)
-        patch.setattr(start, "start_run", lambda options, program, values: seen.append(
-            RunCommand(options, program, dict(values))))
+        patch.setattr(start, "start_run", lambda options, programs, values: seen.append(
+            RunCommand(options, tuple(programs), dict(values))))
         try:
             group.cli.main(args=list(argv), prog_name="bee", standalone_mode=False)
         except (click.ClickException, click.exceptions.Exit) as exc:
@@ -65,6 +65,8 @@ ACCEPTED = [
     ["--storage=", "run", "x", "--prom-addr=", "-f", ""],  # empty values
     ["run", "", "--prom-port", "١٢", "--poll-interval", "١.5"],  # int() and float() read any Unicode digits
     ["-u", "", "--insecure", "--insecure", "run", "-d", "x", "-d"],
+    ["run", "a", "b"],  # several programs
+    ["run", "a.o", "--no-tty", "ghcr.io/a/b:1", "--fail-fast", "c.o", "--pull", "never"],
 ]
 
 
@@ -102,12 +104,12 @@ def test_defaults_are_clicks(clean_env: dict[str, str], monkeypatch: pytest.Monk
     assert fast is not None
     assert fast.values == {"debug": False, "filters": (), "hist_buckets": (), "hist_value_key": (), "no_tty": False,
                            "fmt": "text", "prom_port": 9091, "prom_addr": None, "poll_interval": 1.0, "iface": None,
-                           "pin_maps": None, "pin_progs": None, "pull_policy": "missing"}
+                           "pin_maps": None, "pin_progs": None, "pull_policy": "missing", "fail_fast": False}
     assert fast.options.storage == Path("~/.bumblebee/store").expanduser()
 
 
 @pytest.mark.parametrize("argv", [
-    ["run"], ["run", "a", "b"], ["run", "x", "--format", "xml"], ["run", "x", "--prom-port", "70000"],
+    ["run"], ["run", "x", "--format", "xml"], ["run", "x", "--prom-port", "70000"],
     ["run", "x", "--prom-port", "-1"], ["run", "x", "--prom-port", "0x10"], ["run", "x", "--poll-interval", "0"],
     ["run", "x", "--poll-interval", "inf"], ["run", "x", "--nope"], ["run", "x", "--no-tty=1"],
     ["--nope", "run", "x"], ["run", "x", "--format"], ["run", "x", "--pull", "sometimes"], ["-v", "run"],
@@ -170,10 +172,11 @@ def test_random_command_lines(tmp_path: Path, clean_env: dict[str, str], monkeyp
         ["--format", "json"], ["--format=text"], ["--prom-port", "0"], ["--prom-port", "65535"], ["--prom-addr", "::"],
         ["--poll-interval", "2"], ["--poll-interval", "1e-3"], ["--poll-interval", "0.25"], ["--iface", "lo"],
         ["--pin-maps", "/p"], ["--pin-progs", str(tmp_path)], ["--pull", "never"], ["--pull=always"],
+        ["--fail-fast"], ["prog2"], ["ghcr.io/a/prog3:1", "prog4.o"],
     ]
     bad_pieces = [
         ["--format", "JSON"], ["--prom-port", "99999"], ["--prom-port=1_000"], ["--prom-port", " 7 "],
-        ["--poll-interval", "nan"], ["--pin-maps", str(a_file)], ["--pull"], ["prog2"], ["run"], ["--"], ["-"],
+        ["--poll-interval", "nan"], ["--pin-maps", str(a_file)], ["--pull"], ["run"], ["--"], ["-"],
         ["-x"], ["--help"], ["-fm,f,r"], ["-dv"], ["--no-tty=yes"], ["--storage", "/s"], ["-c"],
     ]
     rng = random.Random(20261130)

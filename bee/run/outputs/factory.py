@@ -22,7 +22,7 @@ from bee.run.outputs.hashmap import HashCounter, HashGauge, HashOutput, HashPrin
 from bee.run.outputs.ring import RingCounter, RingHistogram, RingOutput, RingPrint
 from bee.sinks.eventlog import EventLog
 from bee.sinks.filters import FilterSet
-from bee.sinks.metrics import MetricsRegistry
+from bee.sinks.metrics import MetricsRegistry, ProgramMetrics
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 
 
 class Sinks(Record):
-    """Where outputs send what they read; one per run, shared by all its programs."""
+    """Where outputs send what they read: one registry, event log, filters and view per run, shared by all
+    its programs; `program` names the program of a run of several whose outputs these sinks make (its
+    metric series get label `program`, its event lines say it), None in a run of one."""
 
     registry: MetricsRegistry
     event_log: EventLog | None  # None under the interactive view
@@ -38,6 +40,12 @@ class Sinks(Record):
     view: TuiModel | None = None  # the interactive view's model
     hist_buckets: Mapping[str, tuple[float, ...]] = MappingProxyType({})
     hist_value_keys: Mapping[str, str] = MappingProxyType({})
+    program: str | None = None
+
+    @property
+    def metrics(self) -> ProgramMetrics:
+        """The registry as this program writes to it."""
+        return ProgramMetrics(self.registry, self.program)
 
 
 class ProgramOutputs:
@@ -68,18 +76,19 @@ def _show_event(sinks: Sinks, m: MapSpec, decoder: RecordDecoder) -> ShowEvent |
 
 def _ring_print(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutput:
     decoder = _event_decoder(m, btf, endian)
-    return RingPrint(m, decoder, sinks.registry, sinks.event_log, sinks.filters, _show_event(sinks, m, decoder))
+    return RingPrint(m, decoder, sinks.metrics, sinks.event_log, sinks.filters, _show_event(sinks, m, decoder),
+                     sinks.program)
 
 
 def _ring_counter(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutput:
     decoder = _event_decoder(m, btf, endian)
-    return RingCounter(m, decoder, sinks.registry, _show_event(sinks, m, decoder))
+    return RingCounter(m, decoder, sinks.metrics, _show_event(sinks, m, decoder))
 
 
 def _ring_histogram(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutput:
     decoder = _event_decoder(m, btf, endian)
     show = _show_event(sinks, m, decoder)
-    return RingHistogram(m, decoder, sinks.registry, sinks.hist_value_keys.get(m.name, "le"),
+    return RingHistogram(m, decoder, sinks.metrics, sinks.hist_value_keys.get(m.name, "le"),
                          sinks.hist_buckets.get(m.name), show)
 
 
@@ -95,17 +104,17 @@ def _hash_parts(m: MapSpec, btf: Btf, endian: str,
 
 def _hash_counter(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> HashOutput:
     key, value, shows = _hash_parts(m, btf, endian, sinks)
-    return HashCounter(m, key, value, sinks.registry, shows)
+    return HashCounter(m, key, value, sinks.metrics, shows)
 
 
 def _hash_gauge(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> HashOutput:
     key, value, shows = _hash_parts(m, btf, endian, sinks)
-    return HashGauge(m, key, value, sinks.registry, shows)
+    return HashGauge(m, key, value, sinks.metrics, shows)
 
 
 def _hash_print(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> HashOutput:
     key, value, shows = _hash_parts(m, btf, endian, sinks)
-    return HashPrint(m, key, value, sinks.event_log, sinks.filters, shows)
+    return HashPrint(m, key, value, sinks.event_log, sinks.filters, shows, sinks.program)
 
 
 RingMaker = Callable[[MapSpec, Btf, str, Sinks], RingOutput]
@@ -135,7 +144,9 @@ def make_outputs(spec: ObjectSpec, sinks: Sinks) -> ProgramOutputs:
         if kind in RING_MAKERS:
             outputs.ring[m.name] = RING_MAKERS[kind](m, spec.btf, spec.endian, sinks)
         elif kind in HASH_MAKERS:
-            outputs.hash.append((m.name, HASH_MAKERS[kind](m, spec.btf, spec.endian, sinks)))
+            output = HASH_MAKERS[kind](m, spec.btf, spec.endian, sinks)
+            output.error_labels = (m.name, *(() if sinks.program is None else (sinks.program,)))
+            outputs.hash.append((m.name, output))
         else:  # bee.elf.maps and this table disagree: a bug, said plainly
             raise RunError(f"map {m.name}: no output is made for a {m.type_name} map of kind {m.output}")
     return outputs

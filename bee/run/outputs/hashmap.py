@@ -13,7 +13,7 @@ from bee.elf.maps import MapSpec
 from bee.run.outputs.decoders import Record, RecordDecoder, ShowEntries, labels_of
 from bee.sinks.eventlog import EventLog
 from bee.sinks.filters import FilterSet
-from bee.sinks.metrics import MetricsRegistry
+from bee.sinks.metrics import MetricsRegistry, ProgramMetrics
 
 
 class HashOutput:
@@ -25,6 +25,7 @@ class HashOutput:
         self.key = key
         self.value = value_format
         self.show = show
+        self.error_labels: tuple[str, ...] = (spec.name,)  # of its read errors' series (+ the program's)
 
     def decoded(self, entries: list[tuple[bytes, bytes]]) -> list[tuple[Record, int]]:
         unpack, size = self.value.unpack_from, self.value.size
@@ -55,7 +56,7 @@ class HashCounter(HashOutput):
     """`counter_` hash: the counter follows each key's value (adds the delta); deleted keys disappear."""
 
     def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct,
-                 registry: MetricsRegistry, show: ShowEntries | None = None) -> None:
+                 registry: MetricsRegistry | ProgramMetrics, show: ShowEntries | None = None) -> None:
         super().__init__(spec, key, value_format, show)
         self.counter = registry.counter(spec.name, key.fields, map_type=spec.type_name)
 
@@ -67,7 +68,7 @@ class HashGauge(HashOutput):
     """`gauge_` hash: the gauge is set to each key's value; deleted keys disappear."""
 
     def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct,
-                 registry: MetricsRegistry, show: ShowEntries | None = None) -> None:
+                 registry: MetricsRegistry | ProgramMetrics, show: ShowEntries | None = None) -> None:
         super().__init__(spec, key, value_format, show)
         self.gauge = registry.gauge(spec.name, key.fields, map_type=spec.type_name)
 
@@ -79,9 +80,10 @@ class HashPrint(HashOutput):
     """`print_` hash: each entry whose value changed since the last poll goes to the event log (if any)."""
 
     def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct, log: EventLog | None,
-                 filters: FilterSet, show: ShowEntries | None = None) -> None:
+                 filters: FilterSet, show: ShowEntries | None = None, program: str | None = None) -> None:
         super().__init__(spec, key, value_format, show)
         self.log = log
+        self.channel = log.channel(spec.name, program) if log is not None else spec.name  # its event log name
         self.filters = filters
         self.last: dict[bytes, int] = {}
 
@@ -99,5 +101,5 @@ class HashPrint(HashOutput):
             if self.last.get(raw_key) != value:
                 record = {**self.key.decode(raw_key), "value": value}
                 if self.filters.matches(self.name, record):
-                    self.log.emit(self.name, record)
+                    self.log.emit(self.channel, record)
         self.last = current

@@ -17,7 +17,7 @@ from bee.run.errors import RunSetupError
 from bee.run.outputs.decoders import Record, RecordDecoder, ShowEvent, labels_of
 from bee.sinks.eventlog import EventLog
 from bee.sinks.filters import FilterSet
-from bee.sinks.metrics import MetricsRegistry
+from bee.sinks.metrics import MetricsRegistry, ProgramMetrics
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 class RingOutput:
     """Base of ring-buffer outputs: counts events read and decodes them; subclasses `handle` a record."""
 
-    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry,
+    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry | ProgramMetrics,
                  show: ShowEvent | None = None) -> None:
         self.name = spec.name
         self.decoder = decoder
@@ -66,10 +66,12 @@ class RingOutput:
 class RingPrint(RingOutput):
     """`print_` ring buffer: every event that passes the filters goes to the event log (if any)."""
 
-    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry, log: EventLog | None,
-                 filters: FilterSet, show: ShowEvent | None = None) -> None:
+    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry | ProgramMetrics,
+                 log: EventLog | None, filters: FilterSet, show: ShowEvent | None = None,
+                 program: str | None = None) -> None:
         super().__init__(spec, decoder, registry, show)
         self.log = log
+        self.channel = log.channel(spec.name, program) if log is not None else spec.name  # its event log name
         self.filters = filters if filters.for_map(spec.name) else None
         # When every event goes straight to the log: its line template, from which the generated
         # functions are made on first need (samples → lines; ring records read in place → lines).
@@ -77,7 +79,7 @@ class RingPrint(RingOutput):
         self._rows: Any = None
         self._records: Any = None
         if log is not None and self.filters is None and show is None and decoder.compile_rows is not None:
-            self._line = log.line_template(spec.name, list(zip(decoder.fields, decoder.kinds, strict=True)))
+            self._line = log.line_template(self.channel, list(zip(decoder.fields, decoder.kinds, strict=True)))
 
     def record_reader(self) -> tuple[int, Callable[[memoryview], int]] | None:
         """(sample size, reader) for reading this map's records in place (bee.libbpf.ringbuf), or None."""
@@ -93,7 +95,7 @@ class RingPrint(RingOutput):
         prefix, micros = self._line.clock.parts(time.time())
         lines = self._records(region, prefix, micros)
         self.events += len(lines)
-        self.log.emit_lines(self.name, lines)  # type: ignore[union-attr]
+        self.log.emit_lines(self.channel, lines)  # type: ignore[union-attr]
         return len(lines)
 
     def handle_batch(self, samples: list[bytes]) -> None:
@@ -112,17 +114,17 @@ class RingPrint(RingOutput):
             return
         self.events += len(samples)
         self.errors += short
-        self.log.emit_lines(self.name, lines)  # type: ignore[union-attr]
+        self.log.emit_lines(self.channel, lines)  # type: ignore[union-attr]
 
     def handle(self, record: Record) -> None:
         if self.log is not None and (self.filters is None or self.filters.matches(self.name, record)):
-            self.log.emit(self.name, record)
+            self.log.emit(self.channel, record)
 
 
 class RingCounter(RingOutput):
     """`counter_` ring buffer: +1 per event, labels = every event field."""
 
-    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry,
+    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry | ProgramMetrics,
                  show: ShowEvent | None = None) -> None:
         super().__init__(spec, decoder, registry, show)
         self.counter = registry.counter(spec.name, decoder.fields, map_type=spec.type_name)
@@ -134,8 +136,8 @@ class RingCounter(RingOutput):
 class RingHistogram(RingOutput):
     """`hist_` ring buffer: observe field `value_key` (default `le`), labels = the other fields."""
 
-    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry, value_key: str,
-                 buckets: tuple[float, ...] | None, show: ShowEvent | None = None) -> None:
+    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry | ProgramMetrics,
+                 value_key: str, buckets: tuple[float, ...] | None, show: ShowEvent | None = None) -> None:
         super().__init__(spec, decoder, registry, show)
         if value_key not in decoder.fields:
             raise RunSetupError(f"map {spec.name}: its event has no field {value_key!r} to observe; "

@@ -1,0 +1,113 @@
+"""The programs of a run: their names, their states, what a failed one does to the run, and what the
+run says about them (`/healthz`, `bee_program_up`, `bee_program_info`).
+
+A program is named by the short name of what the user gave: a file's name without its extension,
+a reference's last repository component. Two programs with the same name are refused before
+anything is read. A program that fails to start (read, prepare, load, attach) raises its error
+when the run has one program or fails fast; otherwise one warning line names it and the reason,
+it is recorded as failed, and the others go on. `/healthz` of a run of several programs answers a
+JSON body with every program's state: 200 when all are attached, 503 otherwise.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from bee.errors import BeeError, UsageError
+from bee.inputs import existing_file, looks_like_path
+from bee.sinks.metrics import GaugeFamily, MetricsRegistry
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+if TYPE_CHECKING:
+    from typing import IO
+
+ATTACHED, FAILED, STARTING = "attached", "failed", "starting"
+
+
+def short_name(argument: str) -> str:
+    """The name of the program `argument` names: a file's stem, or a reference's last repository part."""
+    if existing_file(argument) is not None or looks_like_path(argument):
+        return Path(argument).stem
+    from bee.oci.reference import parse_reference
+
+    try:
+        return parse_reference(argument).repository.rsplit("/", 1)[-1]
+    except BeeError:
+        return argument  # not a reference either: reading it fails with its own message
+
+
+def name_programs(arguments: Sequence[str]) -> list[str]:
+    """The name of each program in `arguments`; UsageError when two would have the same name."""
+    names: dict[str, str] = {}
+    for argument in arguments:
+        name = short_name(argument)
+        if name in names:
+            raise UsageError(f"programs {names[name]} and {argument} would both be named {name}; "
+                             "run one of them from a file or reference of another name")
+        names[name] = argument
+    return list(names)
+
+
+class Lineup:
+    """The programs of one run by name, in the order given, with their states (thread-safe).
+
+    `fail()` applies the failure policy; `attached()` records a success; `first_error()` is the
+    error a run with no program attached fails with."""
+
+    def __init__(self, arguments: Sequence[str], registry: MetricsRegistry, err: IO[str], *,
+                 fail_fast: bool = False) -> None:
+        self.names = name_programs(arguments)
+        self.arguments = dict(zip(self.names, arguments, strict=True))
+        self.several = len(self.names) > 1
+        self.fail_fast = fail_fast
+        self._err = err
+        self._lock = threading.Lock()
+        self._states: dict[str, tuple[str, BeeError | None]] = {name: (STARTING, None) for name in self.names}
+        self._up = registry.register(GaugeFamily(
+            "bee_program_up", "1 when the program is attached, 0 when it failed to start.", ("program",)))
+        self._info = registry.register(GaugeFamily(
+            "bee_program_info", "The program: its digest (sha256 of its ELF bytes) and where it came from; "
+            "value 1.", ("program", "digest", "location")))
+
+    def describe(self, name: str, digest: str, location: str) -> None:
+        """Record what program `name` is (digest of its bytes as given, its file or reference)."""
+        self._info.set((name, digest, location), 1)
+
+    def attached(self, name: str) -> None:
+        with self._lock:
+            self._states[name] = (ATTACHED, None)
+        self._up.set((name,), 1)
+
+    def fail(self, name: str, error: BeeError) -> None:
+        """Program `name` could not start because of `error`: raise it when the run has one program or
+        fails fast; else write one warning line and record the program as failed."""
+        if self.fail_fast or not self.several:
+            raise error
+        with self._lock:
+            self._states[name] = (FAILED, error)
+        self._up.set((name,), 0)
+        self._err.write(f"bee: warning: program {name} ({self.arguments[name]}) did not start: {error.message}\n")
+        self._err.flush()
+
+    def failed(self, name: str) -> bool:
+        with self._lock:
+            return self._states[name][0] == FAILED
+
+    def first_error(self) -> BeeError | None:
+        """The error of the first program (in the order given) that failed, or None."""
+        with self._lock:
+            return next((error for state, error in self._states.values() if state == FAILED and error), None)
+
+    def health(self, ready: bool) -> tuple[int, str, bytes]:
+        """`/healthz` of a run of several programs: 200 when every program is attached and the run is
+        reading, 503 otherwise; a JSON body `{"programs": {NAME: {"state": ..., "error": ...}}}`."""
+        import json
+
+        with self._lock:
+            states = dict(self._states)
+        body = {"programs": {name: {"state": state, "error": error.message if error else None}
+                             for name, (state, error) in states.items()}}
+        healthy = ready and all(state == ATTACHED for state, _ in states.values())
+        return 200 if healthy else 503, "application/json", (json.dumps(body) + "\n").encode()

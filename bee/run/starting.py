@@ -1,0 +1,105 @@
+"""Starting the programs of a run, each step applied to every program with the run's failure policy
+(`bee.run.lineup.Lineup.fail`): a program that fails a step is closed and left out of the next ones.
+
+`prepare_all` (read, prepare, privileges; no kernel) → `make_all_outputs` (while the loads run) →
+`attach_all` (wait for each load, attach). Each returns the programs still going; the run fails with
+the first error when none is left. Also the collect hooks that copy counts kept elsewhere into the
+registry, per program.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bee.errors import BeeError
+from bee.run.lineup import Lineup
+from bee.run.load import check_privileges
+from bee.run.prepare import prepare
+from bee.run.program import Pins, ProgramRun
+from bee.run.settings import RunSettings
+from bee.sha256 import sha256_hex
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+if TYPE_CHECKING:
+    from bee.run.outputs.factory import Sinks
+    from bee.sinks.eventlog import EventLog
+    from bee.sinks.metrics import MetricsRegistry
+
+
+def _going(lineup: Lineup, programs: list[ProgramRun]) -> list[ProgramRun]:
+    """The programs that did not fail; the first error when none is left."""
+    going = [p for p in programs if not lineup.failed(p.name)]
+    error = lineup.first_error()
+    if not going and error is not None:
+        raise error
+    return going
+
+
+def _pins(settings: RunSettings, name: str, several: bool) -> Pins:
+    """Where program `name` pins: the directories given, or with several programs `DIR/NAME` under each."""
+    maps, progs = settings.pin_maps, settings.pin_progs
+    if several:
+        maps, progs = (d / name if d is not None else None for d in (maps, progs))
+    return Pins(maps, progs)
+
+
+def prepare_all(lineup: Lineup, settings: RunSettings, store_root: Path) -> list[ProgramRun]:
+    """Read and prepare every program not failed yet, record its digest and check the privileges it needs."""
+    programs = []
+    for name in lineup.names:
+        if lineup.failed(name):
+            continue
+        try:
+            prepared = prepare(lineup.arguments[name], store_root, settings.iface)
+            lineup.describe(name, "sha256:" + sha256_hex(prepared.source.data), prepared.source.location)
+            check_privileges(prepared.spec, network=prepared.needs_network)
+        except BeeError as exc:
+            lineup.fail(name, exc)
+            continue
+        programs.append(ProgramRun(prepared, _pins(settings, name, lineup.several), name))
+    return _going(lineup, programs)
+
+
+def make_all_outputs(lineup: Lineup, programs: list[ProgramRun], sinks: Sinks) -> list[ProgramRun]:
+    """Make every program's outputs (with several programs, each under its name), then check the filters
+    against the maps of the programs still going."""
+    fields: dict[str, tuple[str, ...]] = {}
+    for program in programs:
+        try:
+            made = program.make_outputs(sinks.replace(program=program.name) if lineup.several else sinks)
+        except BeeError as exc:
+            program.close()
+            lineup.fail(program.name, exc)
+            continue
+        fields.update(made.fields())
+    going = _going(lineup, programs)
+    sinks.filters.validate(fields)
+    return going
+
+
+def attach_all(lineup: Lineup, programs: list[ProgramRun]) -> list[ProgramRun]:
+    """Attach every program (its load ended first); one that fails is closed at once."""
+    for program in programs:
+        try:
+            program.attach()
+        except BeeError as exc:
+            program.close()
+            lineup.fail(program.name, exc)
+            continue
+        lineup.attached(program.name)
+    return _going(lineup, programs)
+
+
+def publish_lost(registry: MetricsRegistry, event_log: EventLog) -> None:
+    """Copy the event log's drops into `bee_events_lost_total`."""
+    for channel, lost in event_log.lost_by_map().items():
+        map_name, program = event_log.source_of(channel)
+        registry.events_lost.follow((map_name,) if program is None else (map_name, program), lost)
+
+
+def publish_full(programs: list[ProgramRun]) -> None:
+    """Copy the ring buffers' full counts into `bee_ringbuf_full_total`."""
+    for program in programs:
+        if program.ring is not None and program.metrics is not None:
+            for name, count in program.ring.full_counts().items():
+                program.metrics.ringbuf_full.follow((name,), count)

@@ -3,7 +3,7 @@
 `parse_run(argv, environ)` gives what click would hand `bee run` for the command lines it fully
 understands, and None for every other one: help, `--version`, shell completion, other commands,
 `--`, combined short options (`-dv`, `-fVALUE`), unknown options, a value click would refuse or
-that starts with `-`, no program argument, a flag's environment variable set (`BEE_DEBUG`:
+that starts with `-`, no program argument (and no `--config`), a flag's environment variable set (`BEE_DEBUG`:
 click reads it as a boolean). None means "let click do it",
 so click's messages stay the only error messages. tests/unit/test_fastparse.py checks that for
 every command line this parser accepts, click produces the same values.
@@ -22,7 +22,8 @@ from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee
 
 
 class RunCommand(Record):
-    """A parsed `bee run`: the global options, the program arguments (one or more) and the run options by `dest`."""
+    """A parsed `bee run`: the global options, the program arguments (one or more, or none with `--config`) and
+    the run options by `dest`."""
 
     options: GlobalOptions
     programs: tuple[str, ...]
@@ -46,7 +47,7 @@ def parse_run(argv: Sequence[str], environ: Mapping[str, str]) -> RunCommand | N
             _read_environment(values, table, environ)
     except _Defer:
         return None
-    if not positionals:
+    if not positionals and run_values.get("runner_config") is None:
         return None
     return RunCommand(global_options(_complete(global_values, GLOBAL_OPTIONS)), tuple(positionals),
                       _complete(run_values, RUN_OPTIONS))

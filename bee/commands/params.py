@@ -87,6 +87,9 @@ RUN_OPTIONS: tuple[Opt, ...] = (
         default="missing", choices=("missing", "always", "never"), show_default=True),
     Opt("fail_fast", ("--fail-fast",), FLAG,
         "With several programs: end the run when one fails to start (by default the others go on)."),
+    Opt("runner_config", ("--config",), PATH,
+        "Run the programs of this runner config file (YAML), each with its own options, instead of "
+        "BPF_PROGRAM arguments.", metavar="FILE"),
 )
 
 

@@ -18,6 +18,11 @@ name are refused); event lines then say program=NAME, every ebpf_solo_io_* serie
 program label, and /healthz answers JSON (200 only when all are attached). One that fails to
 start is reported and the others go on, unless --fail-fast.
 
+With --config FILE, the programs and their options (filters, histogram buckets, interface,
+pins, pull policy, name) and the runner's (metrics address and port, poll interval, format,
+fail-fast) come from a YAML runner config instead (see docs/running.md); the run options it
+sets cannot be given too.
+
 \b
 Maps are read by name prefix (or, in older programs, by section .maps.<kind>):
   print_    ring buffer: every event is printed; hash: entries whose value changed
@@ -31,12 +36,16 @@ bee run opensnoop:v1 --no-tty --format json
 bee run probe.o -f print_events,comm,^bash$
 bee run xdp_counter.o --iface eth0
 bee run opensnoop:v1 execsnoop.o --no-tty
+bee run --config runner.yaml --no-tty
 """
 
 
 @click.command("run", help=HELP, short_help="Load, attach and export a BPF program.")
-@click.argument("bpf_program", nargs=-1, required=True, shell_complete=complete_store_ref)
+@click.argument("bpf_program", nargs=-1, metavar="BPF_PROGRAM...", shell_complete=complete_store_ref)
 @click_options(RUN_OPTIONS)
-@click.pass_obj
-def run_command(options: GlobalOptions, bpf_program: tuple[str, ...], **values: object) -> None:
+@click.pass_context
+def run_command(ctx: click.Context, bpf_program: tuple[str, ...], **values: object) -> None:
+    if not bpf_program and values["runner_config"] is None:  # click's own message, as when it was required
+        raise click.MissingParameter(ctx=ctx, param=next(p for p in ctx.command.params if p.name == "bpf_program"))
+    options: GlobalOptions = ctx.obj
     start.start_run(options, bpf_program, values)

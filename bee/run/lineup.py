@@ -23,6 +23,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs
 if TYPE_CHECKING:
     from typing import IO
 
+    from bee.run.settings import ProgramOptions
+
 ATTACHED, FAILED, STARTING = "attached", "failed", "starting"
 
 
@@ -56,10 +58,12 @@ class Lineup:
     `fail()` applies the failure policy; `attached()` records a success; `first_error()` is the
     error a run with no program attached fails with."""
 
-    def __init__(self, arguments: Sequence[str], registry: MetricsRegistry, err: IO[str], *,
+    def __init__(self, programs: Sequence[ProgramOptions], registry: MetricsRegistry, err: IO[str], *,
                  fail_fast: bool = False) -> None:
-        self.names = name_programs(arguments)
-        self.arguments = dict(zip(self.names, arguments, strict=True))
+        """`programs`: each program with its options, names already checked unique."""
+        self.names = [p.name for p in programs]
+        self.options = {p.name: p for p in programs}
+        self.arguments = {p.name: p.program for p in programs}
         self.several = len(self.names) > 1
         self.fail_fast = fail_fast
         self._err = err

@@ -23,7 +23,7 @@ from bee.run.program import ProgramRun
 from bee.run.readers import HashPoller, RingLoop
 from bee.run.settings import RunSettings
 from bee.run.signals import stop_on_signals
-from bee.run.starting import attach_all, make_all_outputs, prepare_all, publish_full, publish_lost
+from bee.run.starting import attach_all, make_all_outputs, parse_filters, prepare_all, publish_full, publish_lost
 from bee.sinks.metrics import MetricsRegistry
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
@@ -41,7 +41,7 @@ class Runner:
                  err: IO[str] | None = None, on_ready: Callable[[], None] | None = None,
                  failures: Mapping[str, BeeError] | None = None) -> None:
         """`on_ready` is called once every program is attached and the readers run (from the thread
-        that runs the kernel work), after the "attached" lines. `failures`: programs (as given) that
+        that runs the kernel work), after the "attached" lines. `failures`: the programs (by name) that
         already failed (a pull), each with its error."""
         self.settings, self.store_root, self._on_ready = settings, store_root, on_ready
         self.out = out if out is not None else sys.stdout.buffer
@@ -67,19 +67,18 @@ class Runner:
         the main thread and the kernel work runs in a worker thread; otherwise events are logged."""
         settings = self.settings
         interactive = self._interactive()
-        if interactive and len(settings.programs) > 1:
+        if interactive and settings.several:
             raise UsageError("the interactive view shows one program; run several with --no-tty")
-        registry = self.registry = MetricsRegistry(program_label=len(settings.programs) > 1)
-        lineup = self.lineup = Lineup(settings.programs, registry, self.err, fail_fast=settings.fail_fast)
-        for name, argument in lineup.arguments.items():
-            if argument in self._failures:
-                lineup.fail(name, self._failures[argument])
-        programs = prepare_all(lineup, settings, self.store_root)
+        registry = self.registry = MetricsRegistry(program_label=settings.several)
+        lineup = self.lineup = Lineup(settings.program_options(), registry, self.err, fail_fast=settings.fail_fast)
+        for name in lineup.names:
+            if name in self._failures:
+                lineup.fail(name, self._failures[name])
+        programs = prepare_all(lineup, self.store_root)
         with contextlib.ExitStack() as stack:
             from bee.run.outputs.factory import Sinks
-            from bee.sinks.filters import FilterSet
 
-            filters = FilterSet.parse(settings.filters)
+            filters = parse_filters(lineup)
             server = self.server = start_metrics_server(registry, settings.prom_host, settings.prom_port)
             server.health = lineup.health if lineup.several else None
             stack.callback(server.stop)
@@ -93,17 +92,17 @@ class Runner:
                 event_log = EventLog(self.out, fmt=settings.fmt)  # type: ignore[arg-type]
                 stack.callback(event_log.close)
                 registry.on_collect(lambda: publish_lost(registry, event_log))
-                sinks = Sinks(registry, event_log, filters, None, settings.hist_buckets, settings.hist_value_keys)
-                programs = make_all_outputs(lineup, programs, sinks)
+                programs = make_all_outputs(lineup, programs, Sinks(registry, event_log, filters[lineup.names[0]]),
+                                            filters)
                 self._run_kernel(programs, self._announce)
                 return
             from bee.tui.model import TuiModel
             from bee.tui.session import run_session
 
             prepared = programs[0].prepared
-            view = TuiModel.for_spec(prepared.spec, prepared.source.location, server.url + "/metrics", filters)
-            programs = make_all_outputs(lineup, programs, Sinks(registry, None, filters, view, settings.hist_buckets,
-                                                                settings.hist_value_keys))
+            first = filters[programs[0].name]
+            view = TuiModel.for_spec(prepared.spec, prepared.source.location, server.url + "/metrics", first)
+            programs = make_all_outputs(lineup, programs, Sinks(registry, None, first, view), filters)
             hooks = lambda going: [(h.function, h.section, h.target) for p in going for h in p.hooks]  # noqa: E731
             run_session(view, lambda: self._run_kernel(programs, lambda going: view.attached(hooks(going))),
                         self._stop)

@@ -13,11 +13,28 @@ DEFAULT_PROM_PORT = 9091
 DEFAULT_POLL_INTERVAL = 1.0
 
 
-class RunSettings(Record):
-    """Options of one run (give them by keyword). `programs`: files or references, one or more;
-    `hist_buckets` and `hist_value_keys` are keyed by map name (in every program)."""
+class ProgramOptions(Record):
+    """How one program of a run runs (give them by keyword): `program` is a file or a reference, `name`
+    what events, series and `/healthz` call it; `hist_buckets` and `hist_value_keys` are keyed by map name."""
 
-    programs: tuple[str, ...]
+    program: str
+    name: str
+    pull: str = "missing"
+    filters: tuple[str, ...] = ()
+    hist_buckets: Mapping[str, tuple[float, ...]] = MappingProxyType({})
+    hist_value_keys: Mapping[str, str] = MappingProxyType({})
+    iface: str | None = None
+    pin_maps: Path | None = None
+    pin_progs: Path | None = None
+
+
+class RunSettings(Record):
+    """Options of one run (give them by keyword). `programs`: files or references, one or more, each run
+    with the run-wide options below (`hist_buckets` and `hist_value_keys` keyed by map name, in every
+    program); or `entries`, each program with its own options (a runner config), `programs` then ignored."""
+
+    programs: tuple[str, ...] = ()
+    entries: tuple[ProgramOptions, ...] = ()
     no_tty: bool = False
     fmt: str = "text"
     filters: tuple[str, ...] = ()
@@ -30,6 +47,28 @@ class RunSettings(Record):
     pin_progs: Path | None = None
     iface: str | None = None
     fail_fast: bool = False  # several programs: one that fails to start ends the run
+    pull: str = "missing"  # when to pull each reference: bee.run.source.PULL_POLICIES
+
+    def program_options(self) -> tuple[ProgramOptions, ...]:
+        """Every program with its options: `entries`, or each of `programs` named by its short name (two of
+        one name: UsageError) with the run-wide options, pinning under `DIR/NAME` when there are several."""
+        if self.entries:
+            return self.entries
+        from bee.run.lineup import name_programs
+
+        names = name_programs(self.programs)
+        several = len(names) > 1
+        return tuple(ProgramOptions(
+            program=program, name=name, pull=self.pull, filters=self.filters, hist_buckets=self.hist_buckets,
+            hist_value_keys=self.hist_value_keys, iface=self.iface,
+            pin_maps=self.pin_maps / name if several and self.pin_maps is not None else self.pin_maps,
+            pin_progs=self.pin_progs / name if several and self.pin_progs is not None else self.pin_progs,
+        ) for name, program in zip(names, self.programs, strict=True))
+
+    @property
+    def several(self) -> bool:
+        """True when the run has more than one program."""
+        return len(self.entries or self.programs) > 1
 
 
 def parse_hist_buckets(values: Iterable[str]) -> dict[str, tuple[float, ...]]:

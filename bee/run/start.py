@@ -13,37 +13,30 @@ if TYPE_CHECKING:
 
 
 def start_run(options: GlobalOptions, programs: Sequence[str], values: Mapping[str, Any]) -> None:
-    """Set up logging, pull each of `programs` if the policy says so, then run them until signalled.
+    """Set up logging, pull each of `programs` (or of the runner config `values["runner_config"]`) if its
+    policy says so, then run them until signalled.
 
     `values` holds every option of `bee.commands.params.RUN_OPTIONS` by `dest`. Raises the `BeeError`s of
-    settings parsing and `Runner.run`, and of pulling when one program runs or `--fail-fast` is given
-    (else a program that cannot be pulled is one that failed to start: `bee.run.lineup`).
+    settings parsing (`bee.run.runconfig`) and `Runner.run`, and of pulling when one program runs or the run
+    fails fast (else a program that cannot be pulled is one that failed to start: `bee.run.lineup`).
     """
     from bee import log
     from bee.errors import BeeError
-    from bee.run.lineup import name_programs
+    from bee.run.runconfig import settings_from
     from bee.run.runner import Runner
-    from bee.run.settings import RunSettings, parse_hist_buckets, parse_value_keys
     from bee.run.source import pull_for_run
 
     log.configure(log.DEBUG if (values["debug"] or options.debug) else log.INFO if options.verbose else log.WARNING)
-    settings = RunSettings(
-        programs=tuple(programs), no_tty=values["no_tty"], fmt=values["fmt"], filters=values["filters"],
-        hist_buckets=parse_hist_buckets(values["hist_buckets"]),
-        hist_value_keys=parse_value_keys(values["hist_value_key"]),
-        prom_host=values["prom_addr"], prom_port=values["prom_port"], poll_interval=values["poll_interval"],
-        pin_maps=values["pin_maps"], pin_progs=values["pin_progs"], iface=values["iface"],
-        fail_fast=values["fail_fast"],
-    )
-    name_programs(settings.programs)  # two programs of the same name: refused before any pull
+    settings = settings_from(programs, values)
+    entries = settings.program_options()  # two programs of the same name: refused before any pull
     failures: dict[str, BeeError] = {}
-    for program in settings.programs:
+    for entry in entries:
         try:
-            pulled = pull_for_run(program, options, str(values["pull_policy"]))
+            pulled = pull_for_run(entry.program, options, entry.pull)
         except BeeError as exc:
-            if settings.fail_fast or len(settings.programs) == 1:
+            if settings.fail_fast or len(entries) == 1:
                 raise
-            failures[program] = exc
+            failures[entry.name] = exc
             continue
         if pulled is not None:
             print(f"bee: pulled {pulled.ref} ({pulled.digest})", file=sys.stderr, flush=True)

@@ -2,7 +2,8 @@
 (`bee.run.lineup.Lineup.fail`): a program that fails a step is closed and left out of the next ones.
 
 `prepare_all` (read, prepare, privileges; no kernel) → `make_all_outputs` (while the loads run) →
-`attach_all` (wait for each load, attach). Each returns the programs still going; the run fails with
+`attach_all` (wait for each load, attach). Each program has its own options (`bee.run.settings.ProgramOptions`:
+filters, histogram buckets and value keys, interface, pins). Each returns the programs still going; the run fails with
 the first error when none is left. Also the collect hooks that copy counts kept elsewhere into the
 registry, per program.
 """
@@ -16,13 +17,13 @@ from bee.run.lineup import Lineup
 from bee.run.load import check_privileges
 from bee.run.prepare import prepare
 from bee.run.program import Pins, ProgramRun
-from bee.run.settings import RunSettings
 from bee.sha256 import sha256_hex
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
     from bee.run.outputs.factory import Sinks
     from bee.sinks.eventlog import EventLog
+    from bee.sinks.filters import FilterSet
     from bee.sinks.metrics import MetricsRegistry
 
 
@@ -35,45 +36,51 @@ def _going(lineup: Lineup, programs: list[ProgramRun]) -> list[ProgramRun]:
     return going
 
 
-def _pins(settings: RunSettings, name: str, several: bool) -> Pins:
-    """Where program `name` pins: the directories given, or with several programs `DIR/NAME` under each."""
-    maps, progs = settings.pin_maps, settings.pin_progs
-    if several:
-        maps, progs = (d / name if d is not None else None for d in (maps, progs))
-    return Pins(maps, progs)
+def parse_filters(lineup: Lineup) -> dict[str, FilterSet]:
+    """Every program's filters, parsed (UsageError on the first bad one)."""
+    from bee.sinks.filters import FilterSet
+
+    return {name: FilterSet.parse(lineup.options[name].filters) for name in lineup.names}
 
 
-def prepare_all(lineup: Lineup, settings: RunSettings, store_root: Path) -> list[ProgramRun]:
+def prepare_all(lineup: Lineup, store_root: Path) -> list[ProgramRun]:
     """Read and prepare every program not failed yet, record its digest and check the privileges it needs."""
     programs = []
     for name in lineup.names:
         if lineup.failed(name):
             continue
         try:
-            prepared = prepare(lineup.arguments[name], store_root, settings.iface)
+            prepared = prepare(lineup.arguments[name], store_root, lineup.options[name].iface)
             lineup.describe(name, "sha256:" + sha256_hex(prepared.source.data), prepared.source.location)
             check_privileges(prepared.spec, network=prepared.needs_network)
         except BeeError as exc:
             lineup.fail(name, exc)
             continue
-        programs.append(ProgramRun(prepared, _pins(settings, name, lineup.several), name))
+        options = lineup.options[name]
+        programs.append(ProgramRun(prepared, Pins(options.pin_maps, options.pin_progs), name))
     return _going(lineup, programs)
 
 
-def make_all_outputs(lineup: Lineup, programs: list[ProgramRun], sinks: Sinks) -> list[ProgramRun]:
-    """Make every program's outputs (with several programs, each under its name), then check the filters
-    against the maps of the programs still going."""
-    fields: dict[str, tuple[str, ...]] = {}
+def make_all_outputs(lineup: Lineup, programs: list[ProgramRun], sinks: Sinks,
+                     filters: dict[str, FilterSet]) -> list[ProgramRun]:
+    """Make every program's outputs with its own filters, histogram buckets and value keys (with several
+    programs, each under its name), then check the filters of the programs still going: programs given the
+    same filters (all of them on the command line) against the maps of all of them, others each against its own."""
+    fields: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
     for program in programs:
+        options = lineup.options[program.name]
+        own = sinks.replace(program=program.name if lineup.several else None, filters=filters[program.name],
+                            hist_buckets=options.hist_buckets, hist_value_keys=options.hist_value_keys)
         try:
-            made = program.make_outputs(sinks.replace(program=program.name) if lineup.several else sinks)
+            made = program.make_outputs(own)
         except BeeError as exc:
             program.close()
             lineup.fail(program.name, exc)
             continue
-        fields.update(made.fields())
+        fields.setdefault(options.filters, {}).update(made.fields())
     going = _going(lineup, programs)
-    sinks.filters.validate(fields)
+    for program in going:
+        filters[program.name].validate(fields[lineup.options[program.name].filters])
     return going
 
 

@@ -67,6 +67,8 @@ ACCEPTED = [
     ["-u", "", "--insecure", "--insecure", "run", "-d", "x", "-d"],
     ["run", "a", "b"],  # several programs
     ["run", "a.o", "--no-tty", "ghcr.io/a/b:1", "--fail-fast", "c.o", "--pull", "never"],
+    ["run", "--config", "runner.yaml", "--no-tty"],  # programs from a runner config
+    ["-c", "auth.json", "run", "--config=runner.yaml", "-d"],  # the global -c/--config is another option
 ]
 
 
@@ -104,7 +106,8 @@ def test_defaults_are_clicks(clean_env: dict[str, str], monkeypatch: pytest.Monk
     assert fast is not None
     assert fast.values == {"debug": False, "filters": (), "hist_buckets": (), "hist_value_key": (), "no_tty": False,
                            "fmt": "text", "prom_port": 9091, "prom_addr": None, "poll_interval": 1.0, "iface": None,
-                           "pin_maps": None, "pin_progs": None, "pull_policy": "missing", "fail_fast": False}
+                           "pin_maps": None, "pin_progs": None, "pull_policy": "missing", "fail_fast": False,
+                           "runner_config": None}
     assert fast.options.storage == Path("~/.bumblebee/store").expanduser()
 
 
@@ -172,7 +175,7 @@ def test_random_command_lines(tmp_path: Path, clean_env: dict[str, str], monkeyp
         ["--format", "json"], ["--format=text"], ["--prom-port", "0"], ["--prom-port", "65535"], ["--prom-addr", "::"],
         ["--poll-interval", "2"], ["--poll-interval", "1e-3"], ["--poll-interval", "0.25"], ["--iface", "lo"],
         ["--pin-maps", "/p"], ["--pin-progs", str(tmp_path)], ["--pull", "never"], ["--pull=always"],
-        ["--fail-fast"], ["prog2"], ["ghcr.io/a/prog3:1", "prog4.o"],
+        ["--fail-fast"], ["prog2"], ["ghcr.io/a/prog3:1", "prog4.o"], ["--config", "r.yaml"],
     ]
     bad_pieces = [
         ["--format", "JSON"], ["--prom-port", "99999"], ["--prom-port=1_000"], ["--prom-port", " 7 "],

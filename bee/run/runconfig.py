@@ -1,0 +1,77 @@
+"""`settings_from`: the `RunSettings` of a `bee run` command line, its programs given as arguments or by a
+runner config file (`--config FILE`, read by `bee.run.config`, imported only then).
+
+With `--config`, the file says everything about the programs and the runner: giving programs as
+arguments too, or a run option the file also sets (`-f`, `-b`, `-k`, `--format`, `--prom-port`,
+`--prom-addr`, `--poll-interval`, `--iface`, `--pin-maps`, `--pin-progs`, `--pull`, `--fail-fast`) with a
+value other than its default, is refused with one sentence naming it. `--no-tty` and `--debug` still apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from bee.errors import UsageError
+from bee.run.settings import (
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_PROM_PORT,
+    ProgramOptions,
+    RunSettings,
+    parse_hist_buckets,
+    parse_value_keys,
+)
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+if TYPE_CHECKING:
+    from typing import Any
+
+#: Run options the runner config sets, refused next to `--config`: `dest` → (flag, default), as
+#: `bee.commands.params.RUN_OPTIONS` declares them (tests/unit/test_run_config_cli.py checks they agree).
+CONFIGURED: dict[str, tuple[str, object]] = {
+    "filters": ("--filter", ()), "hist_buckets": ("--hist-buckets", ()), "hist_value_key": ("--hist-value-key", ()),
+    "fmt": ("--format", "text"), "prom_port": ("--prom-port", DEFAULT_PROM_PORT), "prom_addr": ("--prom-addr", None),
+    "poll_interval": ("--poll-interval", DEFAULT_POLL_INTERVAL), "iface": ("--iface", None),
+    "pin_maps": ("--pin-maps", None), "pin_progs": ("--pin-progs", None), "pull_policy": ("--pull", "missing"),
+    "fail_fast": ("--fail-fast", False),
+}
+
+
+def settings_from(programs: Sequence[str], values: Mapping[str, Any]) -> RunSettings:
+    """The settings of `bee run` given `programs` and the run options `values` (by `dest`). UsageError when
+    both or neither of programs and `--config` are given, or an option clashes with `--config`;
+    ConfigError (`bee.run.yamlfile`) for a bad config file."""
+    path = values.get("runner_config")
+    if path is None:
+        if not programs:
+            raise UsageError("bee run needs a program: give BPF_PROGRAM arguments or --config FILE")
+        return RunSettings(
+            programs=tuple(programs), no_tty=values["no_tty"], fmt=values["fmt"], filters=values["filters"],
+            hist_buckets=parse_hist_buckets(values["hist_buckets"]),
+            hist_value_keys=parse_value_keys(values["hist_value_key"]),
+            prom_host=values["prom_addr"], prom_port=values["prom_port"], poll_interval=values["poll_interval"],
+            pin_maps=values["pin_maps"], pin_progs=values["pin_progs"], iface=values["iface"],
+            fail_fast=values["fail_fast"], pull=str(values["pull_policy"]),
+        )
+    if programs:
+        raise UsageError(f"give programs either as arguments or in --config {path}, not both "
+                         f"(got {' '.join(programs)})")
+    _refuse_clashes(values, path)
+    from bee.run.config import load_config
+
+    config = load_config(Path(path).expanduser())
+    return RunSettings(
+        entries=tuple(ProgramOptions(
+            program=e.program, name=e.name, pull=e.pull, filters=e.filters, hist_buckets=e.hist_buckets,
+            hist_value_keys=e.hist_value_keys, iface=e.iface, pin_maps=e.pin_maps, pin_progs=e.pin_progs,
+        ) for e in config.programs),
+        no_tty=values["no_tty"], fmt=config.fmt, prom_host=config.prom_host, prom_port=config.prom_port,
+        poll_interval=config.poll_interval, fail_fast=config.fail_fast,
+    )
+
+
+def _refuse_clashes(values: Mapping[str, Any], path: object) -> None:
+    """UsageError naming the first option of CONFIGURED given a value other than its default."""
+    for dest, (flag, default) in CONFIGURED.items():
+        if values.get(dest, default) != default:
+            raise UsageError(f"{flag} cannot be given with --config {path}: set it in the config file instead")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The offline subset: every test that carries none of the capability markers (root, kernel, clang,
-# bpftool, docker, registry; tests/conftest.py). It needs no root, no BPF in the kernel, no compiler
-# and no services. Extra arguments go to pytest; with CI=true a skip is a failure.
+# bpftool, docker, registry; tests/conftest.py; tests marked `kubectl` run: kubectl kustomize works
+# offline). It needs no root, no BPF in the kernel, no compiler and no services. Extra arguments go
+# to pytest; with CI=true a skip is a failure.
 #
 # Run as root, it also proves that the subset needs none of them: in a private mount namespace where
 # LLVM (clang, llvm-strip) and bpftool are hidden, pytest runs as an unprivileged user

@@ -10,6 +10,7 @@ A test that needs a capability carries its marker (pyproject.toml declares them)
 | `bpftool` | bpftool, as an oracle on object files (no kernel) |
 | `docker` | a Docker engine |
 | `registry` | Debian's docker-registry, for real registries on 127.0.0.1 |
+| `kubectl` | kubectl, for `kubectl kustomize` (offline: no cluster) |
 
 The marker is set on the test (`@pytest.mark.clang`, a module's `pytestmark`) or comes from a
 fixture it requests, directly or through other fixtures (`FIXTURE_NEEDS`). Before a marked test
@@ -18,7 +19,8 @@ in CI). A test that reaches a fixture of `FIXTURE_NEEDS` without its markers (th
 `request.getfixturevalue`) fails, so the markers stay right. Everything else (tools such as
 readelf, IPv6 on lo) is checked with `require(...)` where it is used.
 
-The offline subset, which needs none of them: `scripts/test-offline.sh` (`make test-offline`).
+The offline subset, which needs none of them but `kubectl` (it works offline and unprivileged):
+`scripts/test-offline.sh` (`make test-offline`).
 """
 
 from __future__ import annotations
@@ -96,6 +98,10 @@ def _docker() -> str | None:
     return None
 
 
+def _kubectl() -> str | None:
+    return None if shutil.which("kubectl") else "needs kubectl for `kubectl kustomize` (apt-get install kubectl)"
+
+
 def _registry() -> str | None:
     from tests.registry.servers import registry_available
 
@@ -106,7 +112,7 @@ def _registry() -> str | None:
 CAPABILITIES: dict[str, Callable[[], str | None]] = {
     name: functools.cache(check) for name, check in (
         ("root", _root), ("kernel", _kernel), ("clang", _clang), ("bpftool", _bpftool),
-        ("docker", _docker), ("registry", _registry))
+        ("docker", _docker), ("registry", _registry), ("kubectl", _kubectl))
 }
 
 

@@ -31,6 +31,7 @@ _COMMANDS = {
     "push": ("bee.commands.registry:push_command", "Upload a stored program to a registry."),
     "pull": ("bee.commands.registry:pull_command", "Download a program from a registry."),
     "login": ("bee.commands.registry:login_command", "Log in to a registry."),
+    "k8s": ("bee.commands.k8s:k8s_group", "Kubernetes manifests that run programs on every node."),
     "completion": ("bee.commands.completion:completion_command", "Print a shell completion script."),
     "version": ("bee.commands.version:version_command", "Print bee's version."),
 }

@@ -1,0 +1,138 @@
+"""The Kubernetes objects of a runner DaemonSet, as plain dicts, and their YAML.
+
+One runner per node runs every program of its runner config (mounted from a ConfigMap at
+`/etc/bee/runner.yaml`) and serves `/metrics` and `/healthz` on port 9091. Least privilege: no
+privileged container; root in the container with every capability dropped but BPF and PERFMON
+(NET_ADMIN and the host network only when `network`), a read-only root filesystem, and writable
+emptyDirs for the store (programs pulled), the BTF cache and /tmp. The host's tracefs, bpffs and
+kernel BTF are mounted from the node. `deploy/kubernetes/` is the same set as a kustomize base.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+__all__ = ["APP", "CONFIG_PATH", "METRICS_PORT", "manifests", "to_yaml"]
+
+APP = "bee-runner"
+CONFIG_PATH = "/etc/bee/runner.yaml"
+METRICS_PORT = 9091
+PULL_SECRET = "bee-registry"  # create it for a private registry (docs/kubernetes.md); harmless when absent
+
+Manifest = dict[str, Any]
+
+
+def _meta(name: str, namespace: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/name": APP}, **extra}
+
+
+def _scrape_annotations() -> dict[str, str]:
+    return {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT), "prometheus.io/path": "/metrics"}
+
+
+def _host_path(name: str, path: str, kind: str) -> dict[str, Any]:
+    return {"name": name, "hostPath": {"path": path, "type": kind}}
+
+
+def _container(image: str, network: bool) -> dict[str, Any]:
+    capabilities = ["BPF", "PERFMON"] + (["NET_ADMIN"] if network else [])
+    probe = {"httpGet": {"path": "/healthz", "port": "metrics"}}
+    return {
+        "name": "runner",
+        "image": image,
+        "args": ["run", "--config", CONFIG_PATH],
+        "env": [{"name": "HOME", "value": "/var/lib/bee"},  # the store: ~/.bumblebee/store
+                {"name": "XDG_CACHE_HOME", "value": "/var/cache/bee"}],  # the BTF cache
+        "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
+        "readinessProbe": {**probe, "initialDelaySeconds": 2, "periodSeconds": 10},
+        # alive while the endpoint answers; /healthz is 503 while a program is down, which is not a reason to restart
+        "livenessProbe": {"httpGet": {"path": "/metrics", "port": "metrics"}, "initialDelaySeconds": 10,
+                          "periodSeconds": 20, "failureThreshold": 3},
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+        "securityContext": {
+            "privileged": False,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsUser": 0,  # the capabilities below are granted to root in the container only
+            "capabilities": {"drop": ["ALL"], "add": capabilities},
+        },
+        "volumeMounts": [
+            {"name": "config", "mountPath": "/etc/bee", "readOnly": True},
+            {"name": "tracefs", "mountPath": "/sys/kernel/tracing"},
+            {"name": "bpffs", "mountPath": "/sys/fs/bpf"},
+            {"name": "btf", "mountPath": "/sys/kernel/btf", "readOnly": True},
+            {"name": "store", "mountPath": "/var/lib/bee"},
+            {"name": "cache", "mountPath": "/var/cache/bee"},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
+
+
+def _daemonset(namespace: str, image: str, network: bool) -> Manifest:
+    pod: dict[str, Any] = {
+        "serviceAccountName": APP,
+        "automountServiceAccountToken": False,  # the runner never talks to the API server
+        "imagePullSecrets": [{"name": PULL_SECRET}],
+        "tolerations": [{"operator": "Exists"}],  # every node, tainted ones (control plane) too
+        "containers": [_container(image, network)],
+        "volumes": [
+            {"name": "config", "configMap": {"name": APP}},
+            _host_path("tracefs", "/sys/kernel/tracing", "Directory"),
+            _host_path("bpffs", "/sys/fs/bpf", "Directory"),
+            _host_path("btf", "/sys/kernel/btf", "Directory"),
+            {"name": "store", "emptyDir": {}},
+            {"name": "cache", "emptyDir": {}},
+            {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
+        ],
+    }
+    if network:  # XDP/TC attach to the node's interfaces
+        pod["hostNetwork"] = True
+        pod["dnsPolicy"] = "ClusterFirstWithHostNet"
+    selector = {"app.kubernetes.io/name": APP}
+    return {
+        "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": _meta(APP, namespace),
+        "spec": {
+            "selector": {"matchLabels": selector},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
+            "template": {"metadata": {"labels": selector, "annotations": _scrape_annotations()}, "spec": pod},
+        },
+    }
+
+
+def manifests(config_text: str, *, namespace: str, image: str, network: bool) -> list[Manifest]:
+    """Namespace, ServiceAccount, ConfigMap (`config_text` as runner.yaml), headless Service and DaemonSet."""
+    return [
+        # hostPath volumes and added capabilities are beyond Pod Security's baseline level
+        {"apiVersion": "v1", "kind": "Namespace",
+         "metadata": {"name": namespace, "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(APP, namespace),
+         "automountServiceAccountToken": False},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(APP, namespace),
+         "data": {"runner.yaml": config_text}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(APP, namespace, annotations=_scrape_annotations()),
+         "spec": {"clusterIP": "None", "selector": {"app.kubernetes.io/name": APP},
+                  "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}]}},
+        _daemonset(namespace, image, network),
+    ]
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block scalars for multi-line strings (the runner config reads as YAML inside the ConfigMap); no anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def to_yaml(documents: list[Manifest]) -> str:
+    """The documents as one multi-document YAML stream, keys in the order given."""
+    return yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, default_flow_style=False, explicit_start=True)

@@ -1,0 +1,104 @@
+"""`bee k8s manifest`: what it prints applies as is (validated against Kubernetes' schemas), its runner config is
+one `bee run --config` accepts, NET_ADMIN and hostNetwork come only with XDP/TC, and bad input is one sentence."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from bee.oci.store import LocalStore
+from bee.run.config import load_config
+from tests.deploy.schemas import VERSIONS, validate_all
+from tests.helpers import DATA, assert_one_line_error
+
+Bee = Callable[..., subprocess.CompletedProcess[str]]
+REF = "ghcr.io/example/opensnoop:v1"
+
+
+def manifests(bee: Bee, *args: str) -> dict[str, dict[str, Any]]:
+    proc = bee("k8s", "manifest", *args)
+    assert proc.returncode == 0, proc.stderr
+    documents = list(yaml.safe_load_all(proc.stdout))
+    assert validate_all(documents) == ["Namespace", "ServiceAccount", "ConfigMap", "Service", "DaemonSet"]
+    return {d["kind"]: d for d in documents}
+
+
+def pod(objects: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    spec: dict[str, Any] = objects["DaemonSet"]["spec"]["template"]["spec"]
+    return spec
+
+
+def capabilities(objects: dict[str, dict[str, Any]]) -> list[str]:
+    added: list[str] = pod(objects)["containers"][0]["securityContext"]["capabilities"]["add"]
+    return added
+
+
+def test_refs_give_a_valid_set_whose_config_bee_run_accepts(bee: Bee, tmp_path: Path) -> None:
+    objects = manifests(bee, REF, "ghcr.io/example/tcpconnect@sha256:" + "a" * 64, "-n", "probes",
+                        "--image", "ghcr.io/example/bee-runner:0.1.0")
+    assert {o["metadata"].get("namespace") for k, o in objects.items() if k != "Namespace"} == {"probes"}
+    assert objects["Namespace"]["metadata"]["name"] == "probes"
+    assert pod(objects)["containers"][0]["image"] == "ghcr.io/example/bee-runner:0.1.0"
+    assert pod(objects)["containers"][0]["args"] == ["run", "--config", "/etc/bee/runner.yaml"]
+    (tmp_path / "runner.yaml").write_text(objects["ConfigMap"]["data"]["runner.yaml"])
+    config = load_config(tmp_path / "runner.yaml")
+    assert [(p.program, p.name) for p in config.programs] == [(REF, "opensnoop"),
+                                                              ("ghcr.io/example/tcpconnect@sha256:" + "a" * 64,
+                                                               "tcpconnect")]
+    assert config.prom_port == 9091
+    assert capabilities(objects) == ["BPF", "PERFMON"] and "hostNetwork" not in pod(objects)
+
+
+def test_network_only_when_a_program_attaches_xdp_or_tc(bee: Bee, store_dir: Path, tmp_path: Path) -> None:
+    store = LocalStore(store_dir)
+    store.save_program("ghcr.io/example/xdp:v1", (DATA / "obj" / "lb_net.o").read_bytes(), platform=None)
+    store.save_program(REF, (DATA / "obj" / "opensnoop.o").read_bytes(), platform=None)
+    assert capabilities(manifests(bee, REF)) == ["BPF", "PERFMON"]  # stored, tracepoints only
+    for args in (["ghcr.io/example/xdp:v1"], [REF, "--network"]):  # stored spec with XDP/TC; asked
+        objects = manifests(bee, *args)
+        assert capabilities(objects) == ["BPF", "PERFMON", "NET_ADMIN"]
+        assert pod(objects)["hostNetwork"] is True
+    config = tmp_path / "runner.yaml"
+    config.write_text(f"programs:\n  - program: ghcr.io/example/unstored:v1\n    iface: eth0\n  - program: {REF}\n")
+    objects = manifests(bee, "--config", str(config))
+    assert capabilities(objects) == ["BPF", "PERFMON", "NET_ADMIN"]
+    assert objects["ConfigMap"]["data"]["runner.yaml"] == config.read_text()  # the file as written
+
+
+def test_the_schemas_are_strict() -> None:
+    """The checker itself: a field Kubernetes does not know fails in every version."""
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {"clusterIp": "None"}}
+    for version in VERSIONS:
+        with pytest.raises(kubernetes_validate.ValidationError):
+            kubernetes_validate.validate(service, version, strict=True)
+
+
+@pytest.mark.parametrize(("args", "fragments"), [
+    (["probe:v1"], ["probe:v1 names no registry", "push it first"]),
+    (["{tmp}/probe.o"], ["is a file", "`bee push` it first"]),
+    (["ghcr.io/Example/Probe:v1"], ["invalid reference"]),
+    ([REF, "--image", "Bee Runner"], ["invalid --image"]),
+    ([REF, "-n", "Not_A_Namespace"], ["invalid namespace"]),
+    ([], ["give the programs either as references or with --config"]),
+    ([REF, "--config", "{tmp}/runner.yaml"], ["not both"]),
+    (["--config", "{tmp}/missing.yaml"], ["missing.yaml"]),
+    (["--config", "{tmp}/runner.yaml"], ["names no registry"]),
+    (["--config", "{tmp}/port.yaml"], ["port 9000", "9091"]),
+    (["--config", "{tmp}/bad.yaml"], ["bad.yaml", "nope"]),
+])
+def test_bad_input_is_one_sentence(bee: Bee, store_dir: Path, tmp_path: Path, args: list[str],
+                                   fragments: list[str]) -> None:
+    (tmp_path / "probe.o").write_bytes((DATA / "obj" / "opensnoop.o").read_bytes())
+    LocalStore(store_dir).save_program("probe:v1", (tmp_path / "probe.o").read_bytes(), platform=None)
+    (tmp_path / "runner.yaml").write_text("programs:\n  - program: probe:v1\n")
+    (tmp_path / "port.yaml").write_text(f"programs:\n  - program: {REF}\nmetrics: {{port: 9000}}\n")
+    (tmp_path / "bad.yaml").write_text(f"programs:\n  - program: {REF}\n    nope: 1\n")
+    proc = bee("k8s", "manifest", *(a.replace("{tmp}", str(tmp_path)) for a in args))
+    assert_one_line_error(proc, *fragments)
+    assert proc.stdout == ""

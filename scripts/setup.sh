@@ -10,13 +10,15 @@ PACKAGES=(
   python3 python3-venv python3-pip             # the virtualenv bee runs in
   iproute2 make binutils util-linux            # netns/veth and tc, make, objdump, unshare/setpriv
   docker.io docker-registry tmux               # container builds, a local OCI registry, TUI tests
-  kubectl                                      # kubectl kustomize: deploy/kubernetes rendered in the tests
 )
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# kubectl renders deploy/kubernetes in the tests (kubectl kustomize). Any kubectl will do: the one these
+# machines come with, else Debian's kubernetes-client (kubectl 1.20: its older kustomize is untested here).
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -10,6 +10,7 @@ PACKAGES=(
   python3 python3-venv python3-pip             # the virtualenv bee runs in
   iproute2 make binutils util-linux            # netns/veth and tc, make, objdump, unshare/setpriv
   docker.io docker-registry tmux               # container builds, a local OCI registry, TUI tests
+  prometheus                                   # a real Prometheus (and promtool) scraping runners in the tests
 )
 
 missing=()

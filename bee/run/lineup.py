@@ -17,7 +17,8 @@ from pathlib import Path
 
 from bee.errors import BeeError, UsageError
 from bee.inputs import existing_file, looks_like_path
-from bee.sinks.metrics import GaugeFamily, MetricsRegistry
+from bee.sinks.families import GaugeFamily
+from bee.sinks.metrics import MetricsRegistry
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from json.encoder import encode_basestring
 from bee.errors import UsageError
 from bee.log import get as get_logger  # imports logging only for a message: ~6 ms (docs/startup.md)
 from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
-from bee.sinks.metrics import label_value
+from bee.sinks.families import label_value
 
 TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
 if TYPE_CHECKING:

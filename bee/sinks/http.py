@@ -23,7 +23,8 @@ from collections.abc import Callable
 
 from bee.log import get as get_logger  # imports logging only for a message: ~6 ms (docs/startup.md)
 from bee.sinks.errors import SinkError
-from bee.sinks.metrics import CONTENT_TYPE, MetricsRegistry
+from bee.sinks.families import CONTENT_TYPE
+from bee.sinks.metrics import MetricsRegistry
 
 logger = get_logger("bee.sinks")
 

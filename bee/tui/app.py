@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import ContentSwitcher, Input, Static
 
-from bee.sinks.metrics import label_value
+from bee.sinks.families import label_value
 from bee.tui.driver import StdoutDriver
 from bee.tui.filter import FilterError, TableFilter
 from bee.tui.model import Table, TuiModel

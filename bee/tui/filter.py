@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bee.sinks.families import label_value
 from bee.sinks.filters import EventFilter
-from bee.sinks.metrics import label_value
 
 SEPARATOR = " && "
 _FIELD_TERM = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)

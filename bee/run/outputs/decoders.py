@@ -9,7 +9,7 @@ from bee.elf.btf import Btf
 from bee.elf.maps import MapSpec
 from bee.records import Record as RecordBase
 from bee.run.errors import RunSetupError
-from bee.sinks.metrics import label_value
+from bee.sinks.families import label_value
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:

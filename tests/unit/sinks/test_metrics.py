@@ -9,18 +9,18 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bee.errors import UsageError
 from bee.sinks.errors import SinkError
-from bee.sinks.metrics import (
+from bee.sinks.families import (
     CONTENT_TYPE,
     DEFAULT_BUCKETS,
     CounterFamily,
     GaugeFamily,
     HistogramFamily,
-    MetricsRegistry,
     format_value,
     label_value,
     metric_name,
     sanitize_label_names,
 )
+from bee.sinks.metrics import MetricsRegistry
 
 
 def lines(family: CounterFamily | GaugeFamily | HistogramFamily) -> list[str]:

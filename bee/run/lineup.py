@@ -5,8 +5,9 @@ A program is named by the short name of what the user gave: a file's name withou
 a reference's last repository component. Two programs with the same name are refused before
 anything is read. A program that fails to start (read, prepare, load, attach) raises its error
 when the run has one program or fails fast; otherwise one warning line names it and the reason,
-it is recorded as failed, and the others go on. `/healthz` of a run of several programs answers a
-JSON body with every program's state: 200 when all are attached, 503 otherwise.
+it is recorded as failed, and the others go on. Once the run started (`tolerant`: programs a reload
+adds), a failure is always only that warning. `/healthz` of a run of several programs, or of a runner
+config, answers a JSON body with every program's state: 200 when all are attached, 503 otherwise.
 """
 
 from __future__ import annotations
@@ -60,21 +61,41 @@ class Lineup:
     error a run with no program attached fails with."""
 
     def __init__(self, programs: Sequence[ProgramOptions], registry: MetricsRegistry, err: IO[str], *,
-                 fail_fast: bool = False) -> None:
-        """`programs`: each program with its options, names already checked unique."""
-        self.names = [p.name for p in programs]
-        self.options = {p.name: p for p in programs}
-        self.arguments = {p.name: p.program for p in programs}
-        self.several = len(self.names) > 1
-        self.fail_fast = fail_fast
-        self._err = err
+                 fail_fast: bool = False, labelled: bool | None = None) -> None:
+        """`programs`: each program with its options, names already checked unique. `labelled`: whether
+        series and events name their program and `/healthz` answers JSON (default: with several programs)."""
+        self.names: list[str] = []
+        self.options: dict[str, ProgramOptions] = {}
+        self.arguments: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._states: dict[str, tuple[str, BeeError | None]] = {name: (STARTING, None) for name in self.names}
+        self._states: dict[str, tuple[str, BeeError | None]] = {}
+        for program in programs:
+            self.add(program)
+        self.several = len(self.names) > 1
+        self.labelled = self.several if labelled is None else labelled
+        self.fail_fast = fail_fast
+        self.tolerant = False  # True once the run started: a failure is then never raised (a reload's)
+        self._err = err
         self._up = registry.register(GaugeFamily(
             "bee_program_up", "1 when the program is attached, 0 when it failed to start.", ("program",)))
         self._info = registry.register(GaugeFamily(
             "bee_program_info", "The program: its digest (sha256 of its ELF bytes) and where it came from; "
             "value 1.", ("program", "digest", "location")))
+
+    def add(self, program: ProgramOptions) -> None:
+        """Count `program` in, as starting (its name not taken: the caller checked)."""
+        with self._lock:
+            self.names = [*self.names, program.name]
+            self.options[program.name] = program
+            self.arguments[program.name] = program.program
+            self._states[program.name] = (STARTING, None)
+
+    def remove(self, name: str) -> None:
+        """Count program `name` out: it no longer shows in `/healthz` (its series: the registry's
+        `forget_program`)."""
+        with self._lock:
+            self.names = [n for n in self.names if n != name]
+            del self.options[name], self.arguments[name], self._states[name]
 
     def describe(self, name: str, digest: str, location: str) -> None:
         """Record what program `name` is (digest of its bytes as given, its file or reference)."""
@@ -87,8 +108,9 @@ class Lineup:
 
     def fail(self, name: str, error: BeeError) -> None:
         """Program `name` could not start because of `error`: raise it when the run has one program or
-        fails fast; else write one warning line and record the program as failed."""
-        if self.fail_fast or not self.several:
+        fails fast, while it starts; else (and always once `tolerant`) write one warning line and record
+        the program as failed."""
+        if not self.tolerant and (self.fail_fast or not self.several):
             raise error
         with self._lock:
             self._states[name] = (FAILED, error)
@@ -101,7 +123,9 @@ class Lineup:
             return self._states[name][0] == FAILED
 
     def first_error(self) -> BeeError | None:
-        """The error of the first program (in the order given) that failed, or None."""
+        """The error of the first program (in the order given) that failed, or None; None once `tolerant`."""
+        if self.tolerant:
+            return None
         with self._lock:
             return next((error for state, error in self._states.values() if state == FAILED and error), None)
 

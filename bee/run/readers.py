@@ -6,7 +6,8 @@
   (the main thread when logging, a worker thread under the interactive view). One ring buffer is
   polled directly; several (several programs) are waited on together through their epoll fds.
 
-Both stop when the run's stop event is set; `RingLoop.wake()` ends a wait at once. A read that fails
+Both stop when the run's stop event is set; `RingLoop.wake()` ends a wait at once. `replace()` on
+either changes what it reads while it runs (a runner config reload). A read that fails
 is counted (`bee_map_read_errors_total`, `bee_ringbuf_poll_errors_total`), logged, and retried.
 """
 
@@ -41,7 +42,8 @@ class HashPoller:
 
     def __init__(self, maps: Sequence[tuple[Map, HashOutput]], interval: float, stop: threading.Event,
                  registry: MetricsRegistry) -> None:
-        self._maps, self._interval, self._stop, self._registry = list(maps), interval, stop, registry
+        self._maps, self.interval, self._stop, self._registry = list(maps), interval, stop, registry
+        self._lock = threading.Lock()  # held for a whole pass: `replace()` returns once no old map is read
         self._thread = threading.Thread(target=self._poll, name="bee-map-poller", daemon=True)
 
     def start(self) -> HashPoller:
@@ -54,32 +56,65 @@ class HashPoller:
         if self._thread.ident is not None:
             self._thread.join()
 
+    def replace(self, maps: Sequence[tuple[Map, HashOutput]]) -> None:
+        """Read `maps` from the next pass on (from any thread). When it returns, no map left out is being
+        read or will be: those may be closed."""
+        with self._lock:
+            self._maps = list(maps)
+
     def _poll(self) -> None:
         while True:
-            for bpf_map, output in self._maps:
-                try:
-                    output.update(bpf_map.items())
-                except BeeError as exc:
-                    self._registry.map_read_errors.inc(output.error_labels)
-                    log.warning("reading map %s failed: %s", output.name, exc)
-            if self._stop.wait(self._interval):
+            with self._lock:
+                for bpf_map, output in self._maps:
+                    try:
+                        output.update(bpf_map.items())
+                    except BeeError as exc:
+                        self._registry.map_read_errors.inc(output.error_labels)
+                        log.warning("reading map %s failed: %s", output.name, exc)
+            if self._stop.wait(self.interval):
                 return
 
 
 class RingLoop:
-    """Reads `rings` as events arrive until `stop` is set; with no ring, just waits for the stop."""
+    """Reads `rings` as events arrive until `stop` is set; with no ring, just waits for the stop.
+
+    `replace()` changes the rings it reads, from another thread, between two reads."""
 
     def __init__(self, rings: Sequence[RingBuffer], stop: threading.Event, registry: MetricsRegistry) -> None:
-        self._rings, self._stop, self._registry = list(rings), stop, registry
+        self._stop, self._registry = stop, registry
+        self._rings: list[RingBuffer] = []
         self._epoll: select.epoll | None = None
         self._wake_fd: int | None = None
-        if len(self._rings) > 1:
-            self._epoll = select.epoll()
-            self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-            self._epoll.register(self._wake_fd, select.EPOLLIN)
-            for ring in self._rings:
-                self._epoll.register(ring.epoll_fd, select.EPOLLIN)
         self._fd_lock = threading.Lock()  # `wake()` never writes to an eventfd `_close()` has closed
+        self._next: list[RingBuffer] | None = None  # rings `replace()` asked for, taken by the loop's thread
+        self._replaced = threading.Condition()
+        self._use(list(rings))
+
+    def _use(self, rings: list[RingBuffer]) -> None:
+        """Read `rings` from now on: one directly, several through an epoll over their epoll fds."""
+        self._close()
+        self._rings = rings
+        if len(rings) > 1:
+            with self._fd_lock:
+                self._epoll = select.epoll()
+                self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+                self._epoll.register(self._wake_fd, select.EPOLLIN)
+                for ring in rings:
+                    self._epoll.register(ring.epoll_fd, select.EPOLLIN)
+
+    def replace(self, rings: Sequence[RingBuffer]) -> bool:
+        """Read `rings` instead (from a thread other than the loop's). Returns once the loop took them,
+        True; after that no ring left out is read, so it may be freed. False if the run stopped first
+        (the loop then reads nothing any more)."""
+        with self._replaced:
+            self._next = list(rings)
+        self.wake()
+        with self._replaced:
+            while self._next is not None:
+                if self._stop.is_set():
+                    return False
+                self._replaced.wait(POLL_TIMEOUT_MS / 1000)
+        return True
 
     def wake(self) -> None:
         """End the current wait now (from any thread or a signal handler)."""
@@ -89,13 +124,15 @@ class RingLoop:
                     os.eventfd_write(self._wake_fd, 1)
             finally:
                 self._fd_lock.release()
-        for ring in self._rings:
+        for ring in self._rings:  # a list `_use` replaces whole: never one being changed
             ring.wake()
 
     def run(self) -> None:
         """Read until `stop` is set; closes what the loop itself opened when it returns."""
         try:
             while not self._stop.is_set():
+                if self._next is not None:  # one attribute test a read: the cost of `replace()` here
+                    self._take_next()
                 try:
                     self._read_once()
                 except LibbpfError as exc:  # a handler's own exception ends the run
@@ -104,6 +141,15 @@ class RingLoop:
                     self._stop.wait(POLL_TIMEOUT_MS / 1000)
         finally:
             self._close()
+            with self._replaced:
+                self._replaced.notify_all()
+
+    def _take_next(self) -> None:
+        with self._replaced:
+            rings, self._next = self._next, None
+            assert rings is not None
+            self._use(rings)
+            self._replaced.notify_all()
 
     def _read_once(self) -> None:
         if not self._rings:

@@ -26,6 +26,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs
 if TYPE_CHECKING:
     from typing import Any
 
+    from bee.run.config import ProgramEntry
+
 #: Run options the runner config sets, refused next to `--config`: `dest` → (flag, default), as
 #: `bee.commands.params.RUN_OPTIONS` declares them (tests/unit/test_run_config_cli.py checks they agree).
 CONFIGURED: dict[str, tuple[str, object]] = {
@@ -61,12 +63,18 @@ def settings_from(programs: Sequence[str], values: Mapping[str, Any]) -> RunSett
 
     config = load_config(Path(path).expanduser())
     return RunSettings(
-        entries=tuple(ProgramOptions(
-            program=e.program, name=e.name, pull=e.pull, filters=e.filters, hist_buckets=e.hist_buckets,
-            hist_value_keys=e.hist_value_keys, iface=e.iface, pin_maps=e.pin_maps, pin_progs=e.pin_progs,
-        ) for e in config.programs),
+        entries=tuple(options_of(entry) for entry in config.programs),
         no_tty=values["no_tty"], fmt=config.fmt, prom_host=config.prom_host, prom_port=config.prom_port,
-        poll_interval=config.poll_interval, fail_fast=config.fail_fast,
+        poll_interval=config.poll_interval, fail_fast=config.fail_fast, config=config,
+    )
+
+
+def options_of(entry: ProgramEntry) -> ProgramOptions:
+    """How the program of a runner config's `entry` runs."""
+    return ProgramOptions(
+        program=entry.program, name=entry.name, pull=entry.pull, filters=entry.filters,
+        hist_buckets=entry.hist_buckets, hist_value_keys=entry.hist_value_keys, iface=entry.iface,
+        pin_maps=entry.pin_maps, pin_progs=entry.pin_progs,
     )
 
 

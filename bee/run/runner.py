@@ -19,9 +19,10 @@ from pathlib import Path
 from bee.errors import BeeError, UsageError
 from bee.run.endpoint import start_metrics_server
 from bee.run.lineup import Lineup
+from bee.run.liveset import LiveSet
 from bee.run.program import ProgramRun
 from bee.run.readers import HashPoller, RingLoop
-from bee.run.settings import RunSettings
+from bee.run.settings import ProgramOptions, RunSettings
 from bee.run.signals import stop_on_signals
 from bee.run.starting import attach_all, make_all_outputs, parse_filters, prepare_all, publish_full, publish_lost
 from bee.sinks.metrics import MetricsRegistry
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import IO
 
+    from bee.run.outputs.factory import Sinks
+    from bee.run.reloading import Reloader
     from bee.sinks.http import MetricsServer
 
 
@@ -39,11 +42,12 @@ class Runner:
 
     def __init__(self, settings: RunSettings, store_root: Path, *, out: IO[bytes] | None = None,
                  err: IO[str] | None = None, on_ready: Callable[[], None] | None = None,
-                 failures: Mapping[str, BeeError] | None = None) -> None:
+                 failures: Mapping[str, BeeError] | None = None,
+                 pull: Callable[[ProgramOptions], None] | None = None) -> None:
         """`on_ready` is called once every program is attached and the readers run (from the thread
         that runs the kernel work), after the "attached" lines. `failures`: the programs (by name) that
-        already failed (a pull), each with its error."""
-        self.settings, self.store_root, self._on_ready = settings, store_root, on_ready
+        already failed (a pull), each with its error. `pull(options)`: fetches a program a reload adds."""
+        self.settings, self.store_root, self._on_ready, self._pull = settings, store_root, on_ready, pull
         self.out = out if out is not None else sys.stdout.buffer
         self.err = err if err is not None else sys.stderr
         self._failures = dict(failures or {})
@@ -52,6 +56,8 @@ class Runner:
         self.server: MetricsServer | None = None
         self.registry: MetricsRegistry | None = None
         self.lineup: Lineup | None = None
+        self.live: LiveSet | None = None  # the programs attached, once they are
+        self._sinks: Sinks | None = None
 
     def stop(self) -> None:
         """Ask the run to end; it detaches everything and returns from `run()` within a second."""
@@ -69,8 +75,9 @@ class Runner:
         interactive = self._interactive()
         if interactive and settings.several:
             raise UsageError("the interactive view shows one program; run several with --no-tty")
-        registry = self.registry = MetricsRegistry(program_label=settings.several)
-        lineup = self.lineup = Lineup(settings.program_options(), registry, self.err, fail_fast=settings.fail_fast)
+        registry = self.registry = MetricsRegistry(program_label=settings.labelled)
+        lineup = self.lineup = Lineup(settings.program_options(), registry, self.err, fail_fast=settings.fail_fast,
+                                      labelled=settings.labelled)
         for name in lineup.names:
             if name in self._failures:
                 lineup.fail(name, self._failures[name])
@@ -80,7 +87,7 @@ class Runner:
 
             filters = parse_filters(lineup)
             server = self.server = start_metrics_server(registry, settings.prom_host, settings.prom_port)
-            server.health = lineup.health if lineup.several else None
+            server.health = lineup.health if lineup.labelled else None
             stack.callback(server.stop)
             for program in programs:
                 stack.callback(program.close)  # after a failure: wait for the load, close the object
@@ -92,8 +99,8 @@ class Runner:
                 event_log = EventLog(self.out, fmt=settings.fmt)  # type: ignore[arg-type]
                 stack.callback(event_log.close)
                 registry.on_collect(lambda: publish_lost(registry, event_log))
-                programs = make_all_outputs(lineup, programs, Sinks(registry, event_log, filters[lineup.names[0]]),
-                                            filters)
+                sinks = self._sinks = Sinks(registry, event_log, filters[lineup.names[0]])
+                programs = make_all_outputs(lineup, programs, sinks, filters)
                 self._run_kernel(programs, self._announce)
                 return
             from bee.tui.model import TuiModel
@@ -102,7 +109,8 @@ class Runner:
             prepared = programs[0].prepared
             first = filters[programs[0].name]
             view = TuiModel.for_spec(prepared.spec, prepared.source.location, server.url + "/metrics", first)
-            programs = make_all_outputs(lineup, programs, Sinks(registry, None, first, view), filters)
+            sinks = self._sinks = Sinks(registry, None, first, view)
+            programs = make_all_outputs(lineup, programs, sinks, filters)
             hooks = lambda going: [(h.function, h.section, h.target) for p in going for h in p.hooks]  # noqa: E731
             run_session(view, lambda: self._run_kernel(programs, lambda going: view.attached(hooks(going))),
                         self._stop)
@@ -118,21 +126,31 @@ class Runner:
 
     def _run_kernel(self, programs: list[ProgramRun], on_ready: Callable[[list[ProgramRun]], None]) -> None:
         """Attach every program, then read until stopped; closes links → ring buffers → objects on the way
-        out. Runs on the main thread (event log) or the view's worker thread; SIGINT/SIGTERM are
-        handled here only on the main thread."""
+        out. Runs on the main thread (event log) or the view's worker thread; SIGINT/SIGTERM/SIGHUP are
+        handled here only on the main thread. With a runner config and no view, its changes are applied
+        as they come (`bee.run.reloading`)."""
         assert self.registry is not None and self.server is not None and self.lineup is not None
-        registry = self.registry
+        assert self._sinks is not None
+        registry, lineup = self.registry, self.lineup
         with contextlib.ExitStack() as stack:
             for program in programs:
                 stack.callback(program.close)
-            programs = attach_all(self.lineup, programs)
-            registry.on_collect(lambda: publish_full(programs))
+            programs = attach_all(lineup, programs)
+            lineup.tolerant = True  # from here on a program that fails leaves the others running
             loop = self._loop = RingLoop([p.ring for p in programs if p.ring is not None], self._stop, registry)
+            poller = HashPoller([m for p in programs for m in p.hash_maps], self.settings.poll_interval,
+                                self._stop, registry)
+            live = self.live = LiveSet(programs, lineup, self._sinks, loop, poller, self.store_root, self._announce)
+            stack.callback(live.close_all)  # the programs a reload added too
+            registry.on_collect(lambda: publish_full(live.programs))
             stack.callback(setattr, self, "_loop", None)
-            with stop_on_signals(self.stop):
-                poller = HashPoller([m for p in programs for m in p.hash_maps], self.settings.poll_interval,
-                                    self._stop, registry).start()
+            reloader = self._reloader(live)
+            with stop_on_signals(self.stop, reloader.request if reloader is not None else None):
+                poller.start()
                 stack.callback(poller.join)
+                if reloader is not None:
+                    stack.callback(reloader.join)
+                    reloader.start()
                 stack.callback(self._stop.set)
                 self.server.mark_ready()
                 on_ready(programs)
@@ -142,6 +160,15 @@ class Runner:
                     filler.start()
                     stack.callback(filler.stop)
                 loop.run()
+
+    def _reloader(self, live: LiveSet) -> Reloader | None:
+        """The reloader of a run with a runner config logging events (None under the view, or without a config)."""
+        config = self.settings.config
+        if config is None or self._sinks is None or self._sinks.view is not None:
+            return None
+        from bee.run.reloading import Reloader  # only with a runner config, whose module imports PyYAML
+
+        return Reloader(config, live, self._stop, self.err, self._pull)
 
     def _announce(self, programs: list[ProgramRun]) -> None:
         """One "attached" line per attached program."""

@@ -9,6 +9,10 @@ from types import MappingProxyType
 from bee.errors import UsageError
 from bee.records import Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+if TYPE_CHECKING:
+    from bee.run.config import RunnerConfig
+
 DEFAULT_PROM_PORT = 9091
 DEFAULT_POLL_INTERVAL = 1.0
 
@@ -48,6 +52,7 @@ class RunSettings(Record):
     iface: str | None = None
     fail_fast: bool = False  # several programs: one that fails to start ends the run
     pull: str = "missing"  # when to pull each reference: bee.run.source.PULL_POLICIES
+    config: RunnerConfig | None = None  # the runner config `entries` came from, which a reload replaces
 
     def program_options(self) -> tuple[ProgramOptions, ...]:
         """Every program with its options: `entries`, or each of `programs` named by its short name (two of
@@ -69,6 +74,12 @@ class RunSettings(Record):
     def several(self) -> bool:
         """True when the run has more than one program."""
         return len(self.entries or self.programs) > 1
+
+    @property
+    def labelled(self) -> bool:
+        """True when series and events name their program: with several programs, and always with a runner
+        config (a reload may add programs: series do not change their labels then)."""
+        return self.several or self.config is not None
 
 
 def parse_hist_buckets(values: Iterable[str]) -> dict[str, tuple[float, ...]]:

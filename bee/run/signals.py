@@ -1,4 +1,5 @@
-"""SIGINT and SIGTERM end a run cleanly: the handler only asks the run to stop."""
+"""Signals of a run: SIGINT and SIGTERM end it cleanly; SIGHUP reloads its runner config, or ends it
+cleanly when it has none (a closed terminal). The handlers only ask: the work happens elsewhere."""
 
 from __future__ import annotations
 
@@ -10,17 +11,19 @@ from types import FrameType
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop: Callable[[], None]) -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM call `stop()` (only in the main thread, where Python allows
-    handlers; elsewhere nothing changes). The previous handlers come back at the end."""
+def stop_on_signals(stop: Callable[[], None], hangup: Callable[[], None] | None = None) -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM call `stop()`, and SIGHUP `hangup()` (`stop()` when None); only in
+    the main thread, where Python allows handlers (elsewhere nothing changes). The previous handlers come
+    back at the end."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    on_hangup = hangup if hangup is not None else stop
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        stop()
+        (on_hangup if signum == signal.SIGHUP else stop)()
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:

@@ -11,6 +11,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs
 if TYPE_CHECKING:
     from typing import Any
 
+    from bee.run.settings import ProgramOptions
+
 
 def start_run(options: GlobalOptions, programs: Sequence[str], values: Mapping[str, Any]) -> None:
     """Set up logging, pull each of `programs` (or of the runner config `values["runner_config"]`) if its
@@ -29,18 +31,21 @@ def start_run(options: GlobalOptions, programs: Sequence[str], values: Mapping[s
     log.configure(log.DEBUG if (values["debug"] or options.debug) else log.INFO if options.verbose else log.WARNING)
     settings = settings_from(programs, values)
     entries = settings.program_options()  # two programs of the same name: refused before any pull
+
+    def pull(entry: ProgramOptions) -> None:
+        pulled = pull_for_run(entry.program, options, entry.pull)
+        if pulled is not None:
+            print(f"bee: pulled {pulled.ref} ({pulled.digest})", file=sys.stderr, flush=True)
+
     failures: dict[str, BeeError] = {}
     for entry in entries:
         try:
-            pulled = pull_for_run(entry.program, options, entry.pull)
+            pull(entry)
         except BeeError as exc:
             if settings.fail_fast or len(entries) == 1:
                 raise
             failures[entry.name] = exc
-            continue
-        if pulled is not None:
-            print(f"bee: pulled {pulled.ref} ({pulled.digest})", file=sys.stderr, flush=True)
-    Runner(settings, options.storage, on_ready=end_of_start_up, failures=failures).run()
+    Runner(settings, options.storage, on_ready=end_of_start_up, failures=failures, pull=pull).run()
 
 
 def end_of_start_up() -> None:

@@ -10,6 +10,7 @@ registry, per program.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from bee.errors import BeeError
@@ -36,17 +37,19 @@ def _going(lineup: Lineup, programs: list[ProgramRun]) -> list[ProgramRun]:
     return going
 
 
-def parse_filters(lineup: Lineup) -> dict[str, FilterSet]:
-    """Every program's filters, parsed (UsageError on the first bad one)."""
+def parse_filters(lineup: Lineup, names: Sequence[str] | None = None) -> dict[str, FilterSet]:
+    """The filters of every program (or of those `names`), parsed (UsageError on the first bad one)."""
     from bee.sinks.filters import FilterSet
 
-    return {name: FilterSet.parse(lineup.options[name].filters) for name in lineup.names}
+    wanted = lineup.names if names is None else names
+    return {name: FilterSet.parse(lineup.options[name].filters) for name in wanted}
 
 
-def prepare_all(lineup: Lineup, store_root: Path) -> list[ProgramRun]:
-    """Read and prepare every program not failed yet, record its digest and check the privileges it needs."""
+def prepare_all(lineup: Lineup, store_root: Path, names: Sequence[str] | None = None) -> list[ProgramRun]:
+    """Read and prepare every program (or those `names`) not failed yet, record its digest and check the
+    privileges it needs."""
     programs = []
-    for name in lineup.names:
+    for name in names if names is not None else lineup.names:
         if lineup.failed(name):
             continue
         try:
@@ -69,7 +72,7 @@ def make_all_outputs(lineup: Lineup, programs: list[ProgramRun], sinks: Sinks,
     fields: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
     for program in programs:
         options = lineup.options[program.name]
-        own = sinks.replace(program=program.name if lineup.several else None, filters=filters[program.name],
+        own = sinks.replace(program=program.name if lineup.labelled else None, filters=filters[program.name],
                             hist_buckets=options.hist_buckets, hist_value_keys=options.hist_value_keys)
         try:
             made = program.make_outputs(own)

@@ -412,6 +412,13 @@ class EventLog:
         self._heads[channel] = (map_name, program)
         return channel
 
+    def forget(self, program: str) -> None:
+        """Forget the drops counted for `program`'s channels (a program removed from a running run; lines
+        still queued for it are written all the same)."""
+        with self._lost_lock:
+            for channel in [c for c in self._lost if self._heads.get(c, ("", None))[1] == program]:
+                del self._lost[channel]
+
     def source_of(self, channel: str) -> tuple[str, str | None]:
         """(map name, program or None) of a `channel` (as `lost_by_map()` keys them)."""
         map_name, program = self._heads.get(channel, (channel, ""))

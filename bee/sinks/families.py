@@ -205,6 +205,13 @@ class _ScalarFamily(_Family):
             for labels in [k for k in self._values if k not in live and k[len(k) - n:] == suffix]:
                 self._forget(labels)
 
+    def forget_where(self, label: str, value: str) -> None:
+        """Forget every series whose label `label` has `value` (ValueError for a label it does not have)."""
+        index = self.label_names.index(label)
+        with self._lock:
+            for labels in [k for k in self._values if k[index] == value]:
+                self._forget(labels)
+
     def _forget(self, labels: Labels) -> None:
         self._values.pop(labels, None)
 
@@ -253,6 +260,13 @@ class CounterFamily(_ScalarFamily):
             self._last[labels] = value
             if delta > 0 or labels not in self._values:
                 self._values[labels] = self._values.get(labels, 0.0) + max(delta, 0)
+
+    def forget_where(self, label: str, value: str) -> None:
+        """Forget every series whose label `label` has `value` (ValueError for a label it does not have)."""
+        index = self.label_names.index(label)
+        with self._lock:
+            for labels in [k for k in self._values if k[index] == value]:
+                self._forget(labels)
 
     def _forget(self, labels: Labels) -> None:
         self._values.pop(labels, None)
@@ -309,6 +323,13 @@ class HistogramFamily(_Family):
         n = len(suffix)
         with self._lock:
             for labels in [k for k in self._series if k not in live and k[len(k) - n:] == suffix]:
+                del self._series[labels]
+
+    def forget_where(self, label: str, value: str) -> None:
+        """Forget every series whose label `label` has `value` (ValueError for a label it does not have)."""
+        index = self.label_names.index(label)
+        with self._lock:
+            for labels in [k for k in self._series if k[index] == value]:
                 del self._series[labels]
 
     def render(self, out: list[str]) -> None:

@@ -51,8 +51,8 @@ class MetricsRegistry:
     def __init__(self, *, program_label: bool = False) -> None:
         self._lock = threading.Lock()
         self._families: dict[str, Family] = {}
-        self._owners: dict[str, str] = {}
-        self._hooks: list[Callable[[], None]] = []
+        self._owners: dict[str, list[str]] = {}  # family name → the programs that registered it, first first
+        self._hooks: list[tuple[Callable[[], None], str | None]] = []  # with the program that added each
         self.program_label = program_label
         extra = ("program",) if program_label else ()
         self.events_read = self.register(
@@ -92,17 +92,33 @@ class MetricsRegistry:
         with self._lock:
             existing = self._families.get(family.name)
             if existing is not None:
-                first = self._owners.get(family.name)
-                if owner is None or first is None or first == owner:
+                owners = self._owners.get(family.name)
+                if owner is None or not owners or owner in owners:
                     raise SinkError(f"metric {family.name} is registered twice; BPF map names must be unique")
                 if not _same_shape(existing, family):
-                    raise SinkError(f"programs {first} and {owner} both make metric {family.name} but with "
+                    raise SinkError(f"programs {owners[0]} and {owner} both make metric {family.name} but with "
                                     "different kinds, labels or buckets; rename the map in one of them")
+                owners.append(owner)
                 return existing  # type: ignore[return-value]  # same class: _same_shape checked it
             self._families[family.name] = family
             if owner is not None:
-                self._owners[family.name] = owner
+                self._owners[family.name] = [owner]
         return family
+
+    def forget_program(self, program: str) -> None:
+        """Drop every series of `program` (label `program`), the families only it registered, and the
+        collect hooks it added: what a program removed from a running run leaves behind."""
+        with self._lock:
+            for name, owners in list(self._owners.items()):
+                if program in owners:
+                    owners.remove(program)
+                    if not owners:
+                        del self._owners[name], self._families[name]
+            self._hooks = [(hook, owner) for hook, owner in self._hooks if owner != program]
+            families = list(self._families.values())
+        for family in families:
+            if "program" in family.label_names:
+                family.forget_where("program", program)
 
     def counter(self, map_name: str, label_names: Sequence[str], *, map_type: str = "hash") -> CounterFamily:
         """Register the counter family of BPF map `map_name`."""
@@ -129,16 +145,17 @@ class MetricsRegistry:
         with self._lock:
             return self._families.get(name)
 
-    def on_collect(self, hook: Callable[[], None]) -> None:
+    def on_collect(self, hook: Callable[[], None], *, program: str | None = None) -> None:
         """Call `hook()` at the start of every `exposition()` (to copy counts kept elsewhere,
-        such as the event log's drops); a hook that raises is logged and skipped."""
+        such as the event log's drops); a hook that raises is logged and skipped. A hook added for
+        a `program` goes with it (`forget_program`)."""
         with self._lock:
-            self._hooks.append(hook)
+            self._hooks.append((hook, program))
 
     def exposition(self) -> bytes:
         """All families in the Prometheus text format 0.0.4, UTF-8 encoded."""
         with self._lock:
-            hooks = list(self._hooks)
+            hooks = [hook for hook, _ in self._hooks]
             families = sorted(self._families.values(), key=lambda f: f.name)
         for hook in hooks:
             try:
@@ -263,5 +280,5 @@ class ProgramMetrics:
         return BoundHistogram(self.registry.register(family, owner=self.program), self.suffix)
 
     def on_collect(self, hook: Callable[[], None]) -> None:
-        """See `MetricsRegistry.on_collect`."""
-        self.registry.on_collect(hook)
+        """See `MetricsRegistry.on_collect`: the hook goes with this program."""
+        self.registry.on_collect(hook, program=self.program)

@@ -85,3 +85,41 @@ def test_program_names() -> None:
     assert name_programs(["a.o", "ghcr.io/x/b:1", "c:v2"]) == ["a", "b", "c"]
     with pytest.raises(UsageError, match="^programs a.o and ghcr.io/x/a:1 would both be named a;"):
         name_programs(["a.o", "ghcr.io/x/a:1"])
+
+
+def test_forgetting_a_program_leaves_the_others_series_and_families() -> None:
+    registry = MetricsRegistry(program_label=True)
+    a, b = ProgramMetrics(registry, "a"), ProgramMetrics(registry, "b")
+    a.counter("counter_x", ("key",)).follow(("1",), 5)
+    b.counter("counter_x", ("key",)).follow(("1",), 7)
+    a.histogram("hist_y", ("key",), buckets=(1,)).observe(("1",), 0.5)
+    a.gauge("gauge_only_a", ("key",)).set(("1",), 2)
+    a.events_read.inc(("counter_x",), 3)
+    published: list[str] = []
+    a.on_collect(lambda: published.append("a"))
+    b.on_collect(lambda: published.append("b"))
+    registry.forget_program("a")
+    text = registry.exposition().decode()
+    assert published == ["b"]  # a's collect hook went with it
+    assert 'ebpf_solo_io_counter_x{key="1",program="b"} 7' in text
+    assert 'program="a"' not in text
+    # the families only a registered are gone; the shared one stays b's
+    assert registry.get("ebpf_solo_io_gauge_only_a") is None and registry.get("ebpf_solo_io_hist_y") is None
+    assert registry.get("ebpf_solo_io_counter_x") is not None
+    # a program of that name can come back with other shapes of its maps
+    again = ProgramMetrics(registry, "a")
+    again.gauge("gauge_only_a", ("other",)).set(("x",), 1)
+    assert 'ebpf_solo_io_gauge_only_a{other="x",program="a"} 1' in registry.exposition().decode()
+
+
+def test_an_event_log_forgets_a_programs_drops() -> None:
+    log = EventLog(io.StringIO(), queue_size=1)
+    try:
+        channels = {name: log.channel("print_events", name) for name in ("a", "b")}
+        log.close()
+        for channel in channels.values():
+            log.emit(channel, {"x": 1})  # after close: counted as lost
+        log.forget("a")
+        assert log.lost_by_map() == {channels["b"]: 1}
+    finally:
+        log.close()

@@ -210,3 +210,23 @@ def test_sighup_ends_a_run_without_a_config(bee_run, object_file) -> None:
     run = bee_run(object_file("run_types"))
     assert run.stop(signal.SIGHUP) >= 0  # exits 0, having detached everything
     assert not [line for line in run.stderr_lines if line.startswith("bee: reload")]
+
+
+def test_one_ring_reader_becomes_two_and_back(start_config, configmap, trigger) -> None:  # noqa: F811
+    """One program's ring buffer is polled directly, two through an epoll: the loop switches both ways."""
+    config, port = configmap
+    config.update(TYPES)
+    run = start_config(config.path, port)
+    config.update(TYPES, QUIET)
+    run.wait_for(lambda: len([ln for ln in run.stderr_lines if ln.startswith("bee: attached")]) == 2,
+                 what="quiet's attached line")
+    trigger("beetrigger")
+    scrape_until(run, lambda text: counter_line("types", 1) in text and counter_line("quiet", 1) in text,
+                 "both programs' count")
+    config.update(QUIET)
+    run.wait_for(lambda: len(reload_lines(run)) == 2, what="the second reload")
+    assert reload_lines(run)[1] == "bee: reload: +0 -1 (1 unchanged): removed types"
+    trigger("beetrigger")
+    lines = scrape_until(run, lambda text: counter_line("quiet", 2) in text, "quiet's second count")
+    assert not [line for line in lines if 'program="types"' in line]
+    run.stop()

@@ -185,3 +185,19 @@ def test_a_reference_that_cannot_be_pulled_leaves_the_others_running(bee_run, ob
     assert status == 503 and json.loads(body)["programs"]["unreachable"]["state"] == "failed"
     assert 'bee_program_up{program="unreachable"} 0' in run.scrape().splitlines()
     run.stop()
+
+
+def test_a_name_that_is_not_a_reference(bee_run, object_file, store_dir: Path) -> None:
+    """Alone: one sentence, exit 1, nothing loaded; next to another program: a warning, the other runs."""
+    before = bpf_link_ids()
+    proc = subprocess.run([sys.executable, "-m", "bee", "run", "Probes//Bad:v1", "--no-tty"], capture_output=True,
+                          text=True, timeout=60, env=dict(os.environ, BEE_STORAGE=str(store_dir)))
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == 'Error: invalid reference "Probes//Bad:v1": repository names must be lowercase\n'
+    assert bpf_link_ids() <= before
+    run = bee_run(object_file("run_types"), "Probes//Bad:v1")
+    [warning] = [line for line in run.stderr_lines if line.startswith("bee: warning:")]
+    assert warning == ('bee: warning: program Probes//Bad:v1 (Probes//Bad:v1) did not start: invalid reference '
+                       '"Probes//Bad:v1": repository names must be lowercase')
+    assert len(attached_lines(run)) == 1
+    run.stop()

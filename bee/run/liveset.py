@@ -43,9 +43,9 @@ class LiveSet:
         for name in names:
             if name in self.lineup.options:
                 self.lineup.remove(name)
-            registry.forget_program(name)
             if event_log is not None:
-                event_log.forget(name)
+                event_log.forget(name)  # first: a scrape copies the drops into the series forgotten next
+            registry.forget_program(name)
 
     def add(self, programs: Sequence[ProgramOptions],
             pull: Callable[[ProgramOptions], None] | None = None) -> list[ProgramRun]:

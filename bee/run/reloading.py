@@ -5,8 +5,9 @@ or a Kubernetes ConfigMap's symbolic-link swap) and reloads at once on `request(
 reads and validates the whole file and plans it against the config running (`plan_reload`); a file that
 does not parse, or a change no reload can apply (the metrics address, the event log format), is refused
 with one line, `bee: reload refused: ...`, and the programs running keep running as they were. Otherwise
-one line `bee: reload: +A -R (K unchanged): ...` says what changes, the programs removed are detached,
-those added pulled (per their pull policy) and started, and the others left alone (`bee.run.liveset`).
+the programs removed are detached, those added pulled (per their pull policy) and started (their
+"attached" or warning lines), the others left alone (`bee.run.liveset`), and then one line
+`bee: reload: +A -R (K unchanged): ...` says what was done.
 The work is done on the reloader's own thread, `bee-reload`; the event loop only swaps its rings.
 """
 
@@ -75,12 +76,11 @@ class Reloader:
             running = ", ".join(self.live.lineup.names) or "none"
             self._say(f"reload refused: {exc.message}; the programs running keep running ({running})")
             return None
-        self._say(plan.summary())
         self.live.remove([p.name for p in plan.remove])
-        added = [options_of(entry) for entry in plan.add]
-        self.live.add(added, self._pull)
+        self.live.add([options_of(entry) for entry in plan.add], self._pull)
         self.live.poller.interval = new.poll_interval
         self.config = new
+        self._say(plan.summary())  # last: once it is written, the scrapes show the new set
         return plan
 
     def _say(self, line: str) -> None:

@@ -53,6 +53,7 @@ class MetricsRegistry:
         self._families: dict[str, Family] = {}
         self._owners: dict[str, list[str]] = {}  # family name → the programs that registered it, first first
         self._hooks: list[tuple[Callable[[], None], str | None]] = []  # with the program that added each
+        self._collecting = threading.Lock()  # hooks run, or a program is forgotten: never both at once
         self.program_label = program_label
         extra = ("program",) if program_label else ()
         self.events_read = self.register(
@@ -107,18 +108,20 @@ class MetricsRegistry:
 
     def forget_program(self, program: str) -> None:
         """Drop every series of `program` (label `program`), the families only it registered, and the
-        collect hooks it added: what a program removed from a running run leaves behind."""
-        with self._lock:
-            for name, owners in list(self._owners.items()):
-                if program in owners:
-                    owners.remove(program)
-                    if not owners:
-                        del self._owners[name], self._families[name]
-            self._hooks = [(hook, owner) for hook, owner in self._hooks if owner != program]
-            families = list(self._families.values())
-        for family in families:
-            if "program" in family.label_names:
-                family.forget_where("program", program)
+        collect hooks it added: what a program removed from a running run leaves behind. Waits for hooks
+        running (a scrape's): none of them writes a series of `program` after this returns."""
+        with self._collecting:
+            with self._lock:
+                for name, owners in list(self._owners.items()):
+                    if program in owners:
+                        owners.remove(program)
+                        if not owners:
+                            del self._owners[name], self._families[name]
+                self._hooks = [(hook, owner) for hook, owner in self._hooks if owner != program]
+                families = list(self._families.values())
+            for family in families:
+                if "program" in family.label_names:
+                    family.forget_where("program", program)
 
     def counter(self, map_name: str, label_names: Sequence[str], *, map_type: str = "hash") -> CounterFamily:
         """Register the counter family of BPF map `map_name`."""
@@ -154,14 +157,16 @@ class MetricsRegistry:
 
     def exposition(self) -> bytes:
         """All families in the Prometheus text format 0.0.4, UTF-8 encoded."""
+        with self._collecting:
+            with self._lock:
+                hooks = [hook for hook, _ in self._hooks]
+            for hook in hooks:
+                try:
+                    hook()
+                except Exception:
+                    logger.exception("metrics collect hook failed")
         with self._lock:
-            hooks = [hook for hook, _ in self._hooks]
             families = sorted(self._families.values(), key=lambda f: f.name)
-        for hook in hooks:
-            try:
-                hook()
-            except Exception:
-                logger.exception("metrics collect hook failed")
         out: list[str] = []
         for family in families:
             family.render(out)

@@ -188,7 +188,7 @@ def test_an_added_program_that_fails_leaves_the_others_running(start_config, con
     run = start_config(config.path, port)
     missing = tmp_path / "missing.o"
     config.update(TYPES, f"  - program: {missing}\n")
-    run.wait_for(lambda: any("did not start" in line for line in run.stderr_lines), what="the warning")
+    run.wait_for(lambda: reload_lines(run), what="the reload line")
     assert reload_lines(run) == ["bee: reload: +1 -0 (1 unchanged): added missing"]
     warning = next(line for line in run.stderr_lines if "did not start" in line)
     assert warning.startswith(f"bee: warning: program missing ({missing}) did not start: ")

@@ -261,13 +261,6 @@ class CounterFamily(_ScalarFamily):
             if delta > 0 or labels not in self._values:
                 self._values[labels] = self._values.get(labels, 0.0) + max(delta, 0)
 
-    def forget_where(self, label: str, value: str) -> None:
-        """Forget every series whose label `label` has `value` (ValueError for a label it does not have)."""
-        index = self.label_names.index(label)
-        with self._lock:
-            for labels in [k for k in self._values if k[index] == value]:
-                self._forget(labels)
-
     def _forget(self, labels: Labels) -> None:
         self._values.pop(labels, None)
         self._last.pop(labels, None)

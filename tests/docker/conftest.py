@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.helpers import REPO
+from tests.docker.runner_image import ensure_runner_image
 from tests.run.conftest import trigger
 
 __all__ = ["trigger"]
@@ -26,13 +25,6 @@ def docker_client() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def runner_image(docker_client: Any) -> str:
-    """The runner image of this checkout, built with `make runner-image` when missing."""
-    from docker.errors import ImageNotFound
-
-    from bee.compile.package import DEFAULT_RUNNER_IMAGE
-
-    try:
-        docker_client.images.get(DEFAULT_RUNNER_IMAGE)
-    except ImageNotFound:
-        subprocess.run(["make", "-s", "runner-image"], cwd=REPO, check=True, timeout=900)
-    return DEFAULT_RUNNER_IMAGE
+    """This checkout's runner image, tagged by a digest of its sources (built with `make runner-image` when
+    missing), so a test never runs an older `bee-runner:<version>` left by another checkout."""
+    return ensure_runner_image(docker_client)

@@ -104,7 +104,7 @@ def test_packaged_program_runs_and_serves_metrics(bee, docker_client, runner_ima
     shutil.copy(DATA / "src" / "run_types.c", source)
     assert bee("build", str(source), "types:pkg", "--local").returncode == 0
     image = f"bee-test/types:{os.getpid()}"
-    packaged = bee("package", "types:pkg", image, timeout=900)
+    packaged = bee("package", "types:pkg", image, "--bee-image", runner_image, timeout=900)
     assert packaged.returncode == 0, packaged.stderr
     port = free_port()
     container = docker_client.containers.run(

@@ -43,6 +43,17 @@ runner-image: setup
 	@scripts/runner-wheels.sh dist/wheels
 	docker build -t $(RUNNER_IMAGE) .
 
+# make fleet-demo: FLEET_SIZE (5) runner containers of this checkout's runner image, each with its own
+# config and port, scraped by a real Prometheus (Debian's prometheus, on a loopback port); causes a few
+# events, prints Prometheus's answers and URL, and removes everything on Ctrl-C or after FLEET_TIME
+# seconds (empty: until Ctrl-C). Needs root and Docker. docs/fleet.md explains.
+FLEET_SIZE ?= 5
+FLEET_TIME ?=
+.PHONY: fleet-demo
+fleet-demo: setup
+	@scripts/docker-up.sh
+	.venv/bin/python -m tests.fleet.demo --size $(FLEET_SIZE) $(if $(FLEET_TIME),--time $(FLEET_TIME))
+
 # ruff, the import contracts (import-linter) and mypy; `make test` runs the same first
 lint: setup
 	@scripts/lint.sh

@@ -40,6 +40,9 @@ def run(fleet: Fleet, seconds: float | None) -> None:
     print(f"runner image {fleet.image}; programs {', '.join(PROGRAMS)}")
     for runner in fleet.runners:
         print(f"  {runner.name}: container {runner.container.name}, metrics on http://{runner.address}/metrics")
+    first = fleet.runners[0]
+    print(f"\n{first.name}'s config ({first.directory / 'config.yaml'}, /etc/bee/config.yaml in its container):")
+    print((first.directory / "config.yaml").read_text().rstrip())
     events = fleet.events
     print(f"\ncausing {EXECS} execs of {events.comm('x')}, {OPENS} opens by {events.comm('o')}, "
           f"{CONNECTS} TCP connects by {events.comm('c')} to 127.0.0.1")

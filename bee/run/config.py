@@ -108,6 +108,7 @@ def _program(entry: YamlNode) -> ProgramEntry:
     if "program" not in keys:
         raise entry.error("an entry needs `program`: a file or a reference")
     program = keys["program"].text()
+    _check_reference(program, keys["program"])
     filters = tuple(item.text() for item in keys["filters"].sequence()) if "filters" in keys else ()
     if filters:
         from bee.sinks.filters import FilterSet
@@ -129,6 +130,22 @@ def _program(entry: YamlNode) -> ProgramEntry:
         pin_maps=Path(keys["pin_maps"].text()) if "pin_maps" in keys else None,
         pin_progs=Path(keys["pin_progs"].text()) if "pin_progs" in keys else None,
     )
+
+
+def _check_reference(program: str, node: YamlNode) -> None:
+    """A `program` that is neither a file nor path-like must be a valid reference (checked now, so that
+    the message names the file and line)."""
+    from bee.inputs import existing_file, looks_like_path
+
+    if existing_file(program) is not None or looks_like_path(program):
+        return
+    from bee.errors import InvalidReferenceError
+    from bee.oci.reference import parse_reference
+
+    try:
+        parse_reference(program)
+    except InvalidReferenceError as exc:
+        raise node.error(str(exc)) from None
 
 
 def _any_mapping(node: YamlNode) -> dict[str, YamlNode]:

@@ -88,6 +88,8 @@ BAD = [
      r"line 3: programs\[1\]: name 'x' is also that of programs\[0\]; give one of them a `name`"),
     ("programs:\n  - {program: a.o, pin_maps: /sys/fs/bpf/p}\n  - {program: b.o, pin_progs: /sys/fs/bpf/p}\n",
      r"line 3: programs\[1\]: pin directory '/sys/fs/bpf/p' is also that of programs\[0\]"),
+    ("programs:\n  - program: a.o\n  - program: 'Ghcr.io/Me/probe v1'\n",
+     r"line 3: programs\[1\]\.program: invalid reference \"Ghcr.io/Me/probe v1\": it contains whitespace"),
     ("programs: [{program: a.o}]\nformat: text\nformat: json\n",
      r"line 3: the key 'format' is given twice \(first on line 2\)"),
     ("base: &b {program: a.o}\nprograms: [*b]\n", r"line 1: anchors and aliases \(&, \*\) are not supported"),

@@ -6,8 +6,9 @@ parses them in-line only when that module cannot be imported. After changing the
 
 Only functions and struct fields present in libbpf 1.0 are declared (checked against the
 versioned symbols of `libbpf.so.1`; no `ring__*`, `ring_buffer__consume_n`,
-`bpf_map_get_info_by_fd`). Option structs are declared as libbpf 1.1 defines them; libbpf
-accepts a larger `sz` as long as the fields it does not know are zero, which bee never sets.
+`bpf_map_get_info_by_fd` nor `bpf_prog_get_info_by_fd`: `bpf_obj_get_info_by_fd` does their
+work). Option structs are declared as libbpf 1.1 defines them; libbpf accepts a larger `sz` as
+long as the fields it does not know are zero, which bee never sets.
 Enums are declared as `int`, their C size on every Linux ABI.
 """
 
@@ -187,6 +188,54 @@ struct bpf_test_run_opts {
     __u32 batch_size;
 };
 int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts *opts);
+
+/* run-time statistics: BPF_ENABLE_STATS (kernel 5.8), and what the kernel tells of a program.
+ * struct bpf_prog_info as Linux 5.16+ defines it (232 bytes; every __u64 falls on a multiple of 8,
+ * so __aligned_u64 needs no attribute), its one bitfield word as a plain __u32. An older kernel
+ * fills the fields it knows and leaves the rest zero. */
+int bpf_enable_stats(int type);
+struct bpf_prog_info {
+    __u32 type;
+    __u32 id;
+    unsigned char tag[8];
+    __u32 jited_prog_len;
+    __u32 xlated_prog_len;
+    __u64 jited_prog_insns;
+    __u64 xlated_prog_insns;
+    __u64 load_time;
+    __u32 created_by_uid;
+    __u32 nr_map_ids;
+    __u64 map_ids;
+    char name[16];
+    __u32 ifindex;
+    __u32 gpl_compatible_word;
+    __u64 netns_dev;
+    __u64 netns_ino;
+    __u32 nr_jited_ksyms;
+    __u32 nr_jited_func_lens;
+    __u64 jited_ksyms;
+    __u64 jited_func_lens;
+    __u32 btf_id;
+    __u32 func_info_rec_size;
+    __u64 func_info;
+    __u32 nr_func_info;
+    __u32 nr_line_info;
+    __u64 line_info;
+    __u64 jited_line_info;
+    __u32 nr_jited_line_info;
+    __u32 line_info_rec_size;
+    __u32 jited_line_info_rec_size;
+    __u32 nr_prog_tags;
+    __u64 prog_tags;
+    __u64 run_time_ns;
+    __u64 run_cnt;
+    __u64 recursion_misses;
+    __u32 verified_insns;
+    __u32 attach_btf_obj_id;
+    __u32 attach_btf_id;
+    __u32 _pad;
+};
+int bpf_obj_get_info_by_fd(int bpf_fd, void *info, __u32 *info_len);
 
 /* ring buffers */
 typedef int (*ring_buffer_sample_fn)(void *ctx, void *data, size_t size);

@@ -102,6 +102,10 @@ class KprobesUnsupportedError(AttachError):
     """The program is a kprobe and the running kernel was built without kprobe support."""
 
 
+class StatsUnavailableError(LibbpfError):
+    """The kernel's BPF run-time statistics cannot be turned on: a kernel without them, or no CAP_SYS_ADMIN."""
+
+
 class ClosedError(LibbpfError):
     """A program, map, link or ring buffer was used after it (or its object) was closed."""
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from typing import Any, Literal
 
     from bee.libbpf.object import BpfObject
+    from bee.libbpf.stats import RunStats
 
 ffi = _ffi.ffi
 
@@ -123,6 +124,13 @@ class Program:
         if fd < 0:
             raise LibbpfError(f"program {self.name} is not loaded")
         return fd
+
+    def run_stats(self) -> RunStats:
+        """How many times the loaded program ran and for how long, as the kernel counted while its run-time
+        statistics were on (`bee.libbpf.stats`). LibbpfError when the program is not loaded."""
+        from bee.libbpf.stats import read_run_stats  # only runs with --bpf-stats read them (docs/startup.md)
+
+        return read_run_stats(self.fd)
 
     # -- attach -------------------------------------------------------------------------------
 

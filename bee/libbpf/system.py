@@ -1,4 +1,4 @@
-"""What the running kernel and process can do: BTF, privileges, tracefs, kprobes, bpffs.
+"""What the running kernel and process can do: BTF, privileges, tracefs, kprobes, bpffs, BPF statistics.
 
 Plain reads of /proc and /sys (no libbpf), except `ensure_tracefs` and `ensure_bpffs`, which mount
 tracefs and the BPF filesystem.
@@ -17,6 +17,8 @@ TRACEFS = Path("/sys/kernel/tracing")
 DEBUGFS_TRACING = Path("/sys/kernel/debug/tracing")
 KPROBE_PMU = Path("/sys/bus/event_source/devices/kprobe")
 BPFFS = Path("/sys/fs/bpf")
+#: 1 while BPF run-time statistics were turned on through it (not through BPF_ENABLE_STATS: `bee.libbpf.stats`).
+BPF_STATS_SYSCTL = Path("/proc/sys/kernel/bpf_stats_enabled")
 
 # capability numbers (linux/capability.h)
 CAP_NET_ADMIN = 12
@@ -91,6 +93,15 @@ def kprobes_supported() -> bool:
     """True when the kernel can create kprobes (the kprobe PMU, or tracefs' kprobe_events)."""
     return KPROBE_PMU.exists() or (TRACEFS / "kprobe_events").exists() or (
         DEBUGFS_TRACING / "kprobe_events").exists()
+
+
+def bpf_stats_sysctl(path: Path = BPF_STATS_SYSCTL) -> int | None:
+    """The value of the sysctl `kernel.bpf_stats_enabled` (0 or 1); None when the kernel has none (before
+    5.1) or it cannot be read."""
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def bpffs_mounted(path: Path = BPFFS) -> bool:

@@ -239,7 +239,7 @@ class CounterFamily(_ScalarFamily):
 
     def __init__(self, name: str, help: str, label_names: Sequence[str], extra: Sequence[str] = ()) -> None:
         super().__init__(name, help, label_names, extra)
-        self._last: dict[Labels, int] = {}
+        self._last: dict[Labels, float] = {}
 
     def inc(self, labels: Labels, amount: float = 1) -> None:
         """Add `amount` (>= 0; ValueError otherwise) to the series, creating it at 0 first."""
@@ -249,10 +249,10 @@ class CounterFamily(_ScalarFamily):
         with self._lock:
             self._values[labels] = self._values.get(labels, 0.0) + amount
 
-    def follow(self, labels: Labels, value: int) -> None:
-        """Track a hash-map value polled periodically: add its increase since the last call for
-        these labels. The first value seen is added whole; a lower value means the key was reset,
-        so the new value is the increase. Never decreases."""
+    def follow(self, labels: Labels, value: float) -> None:
+        """Track a count kept elsewhere and read periodically (a hash-map value, a kernel counter): add its
+        increase since the last call for these labels. The first value seen is added whole; a lower value
+        means the count was reset, so the new value is the increase. Never decreases."""
         self._check(labels)
         with self._lock:
             last = self._last.get(labels)

@@ -191,7 +191,7 @@ class BoundCounter:
     def inc(self, labels: Labels, amount: float = 1) -> None:
         self.family.inc(labels + self.suffix, amount)
 
-    def follow(self, labels: Labels, value: int) -> None:
+    def follow(self, labels: Labels, value: float) -> None:
         self.family.follow(labels + self.suffix, value)
 
     def get(self, labels: Labels) -> float | None:

@@ -87,6 +87,10 @@ RUN_OPTIONS: tuple[Opt, ...] = (
         default="missing", choices=("missing", "always", "never"), show_default=True),
     Opt("fail_fast", ("--fail-fast",), FLAG,
         "With several programs: end the run when one fails to start (by default the others go on)."),
+    Opt("bpf_stats", ("--bpf-stats",), FLAG,
+        "Count what each BPF program costs the kernel while the run lasts (Linux 5.8, CAP_SYS_ADMIN; a clock "
+        "read before and after every run): bee_bpf_runs_total and bee_bpf_run_seconds_total per BPF program, "
+        "/healthz as JSON with nanoseconds per run, and one line per BPF program at exit."),
     Opt("runner_config", ("--config",), PATH,
         "Run the programs of this runner config file (YAML), each with its own options, instead of "
         "BPF_PROGRAM arguments.", metavar="FILE"),

@@ -36,6 +36,7 @@ bee run opensnoop:v1 --no-tty --format json
 bee run probe.o -f print_events,comm,^bash$
 bee run xdp_counter.o --iface eth0
 bee run opensnoop:v1 execsnoop.o --no-tty
+bee run opensnoop:v1 --no-tty --bpf-stats
 bee run --config runner.yaml --no-tty
 """
 

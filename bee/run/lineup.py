@@ -7,7 +7,8 @@ anything is read. A program that fails to start (read, prepare, load, attach) ra
 when the run has one program or fails fast; otherwise one warning line names it and the reason,
 it is recorded as failed, and the others go on. Once the run started (`tolerant`: programs a reload
 adds), a failure is always only that warning. `/healthz` of a run of several programs, or of a runner
-config, answers a JSON body with every program's state: 200 when all are attached, 503 otherwise.
+config, or with `--bpf-stats`, answers a JSON body with every program's state (and what `reporter` adds):
+200 when all are attached, 503 otherwise.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bee.sinks.metrics import MetricsRegistry
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
     from typing import IO
 
     from bee.run.settings import ProgramOptions
@@ -75,6 +77,8 @@ class Lineup:
         self.labelled = self.several if labelled is None else labelled
         self.fail_fast = fail_fast
         self.tolerant = False  # True once the run started: a failure is then never raised (a reload's)
+        #: More keys for programs' `/healthz` entries, by program name (`--bpf-stats`: `bee.run.bpfstats`).
+        self.reporter: Callable[[], Mapping[str, Mapping[str, object]]] | None = None
         self._err = err
         self._up = registry.register(GaugeFamily(
             "bee_program_up", "1 when the program is attached, 0 when it failed to start.", ("program",)))
@@ -131,12 +135,14 @@ class Lineup:
 
     def health(self, ready: bool) -> tuple[int, str, bytes]:
         """`/healthz` of a run of several programs: 200 when every program is attached and the run is
-        reading, 503 otherwise; a JSON body `{"programs": {NAME: {"state": ..., "error": ...}}}`."""
+        reading, 503 otherwise; a JSON body `{"programs": {NAME: {"state": ..., "error": ..., ...}}}` where
+        `...` is what `reporter` gives for NAME."""
         import json
 
         with self._lock:
             states = dict(self._states)
-        body = {"programs": {name: {"state": state, "error": error.message if error else None}
+        extra = self.reporter() if self.reporter is not None else {}
+        body = {"programs": {name: {"state": state, "error": error.message if error else None, **extra.get(name, {})}
                              for name, (state, error) in states.items()}}
         healthy = ready and all(state == ATTACHED for state, _ in states.values())
         return 200 if healthy else 503, "application/json", (json.dumps(body) + "\n").encode()

@@ -9,6 +9,8 @@ number of these; nothing here is shared between programs but the `Sinks` they wr
 
 from __future__ import annotations
 
+import threading
+
 from bee.records import Record
 from bee.run.attach import Hook, attach_all, pin_all
 from bee.run.load import Loading
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from bee.libbpf.map import Map
     from bee.libbpf.object import BpfObject
     from bee.libbpf.ringbuf import Handler, RingBuffer
+    from bee.libbpf.stats import RunStats
     from bee.run.btfcache import Filler
     from bee.sinks.metrics import ProgramMetrics
 
@@ -35,7 +38,8 @@ class Pins(Record):
 
 
 class ProgramRun:
-    """One program of a run; see the module docstring. Not thread-safe: one thread drives it at a time."""
+    """One program of a run; see the module docstring. Not thread-safe: one thread drives it at a time, but
+    `run_stats()` may be called from any thread (a scrape's) and `close()` waits for it."""
 
     def __init__(self, prepared: PreparedProgram, pins: Pins | None = None, name: str | None = None) -> None:
         """`name`: what the run calls it (default: its source's short name)."""
@@ -49,6 +53,7 @@ class ProgramRun:
         self.hash_maps: list[tuple[Map, HashOutput]] = []  # its tracked hash maps, once attached
         self._loading: Loading | None = None
         self._obj: BpfObject | None = None
+        self._closing = threading.Lock()  # `_obj` is let go under it: `run_stats()` never reads a closed object
 
     @property
     def location(self) -> str:
@@ -80,13 +85,24 @@ class ProgramRun:
         handlers: dict[str | Map, Handler] = {name: out for name, out in self.outputs.ring.items()}
         self.ring = obj.ring_buffer(handlers) if handlers else None
 
+    def run_stats(self) -> dict[str, RunStats]:
+        """What the kernel counted of each of its loaded BPF programs (by function) while its run-time
+        statistics were on (`bee.libbpf.stats`); {} before the load ended and once closed. Raises the
+        LibbpfError of a program the kernel will not tell about."""
+        with self._closing:
+            obj = self._obj
+            if obj is None:
+                return {}
+            return {name: program.run_stats() for name, program in obj.programs.items() if program.loaded}
+
     def cache_filler(self) -> Filler | None:
         """The BTF cache filler to start once attached (see `Loading.cache_filler`), or None."""
         return self._loading.cache_filler() if self._loading is not None else None
 
     def close(self) -> None:
         """Detach and free everything of this program (links → ring buffer → object). Idempotent."""
-        obj, self._obj, self.ring = self._obj, None, None
+        with self._closing:
+            obj, self._obj, self.ring = self._obj, None, None
         if obj is not None:
             obj.close()
         if self._loading is not None:

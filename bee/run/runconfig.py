@@ -4,7 +4,8 @@ runner config file (`--config FILE`, read by `bee.run.config`, imported only the
 With `--config`, the file says everything about the programs and the runner: giving programs as
 arguments too, or a run option the file also sets (`-f`, `-b`, `-k`, `--format`, `--prom-port`,
 `--prom-addr`, `--poll-interval`, `--iface`, `--pin-maps`, `--pin-progs`, `--pull`, `--fail-fast`) with a
-value other than its default, is refused with one sentence naming it. `--no-tty` and `--debug` still apply.
+value other than its default, is refused with one sentence naming it. `--no-tty`, `--debug` and `--bpf-stats`
+still apply.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def settings_from(programs: Sequence[str], values: Mapping[str, Any]) -> RunSett
             hist_value_keys=parse_value_keys(values["hist_value_key"]),
             prom_host=values["prom_addr"], prom_port=values["prom_port"], poll_interval=values["poll_interval"],
             pin_maps=values["pin_maps"], pin_progs=values["pin_progs"], iface=values["iface"],
-            fail_fast=values["fail_fast"], pull=str(values["pull_policy"]),
+            fail_fast=values["fail_fast"], pull=str(values["pull_policy"]), bpf_stats=bool(values["bpf_stats"]),
         )
     if programs:
         raise UsageError(f"give programs either as arguments or in --config {path}, not both "
@@ -66,6 +67,7 @@ def settings_from(programs: Sequence[str], values: Mapping[str, Any]) -> RunSett
         entries=tuple(options_of(entry) for entry in config.programs),
         no_tty=values["no_tty"], fmt=config.fmt, prom_host=config.prom_host, prom_port=config.prom_port,
         poll_interval=config.poll_interval, fail_fast=config.fail_fast, config=config,
+        bpf_stats=bool(values["bpf_stats"]),
     )
 
 

@@ -5,7 +5,9 @@ fix up; no kernel) and check privileges → bind the metrics port → start each
 while this thread makes the outputs → attach → start the readers → serve. Each step goes on with the
 programs that did not fail it (`bee.run.starting`, `bee.run.lineup`). On SIGINT/SIGTERM, `stop()`, or
 any failure: stop the readers → destroy links → free ring buffers → close the objects (after their
-loads ended) → stop the server, so nothing stays attached in the kernel.
+loads ended) → stop the server, so nothing stays attached in the kernel. With `--bpf-stats`, the
+kernel's run-time statistics are on from before the loads to the end (`bee.run.bpfstats`), and a run
+that ends normally says what each BPF program cost, last.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import IO
 
+    from bee.libbpf.stats import RunStats
+    from bee.run.bpfstats import BpfStats
     from bee.run.outputs.factory import Sinks
     from bee.run.reloading import Reloader
     from bee.sinks.http import MetricsServer
@@ -58,6 +62,8 @@ class Runner:
         self.lineup: Lineup | None = None
         self.live: LiveSet | None = None  # the programs attached, once they are
         self._sinks: Sinks | None = None
+        self._bpf_stats: BpfStats | None = None  # with --bpf-stats, once turned on
+        self._final_stats: dict[str, dict[str, RunStats]] = {}  # what they were when the readers stopped
 
     def stop(self) -> None:
         """Ask the run to end; it detaches everything and returns from `run()` within a second."""
@@ -70,7 +76,12 @@ class Runner:
         """Run until `stop()` or a signal. Raises BeeError subclasses for every expected failure.
 
         On a terminal (stdout and stdin TTYs, no `--no-tty`, no `out` given) the interactive view owns
-        the main thread and the kernel work runs in a worker thread; otherwise events are logged."""
+        the main thread and the kernel work runs in a worker thread; otherwise events are logged. With
+        `--bpf-stats`, a run that ends so says last what each BPF program cost the kernel."""
+        self._run()
+        self._say_bpf_stats()
+
+    def _run(self) -> None:
         settings = self.settings
         interactive = self._interactive()
         if interactive and settings.several:
@@ -87,8 +98,10 @@ class Runner:
 
             filters = parse_filters(lineup)
             server = self.server = start_metrics_server(registry, settings.prom_host, settings.prom_port)
-            server.health = lineup.health if lineup.labelled else None
             stack.callback(server.stop)
+            if settings.bpf_stats:
+                self._start_bpf_stats(stack)
+            server.health = lineup.health if lineup.labelled or self._bpf_stats is not None else None
             for program in programs:
                 stack.callback(program.close)  # after a failure: wait for the load, close the object
                 program.start_loading(read_in_place=not interactive)
@@ -114,6 +127,36 @@ class Runner:
             hooks = lambda going: [(h.function, h.section, h.target) for p in going for h in p.hooks]  # noqa: E731
             run_session(view, lambda: self._run_kernel(programs, lambda going: view.attached(hooks(going))),
                         self._stop)
+
+    def bpf_run_stats(self) -> dict[str, dict[str, RunStats]]:
+        """What each BPF program attached cost the kernel so far, by program name then function (runs and
+        nanoseconds: `RunStats`); {} without `--bpf-stats`, or when the kernel could not count. Any thread."""
+        stats, live = self._bpf_stats, self.live
+        if stats is None or live is None:
+            return {}
+        return stats.snapshot(live.programs)
+
+    def _start_bpf_stats(self, stack: contextlib.ExitStack) -> None:
+        """Turn the kernel's run-time statistics on for the run (a warning line when it cannot) and add
+        what each program cost to `/healthz`."""
+        from bee.run.bpfstats import BpfStats  # only with --bpf-stats (docs/startup.md)
+
+        assert self.registry is not None and self.lineup is not None
+        stats = self._bpf_stats = BpfStats.start(self.registry, self.err)
+        if stats is None:
+            return
+        stack.callback(stats.close)
+        self.lineup.reporter = lambda: stats.health(self.live.programs if self.live is not None else ())
+
+    def _say_bpf_stats(self) -> None:
+        """One line per BPF program on stderr: what it cost the kernel while the run lasted."""
+        if self._bpf_stats is None:
+            return
+        from bee.run.bpfstats import summary
+
+        for line in summary(self._final_stats):
+            self.err.write(line + "\n")
+        self.err.flush()
 
     def _interactive(self) -> bool:
         """True when the run shows the interactive view rather than the event log."""
@@ -143,6 +186,10 @@ class Runner:
             live = self.live = LiveSet(programs, lineup, self._sinks, loop, poller, self.store_root, self._announce)
             stack.callback(live.close_all)  # the programs a reload added too
             registry.on_collect(lambda: publish_full(live.programs))
+            stats = self._bpf_stats
+            if stats is not None:
+                registry.on_collect(lambda: stats.publish(live.programs))
+                stack.callback(lambda: setattr(self, "_final_stats", stats.snapshot(live.programs)))  # before closes
             stack.callback(setattr, self, "_loop", None)
             reloader = self._reloader(live)
             with stop_on_signals(self.stop, reloader.request if reloader is not None else None):

@@ -53,6 +53,7 @@ class RunSettings(Record):
     fail_fast: bool = False  # several programs: one that fails to start ends the run
     pull: str = "missing"  # when to pull each reference: bee.run.source.PULL_POLICIES
     config: RunnerConfig | None = None  # the runner config `entries` came from, which a reload replaces
+    bpf_stats: bool = False  # turn the kernel's BPF run-time statistics on and export them (bee.run.bpfstats)
 
     def program_options(self) -> tuple[ProgramOptions, ...]:
         """Every program with its options: `entries`, or each of `programs` named by its short name (two of

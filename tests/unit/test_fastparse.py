@@ -58,6 +58,7 @@ ACCEPTED = [
     ["run", "--poll-interval", "0.5", "x", "--iface", "lo", "--pin-maps", "/sys/fs/bpf/x", "--pin-progs",
      "/tmp/p", "--pull", "never"],
     ["run", "x", "--prom-port=65535", "--poll-interval=3600", "--format=text", "--pull=always"],
+    ["run", "x", "--bpf-stats", "--no-tty"],
     ["run", "x", "--prom-port", "007", "--poll-interval", "0.05", "--format", "json", "--format", "text"],
     ["--storage", "~/store", "--debug", "run", "--no-tty", "--no-tty", "ghcr.io/a/b:1"],
     ["--storage=/a", "--storage", "/b", "run", "-"],
@@ -107,7 +108,7 @@ def test_defaults_are_clicks(clean_env: dict[str, str], monkeypatch: pytest.Monk
     assert fast.values == {"debug": False, "filters": (), "hist_buckets": (), "hist_value_key": (), "no_tty": False,
                            "fmt": "text", "prom_port": 9091, "prom_addr": None, "poll_interval": 1.0, "iface": None,
                            "pin_maps": None, "pin_progs": None, "pull_policy": "missing", "fail_fast": False,
-                           "runner_config": None}
+                           "bpf_stats": False, "runner_config": None}
     assert fast.options.storage == Path("~/.bumblebee/store").expanduser()
 
 

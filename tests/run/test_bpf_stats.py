@@ -26,6 +26,8 @@ from tests.goldens import object_bytes
 from tests.netns import udp_frame
 from tests.run.conftest import BeeRun, free_port
 from tests.run.support import running
+from tests.run.test_reload import QUIET, TRICKY, TYPES, configmap, reload_lines  # noqa: F401  (fixture)
+from tests.run.test_run_config_file import start_config  # noqa: F401  (fixture)
 from tests.run.test_several import healthz, scrape_until
 
 SERIES = re.compile(r'^(bee_bpf_runs_total|bee_bpf_run_seconds_total)\{([^}]*)\} (\S+)$')
@@ -158,6 +160,36 @@ def test_without_cap_sys_admin_one_warning_and_the_run_goes_on(root, store_dir: 
     assert run.stderr_lines[0] == ("bee: warning: --bpf-stats: turning BPF run-time statistics on needs "
                                    "CAP_SYS_ADMIN; the run goes on without bee_bpf_* series")
     assert not [line for line in run.stderr_lines if "bpf stats:" in line]
+
+
+def test_a_reload_takes_a_removed_programs_series_along(start_config, configmap, trigger) -> None:  # noqa: F811
+    """With a runner config, `--bpf-stats` still applies; a program a reload removes leaves no series, one it
+    adds gets its own, and a kept one goes on counting with the same BPF program."""
+    config, port = configmap
+    config.update(TYPES, TRICKY)
+    run = start_config(config.path, port, "--bpf-stats")
+    run.wait_for(lambda: len([ln for ln in run.stderr_lines if ln.startswith("bee: attached")]) == 2,
+                 what="two attached lines")
+    trigger("beetrigger")
+    before = bpf_series("\n".join(scrape_until(
+        run, lambda text: 'bee_bpf_runs_total{bpf_program="on_exec",program="tricky"}' in text, "tricky's series")))
+    assert {labels for _, labels in before} == {'bpf_program="on_exec",program="types"',
+                                                 'bpf_program="on_exec",program="tricky"'}
+    kept = json.loads(healthz(run)[2])["programs"]["types"]["bpf_stats"]["on_exec"]
+    config.update(TYPES, QUIET)
+    run.wait_for(lambda: reload_lines(run), what="the reload line")
+    trigger("beetrigger")
+    after = bpf_series("\n".join(scrape_until(
+        run, lambda text: 'bee_bpf_runs_total{bpf_program="on_exec",program="quiet"}' in text, "quiet's series")))
+    assert {labels for _, labels in after} == {'bpf_program="on_exec",program="types"',
+                                                'bpf_program="on_exec",program="quiet"'}
+    runs = ("bee_bpf_runs_total", 'bpf_program="on_exec",program="types"')
+    assert after[runs] >= before[runs] + 1
+    programs = json.loads(healthz(run)[2])["programs"]
+    assert set(programs) == {"types", "quiet"}
+    assert programs["types"]["bpf_stats"]["on_exec"]["prog_id"] == kept["prog_id"]
+    assert programs["quiet"]["bpf_stats"]["on_exec"]["prog_id"] != kept["prog_id"]
+    run.stop()
 
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["signalled", "killed"])

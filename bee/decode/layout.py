@@ -71,8 +71,33 @@ class _Bitfield(namedtuple("_Bitfield", ("field", "bit", "bits", "type"))):
     type: BitfieldType
 
 
-def _is_bool(t: Int) -> bool:
+def is_bool(t: Int) -> bool:
+    """Whether an integer is a C `_Bool` (BTF's BOOL encoding, or a one-byte int named so)."""
     return t.is_bool or (t.size == 1 and t.name in ("_Bool", "bool"))
+
+
+def special_typedef(btf: Btf, type_id: int, size: int) -> str | None:
+    """Which of bee's typedefs (`solo_types.h`) gives `type_id` its meaning: "ipv4_addr" (4 bytes, network
+    order), "ipv6_addr" (16 bytes, network order) or "duration" (an integer of 1, 2, 4 or 8 bytes, in
+    nanoseconds), the first that fits in the type's typedef chain; None when none does (an `ipv6_addr`
+    that is solo_types.h's u32 is a plain integer)."""
+    t = btf.resolve(type_id)
+    for name in btf.typedef_names(type_id):
+        if name == "ipv4_addr" and size == 4:
+            return name
+        if name == "ipv6_addr" and size == 16:
+            return name
+        if name == "duration" and isinstance(t, Int) and t.size in (1, 2, 4, 8) and not is_bool(t):
+            return name
+    return None
+
+
+def is_text(btf: Btf, array: Array) -> bool:
+    """Whether an array is text: of plain, signed or unsigned `char` (not `_Bool`, not a byte typedef such
+    as `u8`, whose arrays are lists of numbers)."""
+    element = btf.resolve(array.type_id)
+    return (isinstance(element, Int) and element.size == 1 and element.is_char and not is_bool(element)
+            and not BYTE_TYPEDEFS.intersection(btf.typedef_names(array.type_id)))
 
 
 def _int_code(size: int, signed: bool, what: str) -> str:
@@ -208,7 +233,7 @@ class LayoutCompiler:
             mask = (1 << b.bits) - 1
             expr = f"{storage} >> {shift} & {mask:#x}" if shift else f"{storage} & {mask:#x}"
             kind = "int"
-            if isinstance(b.type, Int) and _is_bool(b.type):
+            if isinstance(b.type, Int) and is_bool(b.type):
                 expr, kind = f"({expr}) != 0", "bool"
             elif b.type.signed:
                 sign = 1 << (b.bits - 1)
@@ -229,7 +254,7 @@ class LayoutCompiler:
             if t.size == 16:
                 return Extract((Read(offset, "16s"),), f"int.from_bytes({{0}}, {self.endian!r}, signed={t.signed})",
                                "int")
-            if _is_bool(t):
+            if is_bool(t):
                 if t.size == 1:
                     return Extract((Read(offset, "?"),), "{0}", "bool")
                 return Extract((Read(offset, _int_code(t.size, False, what)),), "{0} != 0", "bool")
@@ -250,22 +275,22 @@ class LayoutCompiler:
 
     def _special(self, type_id: int, offset: int, size: int) -> Extract | None:
         """bee's typedef names (`ipv4_addr`, `ipv6_addr`, `duration`) when the size fits; else None."""
-        t = self.btf.resolve(type_id)
-        for name in self.btf.typedef_names(type_id):
-            if name == "ipv4_addr" and size == 4:
-                return Extract((Read(offset, "4s"),), "_ntoa({0})", "str")
-            if name == "ipv6_addr" and size == 16:
-                return Extract((Read(offset, "16s"),), "_ipv6({0})", "str")
-            if name == "duration" and isinstance(t, Int) and t.size in (1, 2, 4, 8) and not _is_bool(t):
-                signed = t.signed or t.size == 8  # Go's Duration is an int64
-                return Extract((Read(offset, _INT_CODES[(t.size, signed)]),), "_duration({0})", "str")
+        special = special_typedef(self.btf, type_id, size)
+        if special == "ipv4_addr":
+            return Extract((Read(offset, "4s"),), "_ntoa({0})", "str")
+        if special == "ipv6_addr":
+            return Extract((Read(offset, "16s"),), "_ipv6({0})", "str")
+        if special == "duration":
+            t = self.btf.resolve(type_id)
+            assert isinstance(t, Int)
+            signed = t.signed or t.size == 8  # Go's Duration is an int64
+            return Extract((Read(offset, _INT_CODES[(t.size, signed)]),), "_duration({0})", "str")
         return None
 
     def _array(self, t: Array, offset: int, size: int, what: str) -> Extract:
         element = self.btf.resolve(t.type_id)
         element_size = self.size(t.type_id, f"an element of {what}")
-        if (isinstance(element, Int) and element.size == 1 and element.is_char and not _is_bool(element)
-                and not BYTE_TYPEDEFS.intersection(self.btf.typedef_names(t.type_id))):
+        if is_text(self.btf, t):
             return Extract((Read(offset, f"{size}s"),), C_STRING_EXPR, "str")
         if t.nelems == 0 or element_size == 0:
             return Extract((), "[]")

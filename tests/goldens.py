@@ -52,6 +52,7 @@ def _goldens() -> dict[str, Golden]:
         Golden("lb_ringbuf_be", SOURCES / "lb_ringbuf.c", ("-target", "bpfeb")),
         Golden("legacy_maps_be", SOURCES / "legacy_maps.c", ("-target", "bpfeb")),
         Golden("dec_layout_be", SOURCES / "dec_layout.c", ("-target", "bpfeb")),
+        Golden("params_be", SOURCES / "params.c", ("-target", "bpfeb")),
     ]
     return {golden.name: golden for golden in plain + variants}
 

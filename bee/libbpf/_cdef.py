@@ -137,6 +137,8 @@ int bpf_map__set_key_size(struct bpf_map *map, __u32 size);
 int bpf_map__set_value_size(struct bpf_map *map, __u32 size);
 int bpf_map__set_max_entries(struct bpf_map *map, __u32 max_entries);
 int bpf_map__set_pin_path(struct bpf_map *map, const char *path);
+int bpf_map__set_initial_value(struct bpf_map *map, const void *data, size_t size);
+const void *bpf_map__initial_value(struct bpf_map *map, size_t *psize);
 _Bool bpf_map__autocreate(const struct bpf_map *map);
 int bpf_map__set_autocreate(struct bpf_map *map, _Bool autocreate);
 int bpf_map__reuse_fd(struct bpf_map *map, int fd);

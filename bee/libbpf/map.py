@@ -105,6 +105,29 @@ class Map:
         """Before load: pin the map at `path` (on bpffs) at load, reusing a compatible map already there."""
         self._set("pin path", _ffi.lib().bpf_map__set_pin_path, path.encode())
 
+    @property
+    def initial_value(self) -> bytes | None:
+        """The bytes an internal map (.rodata, .data, .bss) is created with, or None for other maps."""
+        size = ffi.new("size_t *")
+        data = _ffi.lib().bpf_map__initial_value(self._live(), size)
+        if data == ffi.NULL:
+            return None
+        return bytes(ffi.buffer(data, size[0]))
+
+    def set_initial_value(self, data: bytes) -> None:
+        """Before load: create the internal map (`.rodata`, `.data`, `.bss`) with `data`, which must be
+        exactly its value size. For `.rodata`, libbpf then freezes the map, so the verifier knows these
+        bytes as constants. LibbpfError after load, for another map, or for another size."""
+        if self.initial_value is None:
+            raise LibbpfError(f"cannot set the initial value of map {self.name}: it is not a global data map")
+        if _ffi.lib().bpf_map__fd(self._ptr) >= 0:
+            raise LibbpfError(f"cannot set the initial value of map {self.name}: the object is already loaded")
+        if len(data) != self.value_size:
+            raise LibbpfError(f"cannot set the initial value of map {self.name}: it takes {self.value_size} bytes, "
+                              f"got {len(data)}")
+        self._set("initial value", lambda ptr, raw: _ffi.lib().bpf_map__set_initial_value(ptr, raw, len(raw)),
+                  data)
+
     def _set(self, what: str, setter: Any, value: Any) -> None:
         ret = setter(self._live(), value)
         if ret < 0:

@@ -140,3 +140,24 @@ def test_a_pinned_map_is_reused_by_the_next_load(pin_dir: Path, open_object: Cal
     second.map("counter_tc").set_pin_path(str(pin_dir / "counter_tc"))
     second.load()
     assert second.map("counter_tc").items() == [(KEY.pack(1, 17, 0), U64.pack(5))]
+
+
+def test_the_initial_value_of_rodata_is_what_the_kernel_map_holds(root: None,
+                                                                   open_object: Callable[..., BpfObject]) -> None:
+    """Parameters: new `.rodata` bytes set between open and load are the frozen map's contents."""
+    obj = open_object("params")
+    (rodata,) = [m for m in obj.maps.values() if m.is_internal and m.name.endswith(".rodata")]
+    before = rodata.initial_value
+    assert before is not None and len(before) == rodata.value_size
+    assert before[16:20] == struct.pack("=I", 7)  # count's default
+    changed = before[:16] + struct.pack("=I", 1234) + before[20:]
+    rodata.set_initial_value(changed)
+    assert rodata.initial_value == changed
+    with pytest.raises(LibbpfError, match=rf"map {rodata.name}: it takes {len(before)} bytes, got 3"):
+        rodata.set_initial_value(b"abc")
+    with pytest.raises(LibbpfError, match="map print_params: it is not a global data map"):
+        obj.map("print_params").set_initial_value(b"")
+    obj.load()
+    assert rodata.lookup(struct.pack("=I", 0)) == changed
+    with pytest.raises(LibbpfError, match="the object is already loaded"):
+        rodata.set_initial_value(changed)

@@ -71,6 +71,9 @@ RUN_OPTIONS: tuple[Opt, ...] = (
         metavar="MAP,[B1,B2,...]"),
     Opt("hist_value_key", ("-k", "--hist-value-key"), TEXT, "Field a hist_ map observes [default: le].",
         multiple=True, metavar="MAP,FIELD"),
+    Opt("params", ("--param",), TEXT,
+        "Set a parameter (a `const volatile` global of the program) before it loads; repeatable. "
+        "`bee describe` lists them.", multiple=True, metavar="NAME=VALUE"),
     Opt("no_tty", ("--no-tty",), FLAG, "Log events to stdout instead of an interactive view."),
     Opt("fmt", ("--format",), CHOICE, "Event log format.", default="text", choices=("text", "json"),
         show_default=True),

@@ -18,8 +18,15 @@ name are refused); event lines then say program=NAME, every ebpf_solo_io_* serie
 program label, and /healthz answers JSON (200 only when all are attached). One that fails to
 start is reported and the others go on, unless --fail-fast.
 
+--param NAME=VALUE sets a parameter of the program, a `const volatile` global (`bee describe`
+lists them with their types and defaults), before it is loaded: the verifier then sees the value
+as a constant. Integers take decimal, 0x hex or a k/M/G suffix (x1000, x10^6, x10^9); bool
+true/false, yes/no, 1/0; enums a name or value; char[N] text of at most N-1 bytes; ipv4_addr and
+ipv6_addr an address; duration 10ms, 1.5s, 250us, 100ns; arrays comma-separated values.
+With several programs, each must have the parameter.
+
 With --config FILE, the programs and their options (filters, histogram buckets, interface,
-pins, pull policy, name) and the runner's (metrics address and port, poll interval, format,
+pins, pull policy, name, parameters) and the runner's (metrics address and port, poll interval, format,
 fail-fast) come from a YAML runner config instead (see docs/running.md); the run options it
 sets cannot be given too.
 
@@ -34,6 +41,7 @@ Metrics are served on :9091/metrics (--prom-port), named ebpf_solo_io_<map name>
 \b
 bee run opensnoop:v1 --no-tty --format json
 bee run probe.o -f print_events,comm,^bash$
+bee run opensnoop.o --param target_pid=1234 --param target_comm=bash
 bee run xdp_counter.o --iface eth0
 bee run opensnoop:v1 execsnoop.o --no-tty
 bee run opensnoop:v1 --no-tty --bpf-stats

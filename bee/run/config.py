@@ -12,6 +12,7 @@ programs:                              # required: one entry per program, at lea
     iface: eth0                        # the interface XDP/TC programs attach to
     pin_maps: /sys/fs/bpf/bee/opensnoop/maps     # pin under bpffs (each program its own paths)
     pin_progs: /sys/fs/bpf/bee/opensnoop/progs
+    params: {target_pid: 1234, target_comm: bash}  # parameters (`const volatile` globals), as --param
 metrics: {address: 0.0.0.0, port: 9091}          # where /metrics and /healthz are served
 poll_interval: 1.0                     # seconds between reads of hash maps
 format: text                           # text | json: the event log
@@ -20,7 +21,8 @@ fail_fast: false                       # true: a program that fails to start end
 
 `load_config(path)` reads and validates it without touching the kernel or the store; every mistake is
 one `ConfigError` sentence naming the file, the line and the key. Two programs with the same name or
-the same pin directory are refused.
+the same pin directory are refused. Parameter names and the form of their values are checked here; whether
+the program has them and their types take them is checked when it is prepared (the object is not read here).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from bee.run.yamlfile import ConfigError, YamlNode, read_yaml
 __all__ = ["ConfigError", "ProgramEntry", "RunnerConfig", "load_config", "program_name"]
 
 PROGRAM_KEYS = ("program", "name", "pull", "filters", "hist_buckets", "hist_value_keys", "iface", "pin_maps",
-                "pin_progs")
+                "pin_progs", "params")
 TOP_KEYS = ("programs", "metrics", "poll_interval", "format", "fail_fast")
 METRICS_KEYS = ("address", "port")
 FORMATS = ("text", "json")
@@ -56,6 +58,7 @@ class ProgramEntry:
     iface: str | None = None
     pin_maps: Path | None = None
     pin_progs: Path | None = None
+    params: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +132,7 @@ def _program(entry: YamlNode) -> ProgramEntry:
         iface=keys["iface"].text() if "iface" in keys else None,
         pin_maps=Path(keys["pin_maps"].text()) if "pin_maps" in keys else None,
         pin_progs=Path(keys["pin_progs"].text()) if "pin_progs" in keys else None,
+        params=_params(keys["params"]) if "params" in keys else {},
     )
 
 
@@ -148,14 +152,42 @@ def _check_reference(program: str, node: YamlNode) -> None:
         raise node.error(str(exc)) from None
 
 
-def _any_mapping(node: YamlNode) -> dict[str, YamlNode]:
-    """A mapping whose keys are names of the user's choosing (map names)."""
+def _any_mapping(node: YamlNode, what: str = "map names") -> dict[str, YamlNode]:
+    """A mapping whose keys are names of the user's choosing (map names, parameter names)."""
     import yaml
 
     if not isinstance(node.node, yaml.MappingNode):
-        raise node.error("expected a mapping of map names")
+        raise node.error(f"expected a mapping of {what}")
     keys = tuple(str(YamlNode(k, node.path, node.file).scalar()) for k, _ in node.node.value)
     return node.mapping(keys)
+
+
+def _params(node: YamlNode) -> dict[str, str]:
+    """Parameter name → value as written in the file: a scalar's own text (`0x10` stays hex, `yes` a word),
+    a list's items joined by commas (an array); ConfigError for a name that cannot be a C variable, or a
+    value that is empty, a mapping, or a list of lists."""
+    import yaml
+
+    from bee.errors import UsageError
+    from bee.params.assign import check_name
+
+    values: dict[str, str] = {}
+    for name, value in _any_mapping(node, "parameter names").items():
+        try:
+            check_name(name)
+        except UsageError as exc:
+            raise value.error(str(exc)) from None
+        items = value.sequence() if isinstance(value.node, yaml.SequenceNode) else [value]
+        texts = []
+        for item in items:
+            item.scalar()  # ConfigError for a mapping or a list here
+            if item.node.tag == "tag:yaml.org,2002:null" or not str(item.node.value).strip():
+                raise item.error("expected a value for the parameter")
+            texts.append(str(item.node.value))
+        if not texts:
+            raise value.error("expected at least one value for the array parameter")
+        values[name] = ",".join(texts)
+    return values
 
 
 def _buckets(node: YamlNode) -> dict[str, tuple[float, ...]]:

@@ -21,6 +21,7 @@ from bee.run.prepare import PreparedProgram
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
     from bee.libbpf.object import BpfObject
+    from bee.params import RodataImage
     from bee.run.btfcache import Filler
 
 log = get_logger("bee.run")
@@ -66,6 +67,17 @@ def btf_cache_entry(spec: ObjectSpec, data: bytes) -> Path | None:
     return btfcache.entry_for(data, ".".join(map(str, libbpf_version())))
 
 
+def set_rodata(obj: BpfObject, rodata: RodataImage) -> None:
+    """Before load: give the `.rodata` map of `obj` (the internal map whose BTF value type is the `.rodata`
+    DATASEC) the bytes of `rodata`. RunError when the object has no such map; LibbpfError when libbpf
+    refuses the bytes."""
+    for bpf_map in obj.maps.values():
+        if bpf_map.is_internal and bpf_map.btf_value_type_id == rodata.datasec_id:
+            bpf_map.set_initial_value(rodata.data)
+            return
+    raise RunError(f"{obj.name} has parameters but libbpf made no .rodata map for them")
+
+
 class Loading:
     """A prepared program opened here and loaded into the kernel on a thread of its own (`bee-load`).
 
@@ -78,15 +90,14 @@ class Loading:
     """
 
     def __init__(self, prepared: PreparedProgram, rings: list[str] | None = None) -> None:
-        """Open `prepared.data` (no kernel; LibbpfError when libbpf cannot parse it) and start loading it.
+        """Open `prepared.data` (no kernel; LibbpfError when libbpf cannot parse it), give it the `.rodata`
+        of its parameters (`prepared.rodata`, see `set_rodata`), and start loading it.
 
         When the object's `bee.run.btfcache` entry holds a minimal kernel BTF, CO-RE is relocated
         against it, and the load is done again against the kernel's own BTF when a relocation does
         not match it or the load fails. The pages of the ring-buffer maps named in `rings` are mapped
         after the load, on the same thread (`BpfObject.map_rings`)."""
-        from bee.libbpf.object import BpfObject
-
-        self._data, self._name = prepared.data, prepared.source.name
+        self._data, self._name, self._rodata = prepared.data, prepared.source.name, prepared.rodata
         self._cache = btf_cache_entry(prepared.spec, prepared.data)
         self._rings = rings or []
         self._custom_btf: str | None = None
@@ -95,7 +106,7 @@ class Loading:
 
             self._custom_btf = btfcache.usable(self._cache)
         self._fill = False
-        obj = BpfObject.open(self._data, self._name, btf_custom_path=self._custom_btf)
+        obj = self._open(self._custom_btf)
         self._obj: BpfObject | None = obj
         self._error: BaseException | None = None
         self._switch_interval: float | None = sys.getswitchinterval()
@@ -106,6 +117,19 @@ class Loading:
         except BaseException:
             self.close()
             raise
+
+    def _open(self, btf_custom_path: str | None) -> BpfObject:
+        """The object opened, with the `.rodata` its parameters give (closed again when that fails)."""
+        from bee.libbpf.object import BpfObject
+
+        obj = BpfObject.open(self._data, self._name, btf_custom_path=btf_custom_path)
+        if self._rodata is not None:
+            try:
+                set_rodata(obj, self._rodata)
+            except BaseException:
+                obj.close()
+                raise
+        return obj
 
     def _load(self, obj: BpfObject) -> None:
         try:
@@ -131,9 +155,7 @@ class Loading:
         log.debug("loading against the minimal BTF %s failed (%s): loading against the kernel's", self._custom_btf,
                   reason)
         obj.close()
-        from bee.libbpf.object import BpfObject
-
-        obj = self._obj = BpfObject.open(self._data, self._name)
+        obj = self._obj = self._open(None)
         obj.load()
         if self._cache is not None:
             from bee.run import btfcache

@@ -2,8 +2,9 @@
 
 `prepare(program, store_root, iface)` reads the program (file or store), parses it (`ObjectSpec`),
 refuses what cannot run (no programs, unsupported map outputs, an XDP/TC program without a valid
-`--iface`), and applies the fixups. Nothing here touches the kernel, so a bad object or a typo
-costs no load and leaves nothing behind.
+`--iface`), and applies the fixups; `with_params` adds the `.rodata` its parameters give (refusing
+values it does not take). Nothing here touches the kernel, so a bad object or a typo costs no load and leaves
+nothing behind.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from bee.run.source import ProgramSource, load_program
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import ClassVar
+
+    from bee.params import RodataImage
 
 #: Program kinds that attach to a network interface (`--iface`) rather than to a hook of their own.
 INTERFACE_KINDS = frozenset({"xdp", "tc"})
@@ -33,6 +37,7 @@ class PreparedProgram(Record):
     spec: ObjectSpec
     data: bytes  # what libbpf opens: `source.data` after `bee.run.fixups`
     iface: str | None = None  # the interface its XDP/TC programs attach to
+    rodata: RodataImage | None = None  # the `.rodata` its parameters give (None: the object's own)
 
     _hidden: ClassVar[tuple[str, ...]] = ("data",)
 
@@ -76,3 +81,14 @@ def prepare(program: str, store_root: Path, iface: str | None = None) -> Prepare
     spec = load_spec(source.data, name=source.location)
     check_spec(spec, iface)
     return PreparedProgram(source, spec, loadable_bytes(source.data, spec, source.location), iface)
+
+
+def with_params(prepared: PreparedProgram, params: Mapping[str, str], name: str) -> PreparedProgram:
+    """`prepared` with the `.rodata` that `params` (parameter name → value as written) give it; itself when
+    there are none. `name` is how messages name the program. Raises `bee.params.ParamError` (no such
+    parameter, a value its type does not take)."""
+    if not params:
+        return prepared
+    from bee.params import rodata_image  # only when parameters are given: off the plain start-up path
+
+    return prepared.replace(rodata=rodata_image(prepared.spec, params, name))

@@ -3,9 +3,9 @@ runner config file (`--config FILE`, read by `bee.run.config`, imported only the
 
 With `--config`, the file says everything about the programs and the runner: giving programs as
 arguments too, or a run option the file also sets (`-f`, `-b`, `-k`, `--format`, `--prom-port`,
-`--prom-addr`, `--poll-interval`, `--iface`, `--pin-maps`, `--pin-progs`, `--pull`, `--fail-fast`) with a
-value other than its default, is refused with one sentence naming it. `--no-tty`, `--debug` and `--bpf-stats`
-still apply.
+`--prom-addr`, `--poll-interval`, `--iface`, `--pin-maps`, `--pin-progs`, `--pull`, `--fail-fast`, `--param`)
+with a value other than its default, is refused with one sentence naming it. `--no-tty`, `--debug` and
+`--bpf-stats` still apply.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bee.run.settings import (
     ProgramOptions,
     RunSettings,
     parse_hist_buckets,
+    parse_params,
     parse_value_keys,
 )
 
@@ -36,7 +37,7 @@ CONFIGURED: dict[str, tuple[str, object]] = {
     "fmt": ("--format", "text"), "prom_port": ("--prom-port", DEFAULT_PROM_PORT), "prom_addr": ("--prom-addr", None),
     "poll_interval": ("--poll-interval", DEFAULT_POLL_INTERVAL), "iface": ("--iface", None),
     "pin_maps": ("--pin-maps", None), "pin_progs": ("--pin-progs", None), "pull_policy": ("--pull", "missing"),
-    "fail_fast": ("--fail-fast", False),
+    "fail_fast": ("--fail-fast", False), "params": ("--param", ()),
 }
 
 
@@ -55,6 +56,7 @@ def settings_from(programs: Sequence[str], values: Mapping[str, Any]) -> RunSett
             prom_host=values["prom_addr"], prom_port=values["prom_port"], poll_interval=values["poll_interval"],
             pin_maps=values["pin_maps"], pin_progs=values["pin_progs"], iface=values["iface"],
             fail_fast=values["fail_fast"], pull=str(values["pull_policy"]), bpf_stats=bool(values["bpf_stats"]),
+            params=parse_params(values["params"]),
         )
     if programs:
         raise UsageError(f"give programs either as arguments or in --config {path}, not both "
@@ -76,7 +78,7 @@ def options_of(entry: ProgramEntry) -> ProgramOptions:
     return ProgramOptions(
         program=entry.program, name=entry.name, pull=entry.pull, filters=entry.filters,
         hist_buckets=entry.hist_buckets, hist_value_keys=entry.hist_value_keys, iface=entry.iface,
-        pin_maps=entry.pin_maps, pin_progs=entry.pin_progs,
+        pin_maps=entry.pin_maps, pin_progs=entry.pin_progs, params=entry.params,
     )
 
 

@@ -19,7 +19,8 @@ DEFAULT_POLL_INTERVAL = 1.0
 
 class ProgramOptions(Record):
     """How one program of a run runs (give them by keyword): `program` is a file or a reference, `name`
-    what events, series and `/healthz` call it; `hist_buckets` and `hist_value_keys` are keyed by map name."""
+    what events, series and `/healthz` call it; `hist_buckets` and `hist_value_keys` are keyed by map name;
+    `params` gives parameter values by name, as written (`bee.params` reads them at prepare)."""
 
     program: str
     name: str
@@ -30,12 +31,14 @@ class ProgramOptions(Record):
     iface: str | None = None
     pin_maps: Path | None = None
     pin_progs: Path | None = None
+    params: Mapping[str, str] = MappingProxyType({})
 
 
 class RunSettings(Record):
     """Options of one run (give them by keyword). `programs`: files or references, one or more, each run
     with the run-wide options below (`hist_buckets` and `hist_value_keys` keyed by map name, in every
-    program); or `entries`, each program with its own options (a runner config), `programs` then ignored."""
+    program); or `entries`, each program with its own options (a runner config), `programs` then ignored.
+    `params` (parameter name → value as written) go to every program of `programs`."""
 
     programs: tuple[str, ...] = ()
     entries: tuple[ProgramOptions, ...] = ()
@@ -51,6 +54,7 @@ class RunSettings(Record):
     pin_progs: Path | None = None
     iface: str | None = None
     fail_fast: bool = False  # several programs: one that fails to start ends the run
+    params: Mapping[str, str] = MappingProxyType({})
     pull: str = "missing"  # when to pull each reference: bee.run.source.PULL_POLICIES
     config: RunnerConfig | None = None  # the runner config `entries` came from, which a reload replaces
     bpf_stats: bool = False  # turn the kernel's BPF run-time statistics on and export them (bee.run.bpfstats)
@@ -66,7 +70,7 @@ class RunSettings(Record):
         several = len(names) > 1
         return tuple(ProgramOptions(
             program=program, name=name, pull=self.pull, filters=self.filters, hist_buckets=self.hist_buckets,
-            hist_value_keys=self.hist_value_keys, iface=self.iface,
+            hist_value_keys=self.hist_value_keys, iface=self.iface, params=self.params,
             pin_maps=self.pin_maps / name if several and self.pin_maps is not None else self.pin_maps,
             pin_progs=self.pin_progs / name if several and self.pin_progs is not None else self.pin_progs,
         ) for name, program in zip(names, self.programs, strict=True))
@@ -109,4 +113,22 @@ def parse_value_keys(values: Iterable[str]) -> dict[str, str]:
         if not name or not sep or not key or "," in key:
             raise UsageError(f"invalid histogram value key {text!r}: expected map_name,field_name")
         parsed[name] = key
+    return parsed
+
+
+def parse_params(values: Iterable[str]) -> dict[str, str]:
+    """`--param NAME=VALUE`, each → {NAME: VALUE} (the value as written; its type is checked against the
+    program at prepare); UsageError when one has no `=`, its name cannot name a C variable, or a name
+    is given twice."""
+    parsed: dict[str, str] = {}
+    for text in values:
+        from bee.params.assign import check_name  # only when parameters are given
+
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"invalid parameter {text!r}: expected --param NAME=VALUE")
+        name = check_name(name.strip())
+        if name in parsed:
+            raise UsageError(f"parameter {name} is given twice (--param {name}={parsed[name]} and --param {text})")
+        parsed[name] = value
     return parsed

@@ -16,7 +16,7 @@ from pathlib import Path
 from bee.errors import BeeError
 from bee.run.lineup import Lineup
 from bee.run.load import check_privileges
-from bee.run.prepare import prepare
+from bee.run.prepare import prepare, with_params
 from bee.run.program import Pins, ProgramRun
 from bee.sha256 import sha256_hex
 
@@ -46,20 +46,21 @@ def parse_filters(lineup: Lineup, names: Sequence[str] | None = None) -> dict[st
 
 
 def prepare_all(lineup: Lineup, store_root: Path, names: Sequence[str] | None = None) -> list[ProgramRun]:
-    """Read and prepare every program (or those `names`) not failed yet, record its digest and check the
-    privileges it needs."""
+    """Read and prepare every program (or those `names`) not failed yet, record its digest, apply its
+    parameters and check the privileges it needs."""
     programs = []
     for name in names if names is not None else lineup.names:
         if lineup.failed(name):
             continue
         try:
-            prepared = prepare(lineup.arguments[name], store_root, lineup.options[name].iface)
+            options = lineup.options[name]
+            prepared = prepare(lineup.arguments[name], store_root, options.iface)
             lineup.describe(name, "sha256:" + sha256_hex(prepared.source.data), prepared.source.location)
+            prepared = with_params(prepared, options.params, name)
             check_privileges(prepared.spec, network=prepared.needs_network)
         except BeeError as exc:
             lineup.fail(name, exc)
             continue
-        options = lineup.options[name]
         programs.append(ProgramRun(prepared, Pins(options.pin_maps, options.pin_progs), name))
     return _going(lineup, programs)
 

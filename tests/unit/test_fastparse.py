@@ -70,6 +70,8 @@ ACCEPTED = [
     ["run", "a.o", "--no-tty", "ghcr.io/a/b:1", "--fail-fast", "c.o", "--pull", "never"],
     ["run", "--config", "runner.yaml", "--no-tty"],  # programs from a runner config
     ["-c", "auth.json", "run", "--config=runner.yaml", "-d"],  # the global -c/--config is another option
+    ["run", "x", "--param", "target_pid=12", "--param=target_comm=bash", "--param", "a=1,2"],  # parameters
+    ["-p", "pw", "run", "x", "--param", "p=x=y"],  # the global -p is the password; --param has no short form
 ]
 
 
@@ -105,7 +107,8 @@ def test_storage_from_the_environment(clean_env: dict[str, str], monkeypatch: py
 def test_defaults_are_clicks(clean_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     fast = parse_run(["run", "x"], clean_env)
     assert fast is not None
-    assert fast.values == {"debug": False, "filters": (), "hist_buckets": (), "hist_value_key": (), "no_tty": False,
+    assert fast.values == {"debug": False, "filters": (), "hist_buckets": (), "hist_value_key": (), "params": (),
+                           "no_tty": False,
                            "fmt": "text", "prom_port": 9091, "prom_addr": None, "poll_interval": 1.0, "iface": None,
                            "pin_maps": None, "pin_progs": None, "pull_policy": "missing", "fail_fast": False,
                            "bpf_stats": False, "runner_config": None}

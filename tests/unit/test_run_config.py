@@ -48,6 +48,29 @@ def test_a_valid_config_is_read_whole(tmp_path: Path) -> None:
         "127.0.0.1", 9100, 0.5, "json", True)
 
 
+def test_params_are_kept_as_written(tmp_path: Path) -> None:
+    """Values are the file's own text (YAML would read 0x10 as 16, yes as true, 010 as 8): their types are
+    the program's, checked when it is prepared; a list is an array, written comma-separated."""
+    config = load_config(write(tmp_path, """\
+programs:
+  - program: a.o
+    params:
+      target_pid: 0x10
+      verbose: yes
+      mode: 010
+      target_comm: "bash "
+      quoted: '1,2'
+      ports: [80, 0x1bb]
+      wait: 1.5ms
+      addr: 10.0.0.1
+      addr6: "::1"
+      big: 1G
+"""))
+    assert config.programs[0].params == {
+        "target_pid": "0x10", "verbose": "yes", "mode": "010", "target_comm": "bash ", "quoted": "1,2",
+        "ports": "80,0x1bb", "wait": "1.5ms", "addr": "10.0.0.1", "addr6": "::1", "big": "1G"}
+
+
 def test_defaults_apply_to_what_is_left_out(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, "programs: [{program: probe.o}]\n"))
     assert config.programs == (ProgramEntry(program="probe.o", name="probe", line=1),)
@@ -93,6 +116,21 @@ BAD = [
     ("programs: [{program: a.o}]\nformat: text\nformat: json\n",
      r"line 3: the key 'format' is given twice \(first on line 2\)"),
     ("base: &b {program: a.o}\nprograms: [*b]\n", r"line 1: anchors and aliases \(&, \*\) are not supported"),
+    ("programs:\n  - program: a.o\n    params: [target_pid]\n",
+     r"line 3: programs\[0\]\.params: expected a mapping of parameter names"),
+    ("programs:\n  - program: a.o\n    params:\n      9lives: 1\n",
+     r"line 4: programs\[0\]\.params\.9lives: '9lives' cannot be a parameter name: parameters are C variables"),
+    ("programs:\n  - program: a.o\n    params:\n      target-pid: 1\n",
+     r"line 4: programs\[0\]\.params\.target-pid: 'target-pid' cannot be a parameter name"),
+    ("programs:\n  - program: a.o\n    params:\n      target_pid:\n",
+     r"line 4: programs\[0\]\.params\.target_pid: expected a value for the parameter"),
+    ("programs:\n  - program: a.o\n    params: {target_pid: {pid: 1}}\n",
+     r"line 3: programs\[0\]\.params\.target_pid: expected a single value, got a mapping"),
+    ("programs:\n  - program: a.o\n    params: {ports: [[1, 2]]}\n",
+     r"line 3: programs\[0\]\.params\.ports\[0\]: expected a single value, got a list"),
+    ("programs:\n  - program: a.o\n    params: {ports: []}\n",
+     r"line 3: programs\[0\]\.params\.ports: expected at least one value for the array parameter"),
+    ("programs:\n  - program: a.o\n    params: {a: 1, a: 2}\n", r"line 3: the key 'a' is given twice"),
     ("programs: [{program: a.o}]\n" + "x: " + "[" * 5000 + "]" * 5000 + "\n", r"nested too deeply|not valid YAML"),
 ]
 

@@ -32,14 +32,34 @@ def test_arguments_give_every_program_the_same_options() -> None:
     assert one[0].pin_maps == Path("/sys/fs/bpf/m")  # one program pins in the directory given
 
 
+def test_params_go_to_every_program_given() -> None:
+    values = {**DEFAULTS, "params": ("target_pid=12", "target_comm=a=b", "ports=1,2", "empty=")}
+    settings = settings_from(["a.o", "b.o"], values)
+    expected = {"target_pid": "12", "target_comm": "a=b", "ports": "1,2", "empty": ""}
+    assert [p.params for p in settings.program_options()] == [expected, expected]
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    (("target_pid",), "invalid parameter 'target_pid': expected --param NAME=VALUE"),
+    (("=1",), "invalid parameter '=1': expected --param NAME=VALUE"),
+    (("target-pid=1",), "'target-pid' cannot be a parameter name: parameters are C variables (letters, digits and _, "
+                        "not starting with a digit)"),
+    (("a=1", "a=2"), "parameter a is given twice (--param a=1 and --param a=2)"),
+])
+def test_bad_params(params: tuple[str, ...], message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        settings_from(["a.o"], {**DEFAULTS, "params": params})
+    assert str(caught.value) == message and caught.value.exit_code == 2
+
+
 def test_a_config_gives_each_program_its_own(tmp_path: Path) -> None:
     path = tmp_path / "runner.yaml"
-    path.write_text("programs:\n  - {program: a.o, name: first, filters: ['m,f,x'], iface: lo}\n"
+    path.write_text("programs:\n  - {program: a.o, name: first, filters: ['m,f,x'], iface: lo, params: {n: 0x1}}\n"
                     "  - {program: a.o, name: second, pull: never, hist_buckets: {h: [1, 2]}}\n"
                     "metrics: {address: 127.0.0.1, port: 9500}\nformat: json\nfail_fast: true\n")
     settings = settings_from([], {**DEFAULTS, "runner_config": path, "no_tty": True})
     assert settings.program_options() == (
-        ProgramOptions(program="a.o", name="first", filters=("m,f,x",), iface="lo"),
+        ProgramOptions(program="a.o", name="first", filters=("m,f,x",), iface="lo", params={"n": "0x1"}),
         ProgramOptions(program="a.o", name="second", pull="never", hist_buckets={"h": (1.0, 2.0)}))
     assert (settings.fmt, settings.prom_host, settings.prom_port, settings.fail_fast, settings.no_tty) == (
         "json", "127.0.0.1", 9500, True, True)
@@ -54,6 +74,8 @@ def test_a_config_gives_each_program_its_own(tmp_path: Path) -> None:
      "--format cannot be given with --config r.yaml: set it in the config file instead"),
     ([], {"runner_config": Path("r.yaml"), "fail_fast": True},
      "--fail-fast cannot be given with --config r.yaml: set it in the config file instead"),
+    ([], {"runner_config": Path("r.yaml"), "params": ("a=1",)},
+     "--param cannot be given with --config r.yaml: set it in the config file instead"),
 ])
 def test_refused(programs: list[str], extra: dict[str, object], message: str) -> None:
     with pytest.raises(UsageError) as caught:

@@ -44,6 +44,21 @@ programs:
                               "removed tcpconnect, execsnoop")
 
 
+def test_changed_params_replace_the_program(tmp_path: Path) -> None:
+    """A program whose parameters changed is removed and added again (they are set before it loads);
+    the same parameters written otherwise (order, quoting) are no change."""
+    with_params = BASE.replace("  - program: ghcr.io/me/tcpconnect:v1\n",
+                               "  - program: ghcr.io/me/tcpconnect:v1\n    params: {port: 80, host: a}\n")
+    old = config(tmp_path, with_params)
+    same = config(tmp_path, with_params.replace("{port: 80, host: a}", "{host: 'a', port: 80}"), "same.yaml")
+    assert plan_reload(old, same).empty
+    for changed in ("{port: 81, host: a}", "{port: 80}", "{port: 80, host: a, extra: 1}"):
+        plan = plan_reload(old, config(tmp_path, with_params.replace("{port: 80, host: a}", changed), "new.yaml"))
+        assert ([p.name for p in plan.remove], [p.name for p in plan.add]) == (["tcpconnect"], ["tcpconnect"])
+    plan = plan_reload(old, config(tmp_path, BASE, "none.yaml"))
+    assert ([p.name for p in plan.remove], [p.name for p in plan.add]) == (["tcpconnect"], ["tcpconnect"])
+
+
 def test_the_same_config_changes_nothing(tmp_path: Path) -> None:
     plan = plan_reload(config(tmp_path, BASE), config(tmp_path, BASE, "again.yaml"))
     assert plan.empty and len(plan.keep) == 3

@@ -13,10 +13,12 @@ from typing import Any
 from bee.elf.btf import Btf
 from bee.elf.fields import describe_type
 from bee.elf.spec import ObjectSpec, load_spec
+from bee.elf.variables import mutable_globals, parameters
 from bee.errors import InputFileError
 from bee.inputs import existing_file, looks_like_path, missing_file_message
 from bee.oci import mediatypes
 from bee.oci.store import LocalStore
+from bee.params import kind_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,19 @@ class ProgramInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ParamInfo:
+    """One parameter (`bee run --param NAME=VALUE`): its C type, size, and default as `--param` writes it
+    (`text` when that is a string, shown in quotes); `settable` is False for types bee cannot write."""
+
+    name: str
+    type: str
+    size: int
+    default: str
+    text: bool
+    settable: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Description:
     """Everything `bee describe` shows; `source` is the ref or the file path."""
 
@@ -64,6 +79,8 @@ class Description:
     programs: list[ProgramInfo]
     maps: list[MapInfo]
     has_btf: bool
+    parameters: list[ParamInfo] = field(default_factory=list)
+    mutable_globals: list[str] = field(default_factory=list)
     digest: str | None = None
     platform: dict[str, str] | None = None
     annotations: dict[str, str] = field(default_factory=dict)
@@ -80,6 +97,18 @@ def _fields(btf: Btf | None, type_id: int | None) -> tuple[str | None, list[Fiel
     return btf.type_name(type_id), fields
 
 
+def _parameters(spec: ObjectSpec) -> list[ParamInfo]:
+    found = parameters(spec)
+    if found is None or spec.btf is None:
+        return []
+    infos = []
+    for p in found.items:
+        kind = kind_of(spec.btf, p.type_id, p.size)
+        infos.append(ParamInfo(p.name, p.type_name, p.size, kind.format(p.default, found.endian), kind.text,
+                               kind.settable))
+    return infos
+
+
 def describe_spec(spec: ObjectSpec, source: str, size: int) -> Description:
     """Turn a parsed object into a Description (no store details)."""
     programs = [ProgramInfo(p.function, p.section, p.kind, p.hook, p.insn_count) for p in spec.programs]
@@ -90,7 +119,8 @@ def describe_spec(spec: ObjectSpec, source: str, size: int) -> Description:
         maps.append(MapInfo(m.name, m.type_name, m.max_entries, m.output, m.convention, m.tracked, m.unsupported,
                             key_type, key_fields, value_type, value_fields))
     return Description(source=source, size=size, license=spec.license, programs=programs, maps=maps,
-                       has_btf=spec.has_btf)
+                       has_btf=spec.has_btf, parameters=_parameters(spec),
+                       mutable_globals=list(mutable_globals(spec)))
 
 
 def describe_file(path: Path) -> Description:

@@ -7,7 +7,7 @@ import json
 import click
 
 from bee.commands._shared import complete_store_ref, echo_table
-from bee.describe import Description, FieldInfo, describe
+from bee.describe import Description, FieldInfo, ParamInfo, describe
 from bee.options import GlobalOptions
 
 
@@ -21,6 +21,24 @@ def _render_fields(title: str, type_name: str | None, fields: list[FieldInfo]) -
         rows.append([f"      {f.name}", f.type, f"@{where}", f"{f.size}B"])
     if rows:
         echo_table(["      field", "type", "offset", "size"], rows)
+
+
+def _default(p: ParamInfo) -> str:
+    if not p.settable:
+        return f"{p.default} (bee cannot set this type)"
+    return json.dumps(p.default, ensure_ascii=False) if p.text else p.default
+
+
+def _render_parameters(d: Description) -> None:
+    click.echo("")
+    click.echo("Parameters (bee run --param NAME=VALUE):")
+    if not d.parameters:
+        click.echo("  (none)")
+    else:
+        echo_table(["  Name", "Type", "Size", "Default"],
+                   [[f"  {p.name}", p.type, f"{p.size}B", _default(p)] for p in d.parameters])
+    if d.mutable_globals:
+        click.echo(f"  mutable globals (not parameters): {', '.join(d.mutable_globals)}")
 
 
 def render(description: Description) -> None:
@@ -55,6 +73,7 @@ def render(description: Description) -> None:
             click.echo(f"    note: {m.note}")
         _render_fields("key", m.key_type, m.key_fields)
         _render_fields("value", m.value_type, m.value_fields)
+    _render_parameters(d)
 
 
 @click.command("describe")
@@ -62,7 +81,7 @@ def render(description: Description) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
 @click.pass_obj
 def describe_command(options: GlobalOptions, program: str, as_json: bool) -> None:
-    """Show the programs, hooks and maps of PROGRAM (a file path, or a reference in the local store).
+    """Show the programs, hooks, maps and parameters of PROGRAM (a file path, or a reference in the local store).
 
     Parses the object's ELF and BTF; needs neither root nor the kernel.
     """

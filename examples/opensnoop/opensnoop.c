@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // opensnoop: every open(2)/openat(2) with the calling process, its file name and the result.
 // Same map and event as Bumblebee's opensnoop example, so its output and metrics keep their names;
-// it hooks the syscalls tracepoints, which every kernel with tracefs has.
+// it hooks the syscalls tracepoints, which every kernel with tracefs has. Two parameters narrow it
+// to one process or one command name, in the kernel: bee run ... --param target_pid=1234.
 #include "vmlinux.h"
 #include "bpf/bpf_helpers.h"
 #include "bpf/bpf_core_read.h"
@@ -10,6 +11,12 @@
 
 #define NAME_MAX 255
 #define TASK_COMM_LEN 16
+
+// Parameters: `const volatile` globals that `bee run --param NAME=VALUE` sets before the program
+// loads (0 and "" watch every process). The verifier sees the values as constants, so a filter left
+// at its default costs nothing.
+const volatile u32 target_pid = 0;                   // only this process (its PID, the thread group id)
+const volatile char target_comm[TASK_COMM_LEN] = ""; // only processes of this command name
 
 struct args_t {
 	const char *fname;
@@ -41,11 +48,33 @@ struct {
 	__type(value, struct event);
 } print_events SEC(".maps");
 
+// Whether the calling process is one the parameters ask for.
+static __always_inline bool wanted(u64 id)
+{
+	char comm[TASK_COMM_LEN];
+
+	if (target_pid && id >> 32 != target_pid)
+		return false;
+	if (!target_comm[0])
+		return true;
+	bpf_get_current_comm(comm, sizeof(comm));
+	for (int i = 0; i < TASK_COMM_LEN; i++) {
+		if (comm[i] != target_comm[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
 static __always_inline int trace_enter(const char *fname, int flags)
 {
-	u32 tid = (u32)bpf_get_current_pid_tgid();
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tid = (u32)id;
 	struct args_t args = {.fname = fname, .flags = flags};
 
+	if (!wanted(id))
+		return 0; /* not remembered: its exit sends nothing */
 	bpf_map_update_elem(&start, &tid, &args, BPF_ANY);
 	return 0;
 }

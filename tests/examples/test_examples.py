@@ -211,6 +211,25 @@ def test_opensnoop(bee_run, tmp_path: Path) -> None:
     run.stop()
 
 
+def test_opensnoop_parameters_filter_in_the_kernel(bee_run, tmp_path: Path) -> None:
+    """--param target_comm: only that command's opens reach the ring buffer (bee_events_read_total counts
+    them all, before any -f filter); the other command's do not."""
+    present = tmp_path / "present.txt"
+    present.write_text("bee\n")
+    run = bee_run(ref("opensnoop"), "--param", "target_comm=beeopenparam")
+    for _ in range(3):
+        run_pid([as_command(tmp_path, "beeopenother", "/bin/cat"), str(present)])
+    pid, status = run_pid([as_command(tmp_path, "beeopenparam", "/bin/cat"), str(present)])
+    assert status == 0
+    run.wait_for(lambda: any(e["event"]["fname"] == str(present) for e in run.events("print_events")),
+                 what="the named command's open")
+    time.sleep(0.3)
+    events = [e["event"] for e in run.events("print_events")]
+    assert {(e["pid"], e["comm"]) for e in events} == {(pid, "beeopenparam")}  # cat's libraries too, nothing else
+    assert series(run, "bee_events_read_total") == {'bee_events_read_total{map="print_events"}': len(events)}
+    run.stop()
+
+
 def test_exitsnoop(bee_run, tmp_path: Path) -> None:
     run = bee_run(ref("exitsnoop"), "-f", "print_exits,comm,^bee(exit|killed)$")
     started = time.monotonic_ns()
@@ -452,6 +471,17 @@ def test_runqlat(bee_run) -> None:
     assert sleeps - 2 <= count <= sleeps + 3
     assert buckets == sorted(buckets) and buckets[-1] == count
     assert 0 <= total <= count * 1_000_000
+    run.stop()
+
+
+def test_runqlat_min_wait_leaves_short_waits_in_the_kernel(bee_run) -> None:
+    """--param min_wait=1h: no wait on this machine is that long, so nothing is sent at all."""
+    run = bee_run(ref("runqlat"), "--param", "min_wait=1h")
+    pid, status = run_pid(python_as("beerunqparam", "import time\nfor _ in range(20): time.sleep(0.01)"))
+    assert status == 0
+    time.sleep(0.5)  # the program hands events over at least every 100 ms
+    assert series(run, "bee_events_read_total") == {'bee_events_read_total{map="hist_runqlat_us"}': 0}
+    assert series(run, "ebpf_solo_io_hist_runqlat_us") == {}
     run.stop()
 
 

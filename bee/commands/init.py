@@ -52,14 +52,17 @@ def _given_or_asked(value: str | None, choices: Sequence[str], what: str, questi
 @click.option("-o", "--output-type", help="print, counter or gauge.")
 @click.option("-f", "--file", "file_path", type=click.Path(path_type=Path, dir_okay=False),
               help="File to write [default: bee.c].")
+@click.option("--filter-pid", is_flag=True,
+              help="Add a parameter, target_pid, that keeps one process's events (bee run --param target_pid=PID).")
 @click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
 def init_command(language: str | None, program_type: str | None, map_type: str | None,
-                 output_type: str | None, file_path: Path | None, force: bool) -> None:
+                 output_type: str | None, file_path: Path | None, filter_pid: bool, force: bool) -> None:
     """Scaffold a BPF program in C, asking for what the flags do not say.
 
     \b
     bee init --program-type Network --map HashMap --output-type counter -f probe.c
     bee init --program-type file-system -f /tmp/p/probe.c
+    bee init --program-type file-system --filter-pid -f probe.c   # then: bee run ... --param target_pid=PID
     """
     language = _given_or_asked(language, scaffold.LANGUAGES, "language",
                                "What language do you wish to use for the filter", default="C")
@@ -78,6 +81,8 @@ def init_command(language: str | None, program_type: str | None, map_type: str |
         except click.exceptions.Abort:
             file_path = Path("bee.c")
     choice = scaffold.ScaffoldChoice(language=language, program_type=program_type,
-                                     map_type=map_type, output_type=output_type)
+                                     map_type=map_type, output_type=output_type, filter_pid=filter_pid)
     written = scaffold.write_program(file_path, scaffold.render_program(choice), force=force)
-    click.echo(f"Wrote a {program_type} program with a {map_type} {output_type} map to {written}", err=True)
+    with_param = " and a target_pid parameter" if filter_pid else ""
+    click.echo(f"Wrote a {program_type} program with a {map_type} {output_type} map{with_param} to {written}",
+               err=True)

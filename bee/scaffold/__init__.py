@@ -64,12 +64,14 @@ _NAMES = {
 
 @dataclass(frozen=True, slots=True)
 class ScaffoldChoice:
-    """What to scaffold; each field is one of LANGUAGES, PROGRAM_TYPES, MAP_TYPES, OUTPUT_TYPES."""
+    """What to scaffold; each field is one of LANGUAGES, PROGRAM_TYPES, MAP_TYPES, OUTPUT_TYPES.
+    `filter_pid` adds a parameter, `const volatile u32 target_pid`, that keeps one process's events."""
 
     language: str
     program_type: str
     map_type: str
     output_type: str
+    filter_pid: bool = False
 
 
 def _fold(value: str) -> str:
@@ -121,7 +123,8 @@ def _environment(directory: Path) -> jinja2.Environment:
 
 def render_program(choice: ScaffoldChoice) -> str:
     """Render the program source for `choice`; its fields may be spelled loosely (see
-    `normalize_choice`). The map is named `<output type>_events` in `SEC(".maps")`.
+    `normalize_choice`). The map is named `<output type>_events` in `SEC(".maps")`; with
+    `filter_pid`, a `target_pid` parameter keeps the events of one process.
 
     Raises UsageError for a value outside the choices.
     """
@@ -138,6 +141,7 @@ def render_program(choice: ScaffoldChoice) -> str:
         map_name=f"{output_type}_events",
         hook_template=_HOOK_TEMPLATES[program_type],
         map_template=_MAP_TEMPLATES[map_type],
+        filter_pid=choice.filter_pid,
     )
 
 

@@ -32,6 +32,17 @@ def test_flags_only_runs_without_prompts(bee, tmp_path: Path, flags: list[str], 
     assert "?" not in proc.stderr and "initialize" not in proc.stderr  # nothing was asked
 
 
+def test_filter_pid_adds_the_target_pid_parameter(bee, tmp_path: Path) -> None:
+    target = tmp_path / "probe.c"
+    proc = bee("init", "--program-type", "FileSystem", "--filter-pid", "-f", str(target), input="")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (f"Wrote a FileSystem program with a RingBuffer print map and a target_pid parameter "
+                           f"to {target}\n")
+    text = target.read_text()
+    assert "const volatile u32 target_pid = 0;" in text
+    assert "if (target_pid && (bpf_get_current_pid_tgid() >> 32) != target_pid)" in text
+
+
 def test_prompts_answered_on_stdin(bee, tmp_path: Path) -> None:
     proc = bee("init", input="Network\nnot-a-map\nHashMap\ncounter\nmine.c\n")
     assert proc.returncode == 0, proc.stderr

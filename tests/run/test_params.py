@@ -271,3 +271,23 @@ def test_a_config_with_a_value_its_program_does_not_take_names_the_program(root:
     assert proc.stderr == ("Error: parameter wait (duration) of program tuned cannot be '1d': it takes a duration "
                            "with a unit, from 0s to 2562047h47m16.854775807s (such as 10ms, 1.5s, 250us or 100ns)\n")
     assert bpf_prog_ids("on_exec_params") <= before
+
+
+@pytest.mark.clang  # bee build --local
+def test_a_bee_init_skeleton_with_filter_pid_keeps_one_process(bee, bee_run, openers, tmp_path: Path) -> None:
+    source, obj = tmp_path / "probe.c", tmp_path / "probe.o"
+    assert bee("init", "--program-type", "FileSystem", "--filter-pid", "-f", str(source), input="").returncode == 0
+    built = bee("build", str(source), "-o", str(obj), "--binary-only", "--local")
+    assert built.returncode == 0, built.stderr
+    described = bee("describe", str(obj)).stdout
+    assert "  target_pid  u32   4B    0\n" in described, described
+    target, other = openers("beeparaminit"), openers("beeparaminitx")
+    run = bee_run(str(obj), "--param", f"target_pid={target.pid}", "-f", "print_events,fname,^/nonexistent-beeparams/")
+    other.open(50)
+    target.open(6)
+    run.wait_for(lambda: len(run.events("print_events")) >= 6, what="the target's opens")
+    time.sleep(0.3)
+    assert {(e["event"]["pid"], e["event"]["comm"]) for e in run.events("print_events")} == {
+        (target.pid, "beeparaminit")}
+    assert read_total(run) == 6
+    run.stop()

@@ -24,8 +24,8 @@ from bee.scaffold import (
     write_program,
 )
 
-COMBINATIONS = list(itertools.product(PROGRAM_TYPES, MAP_TYPES, OUTPUT_TYPES))
-COMBINATION_IDS = ["-".join(combo) for combo in COMBINATIONS]
+COMBINATIONS = list(itertools.product(PROGRAM_TYPES, MAP_TYPES, OUTPUT_TYPES, (False, True)))
+COMBINATION_IDS = ["-".join(combo[:3]) + ("-filter-pid" if combo[3] else "") for combo in COMBINATIONS]
 SECTIONS = {
     "Network": 'SEC("tracepoint/sock/inet_sock_set_state")',
     "FileSystem": 'SEC("tracepoint/syscalls/sys_enter_openat")',
@@ -39,8 +39,8 @@ HEADER = """\
 """
 
 
-def _render(program_type: str, map_type: str, output_type: str) -> str:
-    return render_program(ScaffoldChoice("C", program_type, map_type, output_type))
+def _render(program_type: str, map_type: str, output_type: str, filter_pid: bool = False) -> str:
+    return render_program(ScaffoldChoice("C", program_type, map_type, output_type, filter_pid))
 
 
 # --- normalize_choice -------------------------------------------------------------------
@@ -95,9 +95,9 @@ def test_preset_choices() -> None:
 # --- render_program ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("program_type", "map_type", "output_type"), COMBINATIONS, ids=COMBINATION_IDS)
-def test_every_combination_renders(program_type: str, map_type: str, output_type: str) -> None:
-    text = _render(program_type, map_type, output_type)
+@pytest.mark.parametrize(("program_type", "map_type", "output_type", "filter_pid"), COMBINATIONS, ids=COMBINATION_IDS)
+def test_every_combination_renders(program_type: str, map_type: str, output_type: str, filter_pid: bool) -> None:
+    text = _render(program_type, map_type, output_type, filter_pid)
     map_name = f"{output_type}_events"
 
     assert text.startswith(HEADER)
@@ -120,6 +120,20 @@ def test_every_combination_renders(program_type: str, map_type: str, output_type
         assert f"bpf_map_lookup_elem(&{map_name}, &key)" in text
         assert f"bpf_map_update_elem(&{map_name}, &key, " in text
         assert ("__sync_fetch_and_add" in text) == (output_type != "gauge")
+    assert text.count("const volatile u32 target_pid = 0;") == int(filter_pid)
+    assert text.count("if (target_pid && (bpf_get_current_pid_tgid() >> 32) != target_pid)") == int(filter_pid)
+    assert "\n\n\n" not in text
+
+
+def test_filter_pid_adds_a_parameter_and_leaves_the_rest_as_it_was() -> None:
+    for program_type, map_type, output_type, _ in COMBINATIONS[::2]:
+        plain = _render(program_type, map_type, output_type)
+        with_pid = _render(program_type, map_type, output_type, True)
+        assert "target_pid" not in plain
+        kept = [line for line in with_pid.splitlines() if "target_pid" not in line and "return 0;" not in line]
+        assert set(kept) - set(plain.splitlines()) <= {
+            "// default, keeps every process). A `const volatile` global is set before the program loads, so",
+            "// the verifier sees its value as a constant; `bee describe` lists the parameters of a program."}
 
 
 def test_network_program_records_ipv4_connection_attempts() -> None:
@@ -225,11 +239,12 @@ def test_write_into_proc_fails_cleanly() -> None:
 
 
 @pytest.mark.clang  # against the running kernel's vmlinux.h, as `bee build --local` after `bee init`
-@pytest.mark.parametrize(("program_type", "map_type", "output_type"), COMBINATIONS, ids=COMBINATION_IDS)
-def test_every_combination_compiles(program_type: str, map_type: str, output_type: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("program_type", "map_type", "output_type", "filter_pid"), COMBINATIONS, ids=COMBINATION_IDS)
+def test_every_combination_compiles(program_type: str, map_type: str, output_type: str, filter_pid: bool,
+                                    tmp_path: Path) -> None:
     from bee.compile.compiler import compile_bpf
 
-    source = write_program(tmp_path / "bee.c", _render(program_type, map_type, output_type))
+    source = write_program(tmp_path / "bee.c", _render(program_type, map_type, output_type, filter_pid))
     output = tmp_path / "bee.o"
     try:
         compile_bpf(source, output, cflags=["-Werror"])

@@ -47,7 +47,7 @@ class ReloadPlan:
 
 def plan_reload(old: RunnerConfig, new: RunnerConfig) -> ReloadPlan:
     """What going from `old` to `new` takes. A program whose entry changed in any way (reference, filters,
-    buckets, pins...) is removed and added again. Raises ConfigError naming the first runner-wide setting
+    buckets, pins, params...) is removed and added again. Raises ConfigError naming the first runner-wide setting
     that differs; the caller then keeps `old` running."""
     for attribute, name in FIXED_SETTINGS:
         before, after = getattr(old, attribute), getattr(new, attribute)

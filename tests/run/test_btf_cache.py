@@ -116,6 +116,27 @@ def test_an_entry_that_does_not_fit_is_left_aside(cache: Path, opens: list[str |
     assert entry.read_bytes() == b""
 
 
+def test_parameters_survive_the_load_done_again(cache: Path, opens: list[str | None], opensnoop: Path,
+                                                tmp_path: Path) -> None:
+    """The object opened again for the kernel's BTF gets its parameters' `.rodata` too."""
+    from bee.libbpf import libbpf_version
+    from bee.run.load import Loading
+    from bee.run.prepare import prepare, with_params
+
+    prepared = with_params(prepare(str(opensnoop), tmp_path / "store"), {"target_pid": "4242"}, "opensnoop")
+    assert prepared.rodata is not None
+    entry = btfcache.entry_for(prepared.data, ".".join(map(str, libbpf_version())))
+    assert entry is not None
+    entry.parent.mkdir(parents=True)
+    entry.write_bytes(struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, 16, 16, 5)  # `int` only: fits nothing
+                      + struct.pack("<IIII", 1, 1 << 24, 4, 32) + b"\0int\0")
+    with Loading(prepared).result() as obj:
+        assert opens == [str(entry), None]
+        (rodata,) = [m for m in obj.maps.values() if m.btf_value_type_id == prepared.rodata.datasec_id]
+        assert rodata.lookup(bytes(4)) == prepared.rodata.data
+        assert prepared.rodata.data[:4] == (4242).to_bytes(4, "little")  # target_pid, first in .rodata
+
+
 def test_an_entry_libbpf_cannot_read_is_left_aside(cache: Path, opens: list[str | None], opensnoop: Path,
                                                    tmp_path: Path) -> None:
     _run_until_event(opensnoop, tmp_path, "fill", also=lambda: list(cache.glob("*.btf")))

@@ -116,12 +116,12 @@ class Runner:
                 programs = make_all_outputs(lineup, programs, sinks, filters)
                 self._run_kernel(programs, self._announce)
                 return
-            from bee.tui.model import TuiModel
+            from bee.tui.model import TuiModel, tables_for_spec
             from bee.tui.session import run_session
 
             prepared = programs[0].prepared
             first = filters[programs[0].name]
-            view = TuiModel.for_spec(prepared.spec, prepared.source.location, server.url + "/metrics", first)
+            view = TuiModel(prepared.source.location, server.url + "/metrics", tables_for_spec(prepared.spec, first))
             sinks = self._sinks = Sinks(registry, None, first, view)
             programs = make_all_outputs(lineup, programs, sinks, filters)
             hooks = lambda going: [(h.function, h.section, h.target) for p in going for h in p.hooks]  # noqa: E731

@@ -172,31 +172,81 @@ def _value_key(record: Record) -> tuple[int, int]:
     return (1, value) if isinstance(value, int) else (0, 0)
 
 
-class TuiModel:
-    """The state of one run as the view shows it. Attribute writes are atomic; lists are replaced, not mutated."""
+class ProgramTables:
+    """One program's part of the view: its name, where it came from, its tables (display order), and why it
+    did not start (`failure`, one line; None while it has not failed). `failure` is written by the kernel
+    thread and read by the view's (an attribute write)."""
 
-    def __init__(self, location: str, metrics_url: str, tables: Sequence[Table]) -> None:
+    __slots__ = ("name", "location", "tables", "failure")
+
+    def __init__(self, name: str, location: str, tables: Sequence[Table] = (), failure: str | None = None) -> None:
+        self.name = name
+        self.location = location
+        self.tables = list(tables)
+        self.failure = failure
+
+
+def tables_for_spec(spec: Any, filters: Any) -> list[Table]:
+    """One table per tracked map of `spec` (an ObjectSpec), in display order, each starting with the `-f`
+    filters `filters` (a FilterSet) name for its map."""
+    tables: list[Table] = []
+    for m in sorted(spec.tracked_maps, key=_display_order):
+        flt = TableFilter.from_flags(filters.for_map(m.name))
+        tables.append(RingTable(m.name, m.output, flt) if m.type_name == "ringbuf"
+                      else HashTable(m.name, m.output, flt))
+    return tables
+
+
+class TuiModel:
+    """The state of one run as the view shows it. Attribute writes are atomic; lists are replaced, not mutated.
+
+    A run of one program gives `tables`; a run of several gives `groups`, one per program in the order given
+    (`location` then says what the run is). `tables` is then every group's tables, one after the other: the
+    order Tab follows."""
+
+    def __init__(self, location: str, metrics_url: str, tables: Sequence[Table] = (),
+                 groups: Sequence[ProgramTables] = ()) -> None:
+        if tables and groups:
+            raise ValueError("give the tables of one program or the groups of several, not both")
         self.location = location
         self.metrics_url = metrics_url
-        self.tables = list(tables)
-        self._by_name = {t.name: t for t in self.tables}
+        self.groups = list(groups) or [ProgramTables("", location, tables)]
+        self.tables = [table for group in self.groups for table in group.tables]
+        self._group_of = [group for group in self.groups for _ in group.tables]
+        self._by_key = {(group.name, table.name): table for group in self.groups for table in group.tables}
         self.programs: list[tuple[str, str, str]] = []  # (function, section, hook)
         self.state = "loading"  # loading → running | failed
         self.error: BaseException | None = None
         self.notices: deque[str] = deque(maxlen=200)
 
-    @classmethod
-    def for_spec(cls, spec: Any, location: str, metrics_url: str, filters: Any) -> TuiModel:
-        """One table per tracked map of `spec`, starting with the `-f` filters of `filters` (a FilterSet)."""
-        tables: list[Table] = []
-        for m in sorted(spec.tracked_maps, key=_display_order):
-            flt = TableFilter.from_flags(filters.for_map(m.name))
-            tables.append(RingTable(m.name, m.output, flt) if m.type_name == "ringbuf"
-                          else HashTable(m.name, m.output, flt))
-        return cls(location, metrics_url, tables)
+    @property
+    def several(self) -> bool:
+        """True when the view shows several programs (headings, `program › map` titles)."""
+        return len(self.groups) > 1
 
-    def table(self, name: str) -> Any:
-        return self._by_name[name]
+    def table(self, name: str, program: str | None = None) -> Any:
+        """The table of map `name` of `program` (ignored when the view shows one program). KeyError if none."""
+        group = self.groups[0].name if not self.several else program
+        return self._by_key[(group or "", name)]
+
+    def group_of(self, index: int) -> ProgramTables:
+        """The program table `index` (in `tables`) belongs to."""
+        return self._group_of[index]
+
+    def title(self, index: int) -> str:
+        """What table `index` is called on screen: its map, or `program › map` when several programs run."""
+        table = self.tables[index]
+        return f"{self._group_of[index].name} › {table.name}" if self.several else table.name
+
+    def visible(self) -> list[int]:
+        """The indices (in `tables`) of the tables of the programs that have not failed, in order."""
+        return [i for i, group in enumerate(self._group_of) if group.failure is None]
+
+    def program_failed(self, name: str, reason: str) -> None:
+        """Program `name` did not start because of `reason` (any thread); the others go on."""
+        for group in self.groups:
+            if group.name == name:
+                group.failure = reason
 
     def attached(self, programs: Sequence[tuple[str, str, str]]) -> None:
         """Everything is attached and read (kernel thread)."""

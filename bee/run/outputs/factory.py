@@ -37,7 +37,7 @@ class Sinks(Record):
     registry: MetricsRegistry
     event_log: EventLog | None  # None under the interactive view
     filters: FilterSet
-    view: TuiModel | None = None  # the interactive view's model
+    view: TuiModel | None = None  # the interactive view's model: each map's table is that of `program`'s map
     hist_buckets: Mapping[str, tuple[float, ...]] = MappingProxyType({})
     hist_value_keys: Mapping[str, str] = MappingProxyType({})
     program: str | None = None
@@ -71,7 +71,9 @@ def _event_decoder(m: MapSpec, btf: Btf, endian: str) -> RecordDecoder:
 
 
 def _show_event(sinks: Sinks, m: MapSpec, decoder: RecordDecoder) -> ShowEvent | None:
-    return sinks.view.table(m.name).show_event(decoder.fields) if sinks.view is not None else None
+    if sinks.view is None:
+        return None
+    return sinks.view.table(m.name, sinks.program).show_event(decoder.fields)
 
 
 def _ring_print(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutput:
@@ -98,7 +100,8 @@ def _hash_parts(m: MapSpec, btf: Btf, endian: str,
         raise RunSetupError(f"map {m.name}: declare its key type with __type(key, struct ...)")
     key = record_decoder(btf, m.key_type_id, "key", endian)
     value = hash_value_format(m, btf, endian)
-    shows = sinks.view.table(m.name).show_entries((*key.fields, "value")) if sinks.view is not None else None
+    view = sinks.view
+    shows = view.table(m.name, sinks.program).show_entries((*key.fields, "value")) if view is not None else None
     return key, value, shows
 
 

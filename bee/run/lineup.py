@@ -25,9 +25,16 @@ from bee.sinks.metrics import MetricsRegistry
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from typing import IO
+    from typing import Protocol
 
     from bee.run.settings import ProgramOptions
+
+    class Lines(Protocol):
+        """Where a run writes its lines for the user: stderr, or the interactive view's `Notices`."""
+
+        def write(self, text: str, /) -> int: ...
+
+        def flush(self) -> None: ...
 
 ATTACHED, FAILED, STARTING = "attached", "failed", "starting"
 
@@ -62,7 +69,7 @@ class Lineup:
     `fail()` applies the failure policy; `attached()` records a success; `first_error()` is the
     error a run with no program attached fails with."""
 
-    def __init__(self, programs: Sequence[ProgramOptions], registry: MetricsRegistry, err: IO[str], *,
+    def __init__(self, programs: Sequence[ProgramOptions], registry: MetricsRegistry, err: Lines, *,
                  fail_fast: bool = False, labelled: bool | None = None) -> None:
         """`programs`: each program with its options, names already checked unique. `labelled`: whether
         series and events name their program and `/healthz` answers JSON (default: with several programs)."""
@@ -125,6 +132,11 @@ class Lineup:
     def failed(self, name: str) -> bool:
         with self._lock:
             return self._states[name][0] == FAILED
+
+    def failure(self, name: str) -> BeeError | None:
+        """Why program `name` did not start; None unless it failed."""
+        with self._lock:
+            return self._states[name][1]
 
     def first_error(self) -> BeeError | None:
         """The error of the first program (in the order given) that failed, or None; None once `tolerant`."""

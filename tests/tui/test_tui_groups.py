@@ -1,10 +1,13 @@
-"""The view of several programs without a kernel: the model's groups."""
+"""The view of several programs without a kernel: the model's groups, the lines captured while it is up."""
 
 from __future__ import annotations
+
+import io
 
 import pytest
 
 from bee.tui.model import HashTable, ProgramTables, RingTable, TuiModel
+from bee.tui.notices import Notices
 
 URL = "http://[::1]:9091/metrics"
 
@@ -51,3 +54,19 @@ def test_one_program_keeps_map_names_as_titles() -> None:
     assert model.table("print_events") is table and model.table("print_events", "probe") is table
     with pytest.raises(ValueError, match="not both"):
         TuiModel("x", URL, [table], groups=[ProgramTables("x", "x.o", [table])])
+
+
+def test_notices_keep_lines_show_them_once_the_view_exists_and_replay_them() -> None:
+    notices = Notices()
+    notices.write("bee: warning: program a did not start: x\nbee: war")
+    model = TuiModel("a, b", URL, groups=[ProgramTables("a", "a.o"), ProgramTables("b", "b.o")])
+    notices.show_in(model)
+    assert list(model.notices) == ["bee: warning: program a did not start: x"]
+    notices.write("ning: program b did not start: y\n")
+    notices.flush()
+    assert list(model.notices)[-1] == "bee: warning: program b did not start: y"
+    notices.write("unfinished")
+    out = io.StringIO()
+    notices.replay(out)
+    assert out.getvalue() == ("bee: warning: program a did not start: x\n"
+                              "bee: warning: program b did not start: y\nunfinished\n")

@@ -1,5 +1,9 @@
 """The textual application of `bee run`: a header, one table per tracked map, a filter line, a help line.
 
+With several programs the maps are listed in a column beside the table, under a heading per program
+(`bee.tui.sidebar`); Tab goes through the maps of every program that runs, and a table is called
+`program › map`. With one program a line of map names sits over the table.
+
 It runs on the main thread and never touches libbpf: a timer (`REFRESH` seconds) copies the
 model's buffers and redraws the table on screen, so a slow terminal drops frames, not events.
 `stop` (a threading.Event) set from anywhere (a signal handler, a test) makes it exit at the next tick.
@@ -22,7 +26,8 @@ from bee.tui.driver import StdoutDriver
 from bee.tui.filter import FilterError, TableFilter
 from bee.tui.model import Table, TuiModel
 from bee.tui.rows import Row, RowsView
-from bee.tui.widgets import ErrorScreen, Header, TabLine
+from bee.tui.sidebar import ProgramColumn
+from bee.tui.widgets import ErrorScreen, Header, MapPicker, TabLine
 
 REFRESH = 0.2  # seconds between redraws (5 Hz)
 HELP = "Tab/^N next  ^P prev  / filter  space pause  ↑↓←→ PgUp/PgDn scroll  q quit"
@@ -39,6 +44,8 @@ class BeeApp(App[int]):
     #header { background: $boost; padding: 0 1; }
     #tabs { background: $boost; }
     #tables { height: 1fr; }
+    #body { height: 1fr; }
+    #body #tables { width: 1fr; }
     #status { height: 1; background: $panel; padding: 0 1; }
     #message { height: auto; max-height: 2; padding: 0 1; color: $warning; display: none; }
     #filter { height: 1; display: none; }
@@ -68,19 +75,27 @@ class BeeApp(App[int]):
         self._state = ""
         self._rates: list[float] = [0.0] * len(model.tables)
         self._failed_shown = False
+        self._failures: list[str | None] = [group.failure for group in model.groups]
         self._message = ""
         self._message_until = 0.0
 
     # -- layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header(self.model, id="header")
-        yield TabLine([t.name for t in self.model.tables], id="tabs")
-        with ContentSwitcher(id="tables", initial="table-0" if self.model.tables else None):
-            for i, table in enumerate(self.model.tables):
-                yield self._rows_view(i, table)
-        if not self.model.tables:
-            yield Static("this program has no tracked maps (print_, counter_, gauge_, hist_)", id="empty")
+        model = self.model
+        yield Header(model, id="header")
+        tables = ContentSwitcher(*(self._rows_view(i, table) for i, table in enumerate(model.tables)),
+                                 id="tables", initial="table-0" if model.tables else None)
+        if model.several:
+            with Horizontal(id="body"):
+                yield ProgramColumn(model, id="tabs")
+                yield tables
+        else:
+            yield TabLine([t.name for t in model.tables], id="tabs")
+            yield tables
+        if not model.tables:
+            which = "no program has" if model.several else "this program has no"
+            yield Static(f"{which} tracked maps (print_, counter_, gauge_, hist_)", id="empty")
         yield Static(id="status")
         yield Static(id="message")
         with Horizontal(id="filter"):
@@ -123,11 +138,23 @@ class BeeApp(App[int]):
             self._failed_shown = True
             self.push_screen(ErrorScreen(self.model, *self._error_text()))
             return
+        self._follow_failures()
         if model.tables:
             self._rates = [table.rate() for table in model.tables]  # sampled every tick, shown for one
             self._draw_table(self.current)
             self._draw_status()
         self._draw_message()
+
+    def _follow_failures(self) -> None:
+        """Show the programs that did not start since the last tick; leave a table of theirs for the next one."""
+        failures = [group.failure for group in self.model.groups]
+        if failures == self._failures:
+            return
+        self._failures = failures
+        self.query_one("#tabs", MapPicker).refresh(layout=True)
+        visible = self.model.visible()
+        if visible and self.current not in visible:
+            self._show(visible[0])
 
     def _columns(self, table: Table) -> tuple[str, ...]:
         return table.columns or ("value",)
@@ -156,7 +183,7 @@ class BeeApp(App[int]):
         most telling first: the end is what an 80-column terminal cuts."""
         table = self.model.tables[self.current]
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(table.name + "  ", style="bold")
+        text.append(self.model.title(self.current) + "  ", style="bold")
         if self.current in self.paused:
             text.append("PAUSED", style="reverse bold")
             text.append("  ")
@@ -210,16 +237,22 @@ class BeeApp(App[int]):
         return False
 
     def action_switch(self, step: int) -> None:
-        """Show the next (`step` 1) or previous (-1) table."""
-        if self._leave_if_failed() or not self.model.tables:
+        """Show the next (`step` 1) or previous (-1) table of the programs that run."""
+        visible = self.model.visible()
+        if self._leave_if_failed() or not visible:
             return
         self._close_filter()
-        self.current = (self.current + step) % len(self.model.tables)
-        self.query_one(ContentSwitcher).current = f"table-{self.current}"
-        self.query_one(TabLine).select(self.current)
-        self._draw_table(self.current, force=True)
+        here = visible.index(self.current) if self.current in visible else -step
+        self._show(visible[(here + step) % len(visible)])
+
+    def _show(self, index: int) -> None:
+        """Make table `index` the current one."""
+        self.current = index
+        self.query_one(ContentSwitcher).current = f"table-{index}"
+        self.query_one("#tabs", MapPicker).select(index)
+        self._draw_table(index, force=True)
         self._draw_status()
-        self.screen.set_focus(self._table(self.current))
+        self.screen.set_focus(self._table(index))
 
     def action_edit_filter(self) -> None:
         if self._leave_if_failed() or not self.model.tables:
@@ -227,7 +260,7 @@ class BeeApp(App[int]):
         table = self.model.tables[self.current]
         box = self.query_one("#filter")
         field = self.query_one("#filter-input", Input)
-        self.query_one("#filter-label", Static).update(f"filter {table.name} /")
+        self.query_one("#filter-label", Static).update(f"filter {self.model.title(self.current)} /")
         field.value = table.filter.text if table.filter is not None else ""
         box.display = True
         self.query_one("#help", Static).update(FILTER_HELP)

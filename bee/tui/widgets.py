@@ -16,7 +16,8 @@ from bee.tui.model import TuiModel
 
 
 class Header(Widget):
-    """Three lines: the program, what is attached (or loading, or failed), the metrics address."""
+    """Three lines: the program (or the programs' names), what is attached (or loading, or failed), the
+    metrics address."""
 
     DEFAULT_CSS = "Header { height: 3; }"
 
@@ -28,7 +29,9 @@ class Header(Widget):
         model = self.model
         width = max(self.size.width, 10)
         location = model.location
-        if len(location) + 8 > width:  # keep the end of a long path: the file name matters most
+        if model.several:  # the names: the headings beside the table say the rest
+            location = f"{len(model.groups)} programs: {location}"
+        elif len(location) + 8 > width:  # keep the end of a long path: the file name matters most
             location = "…" + location[len(location) + 9 - width:]
         lines = [Text.assemble(("bee run ", "bold"), (location, "bold cyan"))]
         if model.state == "loading":
@@ -49,19 +52,28 @@ class Header(Widget):
         return Text("\n").join(lines)
 
 
-class TabLine(Widget):
-    """The map names, the current one highlighted; scrolled so the current one is always visible."""
+class MapPicker(Widget):
+    """Where the view lists the maps, the current one (`current`, an index in `model.tables`) highlighted."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.current = 0
+
+    def select(self, index: int) -> None:
+        """Highlight table `index`."""
+        self.current = index
+        self.refresh()
+
+
+class TabLine(MapPicker):
+    """The map names of a run of one program, the current one highlighted; scrolled so the current one is
+    always visible."""
 
     DEFAULT_CSS = "TabLine { height: 1; }"
 
     def __init__(self, names: list[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.names = names
-        self.current = 0
-
-    def select(self, index: int) -> None:
-        self.current = index
-        self.refresh()
 
     def render(self) -> Text:
         width = max(self.size.width, 1)

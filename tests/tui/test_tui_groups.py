@@ -1,8 +1,11 @@
-"""The view of several programs without a kernel: the model's groups, the lines captured while it is up."""
+"""The view of several programs without a kernel: the model's groups, the lines captured while it is up,
+the app driven headless."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 
 import pytest
 
@@ -70,3 +73,83 @@ def test_notices_keep_lines_show_them_once_the_view_exists_and_replay_them() -> 
     notices.replay(out)
     assert out.getvalue() == ("bee: warning: program a did not start: x\n"
                               "bee: warning: program b did not start: y\nunfinished\n")
+
+
+def _drive(model: TuiModel, *keys: str, size: tuple[int, int] = (80, 24), after: object = None) -> object:
+    """Run the app headless and press `keys` (calling `after()` once they are pressed); the app, still
+    inspectable."""
+    from bee.tui.app import BeeApp
+
+    app = BeeApp(model, threading.Event())
+    seen: dict[str, object] = {}
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause(0.3)
+            for key in keys:
+                await pilot.press(key)
+                await pilot.pause(0.05)
+            if callable(after):
+                after()
+                await pilot.pause(0.5)
+            seen["column"] = _plain(app.query_one("#tabs").render())
+            seen["status"] = _plain(app.query_one("#status").render())
+            seen["header"] = _plain(app.query_one("#header").render())
+            seen["filter"] = _plain(app.query_one("#filter-label").render())
+
+    asyncio.run(main())
+    app.seen = seen  # type: ignore[attr-defined]
+    return app
+
+
+def _plain(rendered: object) -> str:
+    """The text of what a widget renders (rich Text or textual Content)."""
+    plain = getattr(rendered, "plain", None)
+    assert isinstance(plain, str), rendered
+    return plain
+
+
+def test_app_lists_every_program_and_tabs_across_them() -> None:
+    model = _several()
+    model.attached([("on_exec", "tracepoint/sched/sched_process_exec", "sched/sched_process_exec")])
+    app = _drive(model, "tab", "tab")
+    assert app.current == 2  # type: ignore[attr-defined]
+    seen = app.seen  # type: ignore[attr-defined]
+    assert seen["column"].split("\n") == ["types", "  print_events", "  counter_hash", "", "flood",
+                                          "  print_events", "", "gone failed", "  cannot reach the registry"]
+    assert seen["status"].startswith("flood › print_events  1 shown  1 event")
+    assert seen["header"].split("\n")[0] == "bee run 3 programs: types, flood, gone"
+    app = _drive(_several(), "tab", "tab", "tab")  # back to the first: the failed program has no tables
+    assert app.current == 0  # type: ignore[attr-defined]
+    app = _drive(_several(), "ctrl+p", "slash")
+    assert app.current == 2 and app.seen["filter"] == "filter flood › print_events /"  # type: ignore[attr-defined]
+
+
+def test_app_leaves_the_table_of_a_program_that_failed_meanwhile() -> None:
+    model = _several()
+    app = _drive(model, "tab", "tab", after=lambda: model.program_failed("flood", "rejected by the verifier"))
+    assert app.current == 0  # type: ignore[attr-defined]
+    column = app.seen["column"].split("\n")  # type: ignore[attr-defined]
+    assert "flood failed" in column and "  rejected by the verifier" in column
+    assert "  print_events" in column and column.count("  print_events") == 1
+
+
+def _many() -> TuiModel:
+    groups = [ProgramTables(f"p{n}", f"p{n}.o", [RingTable(f"print_{m}", "print") for m in range(4)])
+              for n in range(4)]
+    groups.append(ProgramTables("bad", "bad.o", failure="word " * 40))
+    return TuiModel("many", URL, groups=groups)
+
+
+def test_the_column_scrolls_to_the_current_map() -> None:
+    app = _drive(_many(), *["tab"] * 14, size=(80, 16))
+    assert app.current == 14  # type: ignore[attr-defined]
+    column = app.seen["column"].split("\n")  # type: ignore[attr-defined]
+    maps = [f"  print_{m}" for m in range(4)]
+    assert column == ["p2", *maps, "", "p3", *maps]  # 11 rows: 16 less the header, status and help lines
+
+
+def test_the_column_wraps_a_long_reason_in_three_rows() -> None:
+    column = _drive(_many(), size=(80, 40)).seen["column"].split("\n")  # type: ignore[attr-defined]
+    five = "  " + " ".join(["word"] * 5)  # the reason widens the column to 30 cells: 5 words a row
+    assert column[-4:] == ["bad failed", five, five, five + "…"]

@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import IO
+from typing import TYPE_CHECKING
 
 from bee.libbpf.errors import LibbpfError, StatsUnavailableError
 from bee.libbpf.stats import RunStats, StatsSwitch, enable_run_time_stats
 from bee.run.program import ProgramRun
 from bee.sinks.families import CounterFamily
 from bee.sinks.metrics import MetricsRegistry
+
+if TYPE_CHECKING:
+    from bee.run.lineup import Lines
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +58,7 @@ class BpfStats:
             "--bpf-stats holds its run-time statistics on.", ("bpf_program",), extra))
 
     @classmethod
-    def start(cls, registry: MetricsRegistry, err: IO[str]) -> BpfStats | None:
+    def start(cls, registry: MetricsRegistry, err: Lines) -> BpfStats | None:
         """Turn statistics on and register the series; None, after one warning line on `err`, when the
         kernel cannot count or this process may not turn them on."""
         try:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from bee.errors import BeeError, UsageError
+from bee.errors import BeeError
 from bee.run.endpoint import start_metrics_server
 from bee.run.lineup import Lineup
 from bee.run.liveset import LiveSet
@@ -36,9 +36,11 @@ if TYPE_CHECKING:
 
     from bee.libbpf.stats import RunStats
     from bee.run.bpfstats import BpfStats
+    from bee.run.lineup import Lines
     from bee.run.outputs.factory import Sinks
     from bee.run.reloading import Reloader
     from bee.sinks.http import MetricsServer
+    from bee.tui.notices import Notices
 
 
 class Runner:
@@ -76,18 +78,28 @@ class Runner:
         """Run until `stop()` or a signal. Raises BeeError subclasses for every expected failure.
 
         On a terminal (stdout and stdin TTYs, no `--no-tty`, no `out` given) the interactive view owns
-        the main thread and the kernel work runs in a worker thread; otherwise events are logged. With
-        `--bpf-stats`, a run that ends so says last what each BPF program cost the kernel."""
-        self._run()
+        the main thread and the kernel work runs in a worker thread; otherwise events are logged. Under
+        the view, the lines the run writes for the user (a program that did not start) are shown in it,
+        then written to `err` once it has closed. With `--bpf-stats`, a run that ends so says last what
+        each BPF program cost the kernel."""
+        if not self._interactive():
+            self._run(None)
+        else:
+            from bee.tui.notices import Notices
+
+            notices = Notices()
+            try:
+                self._run(notices)
+            finally:
+                notices.replay(self.err)
         self._say_bpf_stats()
 
-    def _run(self) -> None:
+    def _run(self, notices: Notices | None) -> None:
+        """`run()` but its last lines: under the view when `notices` (where the run's lines go meanwhile) is given."""
         settings = self.settings
-        interactive = self._interactive()
-        if interactive and settings.several:
-            raise UsageError("the interactive view shows one program; run several with --no-tty")
+        err = notices if notices is not None else self.err
         registry = self.registry = MetricsRegistry(program_label=settings.labelled)
-        lineup = self.lineup = Lineup(settings.program_options(), registry, self.err, fail_fast=settings.fail_fast,
+        lineup = self.lineup = Lineup(settings.program_options(), registry, err, fail_fast=settings.fail_fast,
                                       labelled=settings.labelled)
         for name in lineup.names:
             if name in self._failures:
@@ -100,32 +112,31 @@ class Runner:
             server = self.server = start_metrics_server(registry, settings.prom_host, settings.prom_port)
             stack.callback(server.stop)
             if settings.bpf_stats:
-                self._start_bpf_stats(stack)
+                self._start_bpf_stats(stack, err)
             server.health = lineup.health if lineup.labelled or self._bpf_stats is not None else None
             for program in programs:
                 stack.callback(program.close)  # after a failure: wait for the load, close the object
-                program.start_loading(read_in_place=not interactive)
+                program.start_loading(read_in_place=notices is None)
             # From here on, Python work (imports included) overlaps the loads.
-            if not interactive:
+            first = filters[programs[0].name]
+            if notices is None:
                 from bee.sinks.eventlog import EventLog
 
                 event_log = EventLog(self.out, fmt=settings.fmt)  # type: ignore[arg-type]
                 stack.callback(event_log.close)
                 registry.on_collect(lambda: publish_lost(registry, event_log))
-                sinks = self._sinks = Sinks(registry, event_log, filters[lineup.names[0]])
+                sinks = self._sinks = Sinks(registry, event_log, first)
                 programs = make_all_outputs(lineup, programs, sinks, filters)
                 self._run_kernel(programs, self._announce)
                 return
-            from bee.tui.model import TuiModel, tables_for_spec
+            from bee.run.viewing import show_attached, view_model
             from bee.tui.session import run_session
 
-            prepared = programs[0].prepared
-            first = filters[programs[0].name]
-            view = TuiModel(prepared.source.location, server.url + "/metrics", tables_for_spec(prepared.spec, first))
+            view = view_model(lineup, programs, filters, server.url + "/metrics")
+            notices.show_in(view)
             sinks = self._sinks = Sinks(registry, None, first, view)
             programs = make_all_outputs(lineup, programs, sinks, filters)
-            hooks = lambda going: [(h.function, h.section, h.target) for p in going for h in p.hooks]  # noqa: E731
-            run_session(view, lambda: self._run_kernel(programs, lambda going: view.attached(hooks(going))),
+            run_session(view, lambda: self._run_kernel(programs, lambda going: show_attached(view, lineup, going)),
                         self._stop)
 
     def bpf_run_stats(self) -> dict[str, dict[str, RunStats]]:
@@ -136,13 +147,13 @@ class Runner:
             return {}
         return stats.snapshot(live.programs)
 
-    def _start_bpf_stats(self, stack: contextlib.ExitStack) -> None:
-        """Turn the kernel's run-time statistics on for the run (a warning line when it cannot) and add
-        what each program cost to `/healthz`."""
+    def _start_bpf_stats(self, stack: contextlib.ExitStack, err: Lines) -> None:
+        """Turn the kernel's run-time statistics on for the run (a warning line on `err` when it cannot) and
+        add what each program cost to `/healthz`."""
         from bee.run.bpfstats import BpfStats  # only with --bpf-stats (docs/startup.md)
 
         assert self.registry is not None and self.lineup is not None
-        stats = self._bpf_stats = BpfStats.start(self.registry, self.err)
+        stats = self._bpf_stats = BpfStats.start(self.registry, err)
         if stats is None:
             return
         stack.callback(stats.close)

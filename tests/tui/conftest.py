@@ -128,7 +128,9 @@ class Pane:
 
 @pytest.fixture
 def tui(root: None, store_dir: Path, tmp_path: Path) -> Iterator[Callable[..., Pane]]:
-    """`tui(program, *args, width=80, height=24)` starts `bee run` (no --no-tty) in a fresh tmux."""
+    """`tui(program, *args, width=80, height=24)` starts `bee run` (no --no-tty) in a fresh tmux, serving
+    metrics on a free port. With `flags=False` the port, address and poll interval are not given (a runner
+    config sets them): `port` says which port the run serves on."""
     require(shutil.which("tmux") is not None, "needs tmux (apt-get install tmux)")
     socket = str(tmp_path / "tmux.sock")
     config = tmp_path / "tmux.conf"
@@ -138,11 +140,12 @@ def tui(root: None, store_dir: Path, tmp_path: Path) -> Iterator[Callable[..., P
     env.update(BEE_STORAGE=str(store_dir), TERM="xterm-256color")
     started = False
 
-    def start(program: str, *args: str, width: int = 80, height: int = 24) -> Pane:
+    def start(program: str, *args: str, width: int = 80, height: int = 24, flags: bool = True,
+              port: int = 0) -> Pane:
         nonlocal started
-        port = free_port()
-        command = shlex.join([sys.executable, "-m", "bee", "run", program, "--prom-port", str(port),
-                              "--prom-addr", "127.0.0.1", "--poll-interval", "0.2", *args])
+        port = free_port() if flags else port
+        served = ["--prom-port", str(port), "--prom-addr", "127.0.0.1", "--poll-interval", "0.2"] if flags else []
+        command = shlex.join([sys.executable, "-m", "bee", "run", program, *served, *args])
         name = f"s{uuid.uuid4().hex[:8]}"
         status_file = tmp_path / f"{name}.status"
         first = ["-f", str(config)] if not started else []

@@ -1,16 +1,28 @@
 """The view of several programs without a kernel: the model's groups, the lines captured while it is up,
-the app driven headless."""
+the app driven headless, and the run's side of it (real objects prepared, outputs fed, nothing loaded)."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import struct
 import threading
+from pathlib import Path
 
 import pytest
 
+from bee.errors import BeeError
+from bee.run.lineup import Lineup
+from bee.run.outputs import Sinks
+from bee.run.prepare import prepare
+from bee.run.program import ProgramRun
+from bee.run.settings import ProgramOptions
+from bee.run.viewing import show_attached, view_model
+from bee.sinks.filters import FilterSet
+from bee.sinks.metrics import MetricsRegistry
 from bee.tui.model import HashTable, ProgramTables, RingTable, TuiModel
 from bee.tui.notices import Notices
+from tests.goldens import object_path
 
 URL = "http://[::1]:9091/metrics"
 
@@ -153,3 +165,56 @@ def test_the_column_wraps_a_long_reason_in_three_rows() -> None:
     column = _drive(_many(), size=(80, 40)).seen["column"].split("\n")  # type: ignore[attr-defined]
     five = "  " + " ".join(["word"] * 5)  # the reason widens the column to 30 cells: 5 words a row
     assert column[-4:] == ["bad failed", five, five, five + "…"]
+
+
+def _lineup(*names: str) -> tuple[Lineup, io.StringIO]:
+    err = io.StringIO()
+    paths = {"run_types": str(object_path("run_types")), "tui_flood": str(object_path("tui_flood")),
+             "missing": "/nonexistent/missing.o"}
+    lineup = Lineup([ProgramOptions(program=paths[n], name=n) for n in names], MetricsRegistry(program_label=True),
+                    err)
+    return lineup, err
+
+
+def test_the_run_makes_one_group_per_program_and_feeds_each_its_own_tables(tmp_path: Path) -> None:
+    lineup, err = _lineup("run_types", "missing", "tui_flood")
+    lineup.fail("missing", BeeError("/nonexistent/missing.o does not exist"))
+    programs = [ProgramRun(prepare(lineup.arguments[n], tmp_path), name=n) for n in ("run_types", "tui_flood")]
+    filters = {name: FilterSet.parse(["print_flood,comm,^bee"]) for name in lineup.names}
+    view = view_model(lineup, programs, filters, URL)
+    assert view.several and view.location == "run_types, missing, tui_flood"
+    assert [(g.name, [t.name for t in g.tables], g.failure) for g in view.groups] == [
+        ("run_types", ["print_events", "counter_ring", "hist_latency", "counter_hash", "gauge_hash"], None),
+        ("missing", [], "/nonexistent/missing.o does not exist"),
+        ("tui_flood", ["print_flood", "counter_sent"], None)]
+    assert view.groups[0].location == str(object_path("run_types"))
+    flood = view.table("print_flood", "tui_flood")
+    assert flood.filter is not None and flood.filter.text == "comm=^bee"
+    assert err.getvalue().startswith("bee: warning: program missing (/nonexistent/missing.o) did not start: ")
+
+    sinks = Sinks(MetricsRegistry(program_label=True), None, filters["run_types"], view)
+    for program in programs:
+        program.make_outputs(sinks.replace(program=program.name, filters=filters[program.name]))
+    assert view.table("print_events", "run_types").columns[:3] == ("small", "big", "negative")
+    assert view.table("print_flood", "tui_flood").columns == ("pid", "seq", "comm")
+    programs[1].outputs.ring["print_flood"](struct.pack("<II16s", 7, 1, b"beeflood"))  # as the ring loop does
+    programs[1].outputs.hash[0][1].update([(b"beefl-a".ljust(16, b"\0"), struct.pack("<Q", 3))])  # the poller
+    assert [row[2] for row in view.table("print_flood", "tui_flood").snapshot().rows] == [
+        {"pid": 7, "seq": 1, "comm": "beeflood"}]
+    assert [row[2] for row in view.table("counter_sent", "tui_flood").snapshot().rows] == [
+        {"comm": "beefl-a", "value": 3}]
+    assert all(table.count() == 0 for table in view.groups[0].tables)
+
+    lineup.fail("tui_flood", BeeError("program on_getppid could not be attached: no such hook"))
+    show_attached(view, lineup, programs[:1])
+    assert view.state == "running" and view.programs == []  # nothing was attached by these (no kernel)
+    assert view.groups[2].failure == "program on_getppid could not be attached: no such hook"
+    assert view.visible() == [0, 1, 2, 3, 4]
+
+
+def test_one_program_from_the_run_looks_as_before(tmp_path: Path) -> None:
+    lineup, _ = _lineup("run_types")
+    program = ProgramRun(prepare(lineup.arguments["run_types"], tmp_path), name="run_types")
+    view = view_model(lineup, [program], {"run_types": FilterSet.parse([])}, URL)
+    assert not view.several and view.location == str(object_path("run_types"))
+    assert view.title(0) == "print_events"

@@ -19,7 +19,7 @@ from bee.tui.model import ProgramTables, TuiModel
 from bee.tui.widgets import MapPicker
 
 INDENT = "  "
-REASON_ROWS = 3
+REASON_ROWS = 4
 REASON_WIDTH = 30  # cells a failure's reason may widen the column to
 FAILED = " failed"
 NO_MAPS = "(no tracked maps)"

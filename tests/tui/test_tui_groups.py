@@ -161,10 +161,10 @@ def test_the_column_scrolls_to_the_current_map() -> None:
     assert column == ["p2", *maps, "", "p3", *maps]  # 11 rows: 16 less the header, status and help lines
 
 
-def test_the_column_wraps_a_long_reason_in_three_rows() -> None:
+def test_the_column_wraps_a_long_reason_in_four_rows() -> None:
     column = _drive(_many(), size=(80, 40)).seen["column"].split("\n")  # type: ignore[attr-defined]
     five = "  " + " ".join(["word"] * 5)  # the reason widens the column to 30 cells: 5 words a row
-    assert column[-4:] == ["bad failed", five, five, five + "…"]
+    assert column[-5:] == ["bad failed", five, five, five, five + "…"]
 
 
 def _lineup(*names: str) -> tuple[Lineup, io.StringIO]:

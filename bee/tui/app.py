@@ -154,6 +154,7 @@ class BeeApp(App[int]):
         self.query_one("#tabs", MapPicker).refresh(layout=True)
         visible = self.model.visible()
         if visible and self.current not in visible:
+            self._close_filter()  # it was editing the filter of a table that is gone
             self._show(visible[0])
 
     def _columns(self, table: Table) -> tuple[str, ...]:

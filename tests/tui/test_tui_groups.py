@@ -108,6 +108,7 @@ def _drive(model: TuiModel, *keys: str, size: tuple[int, int] = (80, 24), after:
             seen["status"] = _plain(app.query_one("#status").render())
             seen["header"] = _plain(app.query_one("#header").render())
             seen["filter"] = _plain(app.query_one("#filter-label").render())
+            seen["editing"] = app.query_one("#filter").display
 
     asyncio.run(main())
     app.seen = seen  # type: ignore[attr-defined]
@@ -139,8 +140,9 @@ def test_app_lists_every_program_and_tabs_across_them() -> None:
 
 def test_app_leaves_the_table_of_a_program_that_failed_meanwhile() -> None:
     model = _several()
-    app = _drive(model, "tab", "tab", after=lambda: model.program_failed("flood", "rejected by the verifier"))
-    assert app.current == 0  # type: ignore[attr-defined]
+    app = _drive(model, "tab", "tab", "slash",
+                 after=lambda: model.program_failed("flood", "rejected by the verifier"))
+    assert app.current == 0 and not app.seen["editing"]  # type: ignore[attr-defined]
     column = app.seen["column"].split("\n")  # type: ignore[attr-defined]
     assert "flood failed" in column and "  rejected by the verifier" in column
     assert "  print_events" in column and column.count("  print_events") == 1

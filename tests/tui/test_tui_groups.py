@@ -88,8 +88,8 @@ def test_notices_keep_lines_show_them_once_the_view_exists_and_replay_them() -> 
 
 
 def _drive(model: TuiModel, *keys: str, size: tuple[int, int] = (80, 24), after: object = None) -> object:
-    """Run the app headless and press `keys` (calling `after()` once they are pressed); the app, still
-    inspectable."""
+    """Run the app headless, press `keys` (then call `after()`), note what it shows in `app.seen`, and quit
+    with Ctrl-C; the app."""
     from bee.tui.app import BeeApp
 
     app = BeeApp(model, threading.Event())
@@ -109,6 +109,8 @@ def _drive(model: TuiModel, *keys: str, size: tuple[int, int] = (80, 24), after:
             seen["header"] = _plain(app.query_one("#header").render())
             seen["filter"] = _plain(app.query_one("#filter-label").render())
             seen["editing"] = app.query_one("#filter").display
+            await pilot.press("ctrl+c")  # leave as a user does (the timer stops with the app)
+            await pilot.pause(0.1)
 
     asyncio.run(main())
     app.seen = seen  # type: ignore[attr-defined]

@@ -1,8 +1,9 @@
 """`Map`: one map of a `BpfObject`, its definition before load and its contents after.
 
 Keys and values are raw bytes (the caller decodes them with the map's BTF). Per-CPU maps
-return one value per possible CPU, each rounded up to 8 bytes, concatenated. The map's fd
-belongs to libbpf and is closed with the object: never close it yourself.
+return one value per possible CPU, each rounded up to 8 bytes, concatenated (`lookup`, `items`);
+`per_cpu_items` splits them into one value per CPU. The map's fd belongs to libbpf and is closed
+with the object: never close it yourself.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ ffi = _ffi.ffi
 KEYS_SLACK = 64
 # Errors of BPF_MAP_LOOKUP_BATCH meaning "not for this map type or kernel": fall back to key walking.
 _NO_BATCH = frozenset({E.EINVAL, E.EOPNOTSUPP, ENOTSUPP, E.ENOSYS})
+
+
+def split_per_cpu(value: bytes, value_size: int) -> list[bytes]:
+    """The values of each CPU in one per-CPU lookup result: the kernel lays them out one per possible CPU,
+    CPU 0 first, each `value_size` bytes padded to a multiple of 8; the padding is left out."""
+    stride = (value_size + 7) // 8 * 8
+    return [value[offset:offset + value_size] for offset in range(0, len(value), stride)]
 
 
 class Map:
@@ -159,6 +167,11 @@ class Map:
     # -- contents -----------------------------------------------------------------------------
 
     @property
+    def per_cpu(self) -> bool:
+        """True when a lookup gives one value per possible CPU (PERCPU_HASH, PERCPU_ARRAY, LRU_PERCPU_HASH...)."""
+        return self.type in PERCPU_MAP_TYPES
+
+    @property
     def lookup_value_size(self) -> int:
         """Bytes a lookup returns: the value size, times the possible CPUs (rounded to 8) for per-CPU maps."""
         size = self.value_size
@@ -241,6 +254,15 @@ class Map:
             if value is not None:
                 pairs.append((key, value))
         return pairs
+
+    def per_cpu_items(self) -> list[tuple[bytes, list[bytes]]]:
+        """Every (key, [value of CPU 0, value of CPU 1, ...]) of a per-CPU map, one `value_size`-byte value per
+        possible CPU (`libbpf_num_possible_cpus`), read as `items()` reads. ValueError for a map that is not
+        per-CPU."""
+        if not self.per_cpu:
+            raise ValueError(f"map {self.name} is a {self.type_name} map, not a per-CPU one")
+        size = self.value_size
+        return [(key, split_per_cpu(value, size)) for key, value in self.items()]
 
     def _lookup_batch(self) -> list[tuple[bytes, bytes]] | None:
         """None when batch lookup is unsupported for this map."""

@@ -161,3 +161,26 @@ def test_the_initial_value_of_rodata_is_what_the_kernel_map_holds(root: None,
     assert rodata.lookup(struct.pack("=I", 0)) == changed
     with pytest.raises(LibbpfError, match="the object is already loaded"):
         rodata.set_initial_value(changed)
+
+
+def possible_cpus() -> int:
+    """The number of possible CPUs, as the kernel lists them (`0-1`, `0,2-3`)."""
+    ranges = Path("/sys/devices/system/cpu/possible").read_text().strip().split(",")
+    return sum(int(r.split("-")[-1]) - int(r.split("-")[0]) + 1 for r in ranges)
+
+
+def test_per_cpu_values_one_per_possible_cpu(root: None, open_object: Callable[..., BpfObject]) -> None:
+    """A per-CPU lookup holds one value per possible CPU, each padded to 8 bytes; `per_cpu_items` splits it."""
+    obj = open_object("maps_hashes")
+    obj.load()
+    pcpu = obj.map("print_pcpu")  # PERCPU_HASH, u32 values: 4 bytes of padding after each
+    cpus = possible_cpus()
+    assert pcpu.per_cpu and pcpu.lookup_value_size == 8 * cpus
+    key = b"beehash".ljust(16, b"\0")
+    per_cpu = [struct.pack("=I", 10 + cpu) for cpu in range(cpus)]
+    pcpu.update(key, b"".join(value + b"\xff" * 4 for value in per_cpu))
+    assert pcpu.per_cpu_items() == [(key, per_cpu)]
+    plain = obj.map("counter_lru")
+    assert not plain.per_cpu
+    with pytest.raises(ValueError, match="map counter_lru is a lru_hash map, not a per-CPU one"):
+        plain.per_cpu_items()

@@ -76,6 +76,13 @@ def map_help(map_name: str, kind: str, map_type: str) -> str:
     return f"{kind} from BPF map {map_name} ({map_type})"
 
 
+def slot_histogram_help(map_name: str, map_type: str, kind: str, has_sum: bool) -> str:
+    """The HELP text of a histogram counted in the kernel: what counts, in which unit, whether `_sum` is there."""
+    sums = "" if has_sum else "; no _sum: the map keeps none"
+    return (f"histogram from BPF map {map_name} ({map_type}), {kind} slots counted in the kernel; "
+            f"bounds in the unit the program counts in{sums}")
+
+
 def sanitize_metric_name(name: str) -> str:
     """`name` with invalid characters replaced by `_` (and a leading `_` before a digit)."""
     name = _INVALID_METRIC_CHARS.sub("_", name) or "_"
@@ -284,6 +291,7 @@ class HistogramFamily(_Family):
 
     kind = "histogram"
     reserved_labels = ("le",)
+    has_sum = True  # whether `_sum` lines are written
 
     def __init__(
         self, name: str, help: str, label_names: Sequence[str], buckets: Iterable[float] = DEFAULT_BUCKETS,
@@ -343,7 +351,70 @@ class HistogramFamily(_Family):
                 running += count
                 out.append(f"{name}_bucket{{{text}{sep}{le}}} {format_value(running)}\n")
             braced = f"{{{text}}}" if text else ""
-            out.append(f"{name}_sum{braced} {format_value(total)}\n{name}_count{braced} {format_value(running)}\n")
+            if self.has_sum:
+                out.append(f"{name}_sum{braced} {format_value(total)}\n")
+            out.append(f"{name}_count{braced} {format_value(running)}\n")
+
+
+class SlotHistogramFamily(HistogramFamily):
+    """A histogram whose buckets a BPF program counts in the kernel, one count per slot, read by polling.
+
+    `follow(labels, counts, total)` takes every slot's count as the map holds it now (the last slot is
+    counted in +Inf only, so there is one count more than there are `buckets`) and the sum of the values
+    counted (None: the map keeps none; the family was made without `_sum` then). Like a counter that
+    follows a hash map, the series adds what each slot gained since the last call; a slot's count lower
+    than last time means the entry was reset (deleted and made again, or cleared), and the new values are
+    what it gained. So the buckets never decrease (the sum may, when negative values are counted)."""
+
+    def __init__(
+        self, name: str, help: str, label_names: Sequence[str], buckets: Iterable[float], extra: Sequence[str] = (),
+        *, has_sum: bool = True,
+    ) -> None:
+        bounds = tuple(buckets)
+        super().__init__(name, help, label_names, bounds, extra)
+        if len(self.buckets) != len(bounds):
+            raise UsageError(f"the bucket bounds of {self.name} must be distinct and finite")
+        self.has_sum = has_sum
+        self._last: dict[Labels, tuple[tuple[int, ...], float]] = {}
+
+    def follow(self, labels: Labels, counts: Sequence[int], total: float | None = None) -> None:
+        """Add what each slot (and the sum) gained since the last call for `labels` (ValueError for a wrong
+        number of counts)."""
+        self._check(labels)
+        if len(counts) != len(self.buckets) + 1:
+            raise ValueError(f"{self.name} takes {len(self.buckets) + 1} counts, got {len(counts)}")
+        now = (tuple(counts), float(total or 0))
+        with self._lock:
+            last = self._last.get(labels)
+            reset = last is None or any(c < p for c, p in zip(now[0], last[0], strict=True))
+            gained = now if reset or last is None else (
+                tuple(c - p for c, p in zip(now[0], last[0], strict=True)), now[1] - last[1])
+            self._last[labels] = now
+            series = self._series.get(labels)
+            if series is None:
+                series = self._series[labels] = ([0] * (len(self.buckets) + 1), [0.0])
+            for i, count in enumerate(gained[0]):
+                series[0][i] += count
+            series[1][0] += gained[1]
+
+    def remove(self, labels: Labels) -> None:
+        with self._lock:
+            self._series.pop(labels, None)
+            self._last.pop(labels, None)
+
+    def retain(self, live: set[Labels], suffix: Labels = ()) -> None:
+        n = len(suffix)
+        with self._lock:
+            for labels in [k for k in self._series if k not in live and k[len(k) - n:] == suffix]:
+                del self._series[labels]
+                self._last.pop(labels, None)
+
+    def forget_where(self, label: str, value: str) -> None:
+        index = self.label_names.index(label)
+        with self._lock:
+            for labels in [k for k in self._series if k[index] == value]:
+                del self._series[labels]
+                self._last.pop(labels, None)
 
 
 def normalize_buckets(buckets: Iterable[float], name: str) -> tuple[float, ...]:

@@ -20,6 +20,7 @@ from bee.sinks.families import (
     HistogramFamily,
     Labels,
     LabelSet,
+    SlotHistogramFamily,
     label_value,
     map_help,
     metric_name,
@@ -29,7 +30,7 @@ TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee ru
 if TYPE_CHECKING:
     from typing import TypeVar
 
-    F = TypeVar("F", CounterFamily, GaugeFamily, HistogramFamily)
+    F = TypeVar("F", CounterFamily, GaugeFamily, HistogramFamily, SlotHistogramFamily)
 
 __all__ = ["CONTENT_TYPE", "MetricsRegistry", "ProgramMetrics", "label_value"]
 
@@ -143,6 +144,11 @@ class MetricsRegistry:
         help = map_help(map_name, "histogram", map_type)
         return self.register(HistogramFamily(metric_name(map_name), help, label_names, buckets))
 
+    def slot_histogram(self, map_name: str, label_names: Sequence[str], buckets: Sequence[float], *, help: str,
+                       has_sum: bool) -> SlotHistogramFamily:
+        """Register the family of a histogram BPF map `map_name` counts in the kernel (`help`: its HELP text)."""
+        return self.register(SlotHistogramFamily(metric_name(map_name), help, label_names, buckets, has_sum=has_sum))
+
     def get(self, name: str) -> Family | None:
         """The family registered as metric `name`, if any."""
         with self._lock:
@@ -177,7 +183,8 @@ def _same_shape(a: Family, b: Family) -> bool:
     """True when two families can hold each other's series: same class, label names and buckets."""
     if type(a) is not type(b) or a.label_names != b.label_names or a.help != b.help:
         return False
-    return not isinstance(a, HistogramFamily) or a.buckets == b.buckets  # type: ignore[union-attr]
+    return not isinstance(a, HistogramFamily) or (
+        a.buckets == b.buckets and a.has_sum == b.has_sum)  # type: ignore[union-attr]
 
 
 class BoundCounter:
@@ -234,6 +241,16 @@ class BoundHistogram:
         self.family.retain({labels + self.suffix for labels in live}, self.suffix)
 
 
+class BoundSlotHistogram(BoundHistogram):
+    """A histogram counted in the kernel as one program writes to it (see `BoundCounter`)."""
+
+    __slots__ = ()
+    family: SlotHistogramFamily
+
+    def follow(self, labels: Labels, counts: Sequence[int], total: float | None = None) -> None:
+        self.family.follow(labels + self.suffix, counts, total)
+
+
 class ProgramMetrics:
     """The registry as one program of a run writes to it.
 
@@ -283,6 +300,14 @@ class ProgramMetrics:
         family = HistogramFamily(metric_name(map_name), map_help(map_name, "histogram", map_type), label_names,
                                  buckets, ("program",))
         return BoundHistogram(self.registry.register(family, owner=self.program), self.suffix)
+
+    def slot_histogram(self, map_name: str, label_names: Sequence[str], buckets: Sequence[float], *, help: str,
+                       has_sum: bool) -> SlotHistogramFamily | BoundSlotHistogram:
+        """The family of a histogram counted in the kernel (see `MetricsRegistry.slot_histogram`)."""
+        if self.program is None:
+            return self.registry.slot_histogram(map_name, label_names, buckets, help=help, has_sum=has_sum)
+        family = SlotHistogramFamily(metric_name(map_name), help, label_names, buckets, ("program",), has_sum=has_sum)
+        return BoundSlotHistogram(self.registry.register(family, owner=self.program), self.suffix)
 
     def on_collect(self, hook: Callable[[], None]) -> None:
         """See `MetricsRegistry.on_collect`: the hook goes with this program."""

@@ -4,12 +4,13 @@ A BTF-defined map is a VAR in a DATASEC whose type is a struct of pointer member
 `__uint(name, N)` is `int (*name)[N]` (a PTR to an ARRAY of N elements) and
 `__type(name, T)` is `T *name` (a PTR to T). Which maps become output:
 
-- `.maps` and a name prefixed `print_`, `counter_`, `gauge_` or `hist_`: convention "prefix" (v0.0.15);
+- `.maps` and a name prefixed `print_`, `counter_`, `gauge_` or `hist_` (Bumblebee's), or `log2hist_` or
+  `linhist_` (bee's histograms kept in the kernel): convention "prefix" (v0.0.15);
 - `.maps.print`, `.maps.counter`, `.maps.gauge` (and `.maps.hist`): convention "section" (v0.0.13/14).
 
-Only RINGBUF and HASH maps are tracked, for the outputs bee implements on them
-(`SUPPORTED_OUTPUTS`); any other pairing keeps its classification with `tracked`
-False and a sentence in `unsupported`.
+A map is tracked when bee makes its output from its type (`SUPPORTED_OUTPUTS`): ring buffers, and the
+hash and array kinds (plain, LRU, per-CPU); any other pairing keeps its classification with
+`tracked` False and a sentence in `unsupported` (the run says it in a notice and goes on).
 """
 
 from __future__ import annotations
@@ -30,12 +31,31 @@ MAP_TYPE_NAMES = (
     "cgrp_storage", "arena",
 )
 BPF_MAP_TYPE_HASH = 1
+BPF_MAP_TYPE_ARRAY = 2
+BPF_MAP_TYPE_PERCPU_HASH = 5
+BPF_MAP_TYPE_PERCPU_ARRAY = 6
+BPF_MAP_TYPE_LRU_HASH = 9
+BPF_MAP_TYPE_LRU_PERCPU_HASH = 10
 BPF_MAP_TYPE_RINGBUF = 27
 
-OUTPUTS = ("print", "counter", "gauge", "hist")
+#: Outputs a name prefix selects (`<output>_`); histograms kept in the kernel come last, so no prefix is
+#: a prefix of another's.
+OUTPUTS = ("print", "counter", "gauge", "hist", "log2hist", "linhist")
+#: Outputs a `.maps.<output>` section selects (Bumblebee v0.0.13/14 knew no others).
+SECTION_OUTPUTS = ("print", "counter", "gauge", "hist")
+#: Histograms a program keeps in the kernel: a map whose value is an array of counts, one per slot.
+KERNEL_HISTOGRAMS = frozenset({"log2hist", "linhist"})
+#: Map types read by polling: every entry's value read each `--poll-interval`.
+POLLED_MAP_TYPES = frozenset({BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_HASH,
+                              BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY})
+#: Polled types whose lookups give one value per possible CPU (bee sums them).
+PER_CPU_MAP_TYPES = frozenset({BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY})
+#: Polled types whose keys are indexes that always exist (no entry is ever deleted).
+ARRAY_MAP_TYPES = frozenset({BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY})
+_POLLED_OUTPUTS = frozenset({"print", "counter", "gauge", *KERNEL_HISTOGRAMS})
 SUPPORTED_OUTPUTS: dict[int, frozenset[str]] = {
     BPF_MAP_TYPE_RINGBUF: frozenset({"print", "counter", "hist"}),
-    BPF_MAP_TYPE_HASH: frozenset({"print", "counter", "gauge"}),
+    **{map_type: _POLLED_OUTPUTS for map_type in sorted(POLLED_MAP_TYPES)},
 }
 MAPS_SECTION = ".maps"
 LEGACY_MAPS_SECTION = "maps"
@@ -79,10 +99,25 @@ class MapSpec(Record):
     symbol_offset: int = 0
     symbol_size: int = 0
     legacy: bool = False  # a `struct bpf_map_def SEC("maps")` map (libbpf 1.x no longer loads these)
-    output: str | None = None  # print, counter, gauge, hist
+    output: str | None = None  # print, counter, gauge, hist, log2hist, linhist
     convention: str | None = None  # "prefix", "section" or None
     tracked: bool = False
     unsupported: str | None = None  # why an output map is not tracked, as one sentence
+
+    @property
+    def polled(self) -> bool:
+        """Read by polling every entry (hash and array kinds), not as a stream of events."""
+        return self.map_type in POLLED_MAP_TYPES
+
+    @property
+    def per_cpu(self) -> bool:
+        """A lookup gives one value per possible CPU."""
+        return self.map_type in PER_CPU_MAP_TYPES
+
+    @property
+    def is_array(self) -> bool:
+        """Keys are indexes 0..max_entries-1 that always exist (ARRAY, PERCPU_ARRAY)."""
+        return self.map_type in ARRAY_MAP_TYPES
 
 
 def classify(name: str, section: str) -> tuple[str | None, str | None]:
@@ -94,9 +129,20 @@ def classify(name: str, section: str) -> tuple[str | None, str | None]:
         return None, None
     if is_map_section(section):
         suffix = section[len(MAPS_SECTION) + 1:]
-        if suffix in OUTPUTS:
+        if suffix in SECTION_OUTPUTS:
             return suffix, "section"
     return None, None
+
+
+def unsupported_reason(name: str, type_name: str, output: str) -> str:
+    """The sentence that says why map `name` of type `type_name` gives no `output`, with what would."""
+    reason = f"map {name}: type {type_name} is not supported for output {output}"
+    if output == "hist" and type_name != "ringbuf":
+        return reason + " (a hist_ map is a ring buffer; a histogram kept in a hash or array map is named " \
+                        "log2hist_ or linhist_)"
+    if type_name == "ringbuf":
+        return reason + " (a ring buffer gives print, counter or hist)"
+    return reason + " (print, counter, gauge, log2hist and linhist need a hash or array map, hist a ring buffer)"
 
 
 def _with_output(spec: MapSpec) -> MapSpec:
@@ -104,7 +150,7 @@ def _with_output(spec: MapSpec) -> MapSpec:
     if output is None:
         return spec
     supported = output in SUPPORTED_OUTPUTS.get(spec.map_type, frozenset())
-    reason = None if supported else f"map {spec.name}: type {spec.type_name} is not supported for output {output}"
+    reason = None if supported else unsupported_reason(spec.name, spec.type_name, output)
     return spec.replace(output=output, convention=convention, tracked=supported, unsupported=reason)
 
 

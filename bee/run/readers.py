@@ -1,7 +1,7 @@
 """Readers: the threads that take data out of the kernel and hand it to the outputs.
 
-- `HashPoller` reads every tracked hash map each `interval` seconds on the `bee-map-poller` thread and
-  gives each output all its entries at once.
+- `HashPoller` reads every tracked hash and array map each `interval` seconds on the `bee-map-poller`
+  thread and gives each output all its entries at once (a per-CPU map's values split by CPU).
 - `RingLoop` waits on ring buffers and reads them as events arrive, on the thread that calls `run()`
   (the main thread when logging, a worker thread under the interactive view). One ring buffer is
   polled directly; several (several programs) are waited on together through their epoll fds.
@@ -67,7 +67,7 @@ class HashPoller:
             with self._lock:
                 for bpf_map, output in self._maps:
                     try:
-                        output.update(bpf_map.items())
+                        output.update(bpf_map.per_cpu_items() if output.per_cpu else bpf_map.items())
                     except BeeError as exc:
                         self._registry.map_read_errors.inc(output.error_labels)
                         log.warning("reading map %s failed: %s", output.name, exc)

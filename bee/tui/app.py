@@ -95,7 +95,7 @@ class BeeApp(App[int]):
             yield tables
         if not model.tables:
             which = "no program has" if model.several else "this program has no"
-            yield Static(f"{which} tracked maps (print_, counter_, gauge_, hist_)", id="empty")
+            yield Static(f"{which} tracked maps (print_, counter_, gauge_, hist_, log2hist_, linhist_)", id="empty")
         yield Static(id="status")
         yield Static(id="message")
         with Horizontal(id="filter"):

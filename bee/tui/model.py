@@ -31,7 +31,8 @@ class Snapshot:
 
 
 class Table:
-    """One tracked map's table. `kind` is `ring` or `hash`; `output` is print, counter, gauge or hist."""
+    """One tracked map's table. `kind` is `ring` or `hash` (every polled map: hash and array kinds); `output`
+    is print, counter, gauge, hist, log2hist or linhist (a histogram's `value` is how many values it counted)."""
 
     kind = ""
 
@@ -159,7 +160,7 @@ class HashTable(Table):
         return Snapshot([(i, None, e) for i, e in enumerate(kept[:HISTORY])], len(entries), version)
 
 
-_OUTPUT_ORDER = {"print": 0, "counter": 1, "hist": 2, "gauge": 3}
+_OUTPUT_ORDER = {"print": 0, "counter": 1, "hist": 2, "log2hist": 2, "linhist": 2, "gauge": 3}
 
 
 def _display_order(spec: Any) -> tuple[int, int]:

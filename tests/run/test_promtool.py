@@ -73,6 +73,24 @@ def test_several_programs_lint_with_only_bumblebees_naming(bee_run, object_file,
     run.stop()
 
 
+def test_histograms_counted_in_the_kernel_and_every_map_kind_lint_with_only_bumblebees_naming(
+        bee_run, object_file, trigger) -> None:
+    """Histograms with and without `_sum`, and counters and gauges of array, LRU and per-CPU maps: no finding
+    but the naming ones of the counter_/gauge_ maps."""
+    run = bee_run(object_file("hist_kernel"), object_file("maps_arrays"), object_file("maps_hashes"))
+    run.wait_for(lambda: len(attached_lines(run)) == 3, what="three attached lines")
+    for name in ("beehist", "beearray", "beehash", "beeup"):
+        trigger(name)
+    text = full_scrape(run, ["ebpf_solo_io_log2hist_values_sum{", "ebpf_solo_io_linhist_values_count{",
+                             "ebpf_solo_io_counter_pcpu_arr{", 'ebpf_solo_io_counter_lru{', "ebpf_solo_io_gauge_lru{",
+                             "ebpf_solo_io_gauge_lru_pcpu{", "ebpf_solo_io_counter_pcpu{"])
+    assert "ebpf_solo_io_linhist_values_sum" not in text  # the map keeps no sum
+    assert promtool_findings(text) == bumblebee_naming_findings(
+        ["counter_hist_values", "counter_arr", "counter_pcpu_arr", "counter_lru", "counter_pcpu"],
+        ["gauge_arr_one", "gauge_pcpu_level", "gauge_lru", "gauge_lru_pcpu"])
+    run.stop()
+
+
 def test_promtool_finds_a_parse_error() -> None:
     """The check above can fail: promtool reports a broken exposition as an error, not as a finding."""
     promtool = shutil.which("promtool")

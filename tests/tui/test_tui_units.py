@@ -13,6 +13,7 @@ import pytest
 from bee.elf.maps import MapSpec
 from bee.errors import BeeError
 from bee.run.outputs import HashCounter, RecordDecoder, RingCounter
+from bee.run.outputs.values import IntValue
 from bee.sinks.filters import FilterSet
 from bee.sinks.metrics import MetricsRegistry
 from bee.tui.filter import FilterError, TableFilter
@@ -103,7 +104,8 @@ def test_outputs_show_what_they_read() -> None:
     assert shown == [{"comm": "bash"}] and ring.errors == 1
     entries: list[list[dict[str, object]]] = []
     key = RecordDecoder(("comm",), 4, lambda data: {"comm": data[:4].decode()})
-    counter = HashCounter(_spec("counter_h", "hash", "counter"), key, struct.Struct("<Q"), registry, entries.append)
+    counter = HashCounter(_spec("counter_h", "hash", "counter"), key, IntValue(struct.Struct("<Q")), registry,
+                          entries.append)
     counter.update([(b"bash", struct.pack("<Q", 5)), (b"dash", struct.pack("<Q", 2))])
     assert entries == [[{"comm": "bash", "value": 5}, {"comm": "dash", "value": 2}]]
 

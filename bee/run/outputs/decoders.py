@@ -51,17 +51,31 @@ def labels_of(record: Record, names: tuple[str, ...]) -> tuple[str, ...]:
 
 
 _VALUE_FORMATS = {1: "B", 2: "H", 4: "I", 8: "Q"}
+#: The label of an array's index when its key is a plain integer.
+INDEX_FIELD = "index"
 
 
 def hash_value_format(spec: MapSpec, btf: Btf, endian: str) -> struct.Struct:
-    """The unpacker of a hash map's integer value; RunSetupError when the value is not an integer."""
+    """The unpacker of a polled map's integer value; RunSetupError when the value is not an integer."""
     from bee.elf.btf_types import Int, IntEncoding
 
     resolved = btf.resolve(spec.value_type_id) if spec.value_type_id else None
     if not isinstance(resolved, Int) or spec.value_size not in _VALUE_FORMATS:
-        raise RunSetupError(f"map {spec.name}: a {spec.output} hash map needs an integer value (u64), "
+        raise RunSetupError(f"map {spec.name}: a {spec.output} {spec.type_name} map needs an integer value (u64), "
                             f"not {btf.type_name(spec.value_type_id) if spec.value_type_id else 'an untyped value'}")
     code = _VALUE_FORMATS[spec.value_size]
     if resolved.encoding & IntEncoding.SIGNED:
         code = code.lower()
     return struct.Struct(("<" if endian == "little" else ">") + code)
+
+
+def key_decoder(spec: MapSpec, btf: Btf, endian: str) -> RecordDecoder:
+    """The decoder of a polled map's keys: a struct's fields, or one field named `key` for an integer key
+    (`index` for an array's); an array of one entry has no key field at all. RunSetupError for a map
+    without a key type (an array of one entry needs none)."""
+    if spec.is_array and spec.max_entries == 1:
+        return RecordDecoder((), spec.key_size, lambda data: {})
+    if not spec.key_type_id:
+        raise RunSetupError(f"map {spec.name}: declare its key type with __type(key, "
+                            f"{'u32' if spec.is_array else 'struct ...'})")
+    return record_decoder(btf, spec.key_type_id, INDEX_FIELD if spec.is_array else "key", endian)

@@ -3,23 +3,30 @@
 No kernel is needed: outputs are made while the object loads. Each maker compiles the map's
 decoders from the object's BTF and wires the output to the run's `Sinks` (metrics registry, event
 log, filters, interactive view); a pairing without a maker never reaches here (`bee.elf.maps`
-marks it unsupported and `bee.run.prepare` refuses it).
+marks it unsupported, so it is not tracked, and the run says so in a notice).
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from bee.elf.btf import Btf
-from bee.elf.maps import MapSpec
+from bee.elf.maps import KERNEL_HISTOGRAMS, MapSpec
 from bee.elf.spec import ObjectSpec
 from bee.records import Record
 from bee.run.errors import RunError, RunSetupError
-from bee.run.outputs.decoders import RecordDecoder, ShowEntries, ShowEvent, hash_value_format, record_decoder
-from bee.run.outputs.hashmap import HashCounter, HashGauge, HashOutput, HashPrint
+from bee.run.outputs.decoders import (
+    RecordDecoder,
+    ShowEntries,
+    ShowEvent,
+    hash_value_format,
+    key_decoder,
+    record_decoder,
+)
+from bee.run.outputs.hashmap import HashCounter, HashGauge, HashHistogram, HashOutput, HashPrint
 from bee.run.outputs.ring import RingCounter, RingHistogram, RingOutput, RingPrint
+from bee.run.outputs.values import IntValue
 from bee.sinks.eventlog import EventLog
 from bee.sinks.filters import FilterSet
 from bee.sinks.metrics import MetricsRegistry, ProgramMetrics
@@ -94,15 +101,16 @@ def _ring_histogram(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutp
                          sinks.hist_buckets.get(m.name), show)
 
 
-def _hash_parts(m: MapSpec, btf: Btf, endian: str,
-                sinks: Sinks) -> tuple[RecordDecoder, struct.Struct, ShowEntries | None]:
-    if not m.key_type_id:
-        raise RunSetupError(f"map {m.name}: declare its key type with __type(key, struct ...)")
-    key = record_decoder(btf, m.key_type_id, "key", endian)
-    value = hash_value_format(m, btf, endian)
+def _shows(m: MapSpec, key: RecordDecoder, sinks: Sinks) -> ShowEntries | None:
     view = sinks.view
-    shows = view.table(m.name, sinks.program).show_entries((*key.fields, "value")) if view is not None else None
-    return key, value, shows
+    return view.table(m.name, sinks.program).show_entries((*key.fields, "value")) if view is not None else None
+
+
+def _hash_parts(m: MapSpec, btf: Btf, endian: str,
+                sinks: Sinks) -> tuple[RecordDecoder, IntValue, ShowEntries | None]:
+    key = key_decoder(m, btf, endian)
+    value = IntValue(hash_value_format(m, btf, endian))
+    return key, value, _shows(m, key, sinks)
 
 
 def _hash_counter(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> HashOutput:
@@ -120,6 +128,23 @@ def _hash_print(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> HashOutput:
     return HashPrint(m, key, value, sinks.event_log, sinks.filters, shows, sinks.program)
 
 
+def _hash_histogram(m: MapSpec, spec: ObjectSpec, sinks: Sinks) -> HashOutput:
+    from bee.elf.histograms import histogram_layout
+    from bee.errors import ElfError
+    from bee.run.outputs.values import SlotsValue
+    from bee.sinks.families import slot_histogram_help
+
+    assert spec.btf is not None
+    try:
+        layout = histogram_layout(spec, m)
+    except ElfError as exc:
+        raise RunSetupError(exc.message) from None
+    key = key_decoder(m, spec.btf, spec.endian)
+    help = slot_histogram_help(m.name, m.type_name, layout.kind, layout.has_sum)
+    family = sinks.metrics.slot_histogram(m.name, key.fields, layout.bounds, help=help, has_sum=layout.has_sum)
+    return HashHistogram(m, key, SlotsValue(layout, spec.endian), family, _shows(m, key, sinks))
+
+
 RingMaker = Callable[[MapSpec, Btf, str, Sinks], RingOutput]
 HashMaker = Callable[[MapSpec, Btf, str, Sinks], HashOutput]
 
@@ -129,10 +154,11 @@ RING_MAKERS: dict[tuple[str, str], RingMaker] = {
     ("ringbuf", "counter"): _ring_counter,
     ("ringbuf", "hist"): _ring_histogram,
 }
-HASH_MAKERS: dict[tuple[str, str], HashMaker] = {
-    ("hash", "print"): _hash_print,
-    ("hash", "counter"): _hash_counter,
-    ("hash", "gauge"): _hash_gauge,
+#: Polled maps (hash and array kinds) by output; `POLLED_MAP_TYPES` of `bee.elf.maps` say which types.
+HASH_MAKERS: dict[str, HashMaker] = {
+    "print": _hash_print,
+    "counter": _hash_counter,
+    "gauge": _hash_gauge,
 }
 
 
@@ -146,8 +172,9 @@ def make_outputs(spec: ObjectSpec, sinks: Sinks) -> ProgramOutputs:
         kind = (m.type_name, m.output or "")
         if kind in RING_MAKERS:
             outputs.ring[m.name] = RING_MAKERS[kind](m, spec.btf, spec.endian, sinks)
-        elif kind in HASH_MAKERS:
-            output = HASH_MAKERS[kind](m, spec.btf, spec.endian, sinks)
+        elif m.polled and (m.output in HASH_MAKERS or m.output in KERNEL_HISTOGRAMS):
+            output = (_hash_histogram(m, spec, sinks) if m.output in KERNEL_HISTOGRAMS
+                      else HASH_MAKERS[m.output or ""](m, spec.btf, spec.endian, sinks))
             output.error_labels = (m.name, *(() if sinks.program is None else (sinks.program,)))
             outputs.hash.append((m.name, output))
         else:  # bee.elf.maps and this table disagree: a bug, said plainly

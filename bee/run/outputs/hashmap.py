@@ -1,44 +1,75 @@
-"""Hash-map outputs: what the entries of a `print_`, `counter_` or `gauge_` hash map become.
+"""Outputs of polled maps (the hash and array kinds): what the entries of a `print_`, `counter_`, `gauge_`,
+`log2hist_` or `linhist_` map become.
 
-The poller thread calls `update` with every (key bytes, value bytes) of the map at once. `show`
-(the interactive view) gets the entries as records with a `value` field, on the poller's thread.
+The poller thread calls `update` with every entry of the map at once: (key bytes, value bytes), or for a
+per-CPU map (key bytes, [value bytes of each CPU]), whose values are summed (`bee.run.outputs.values`).
+An array's entries all exist from the start, at zero: those never seen non-zero are left out, so an
+array of 256 counters shows the ones that counted something (an array of one entry is always shown).
+`show` (the interactive view) gets the entries as records with a `value` field, on the poller's thread.
 """
 
 from __future__ import annotations
 
-import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bee.elf.maps import MapSpec
 from bee.run.outputs.decoders import Record, RecordDecoder, ShowEntries, labels_of
+from bee.run.outputs.values import Counts, IntValue, SlotsValue
 from bee.sinks.eventlog import EventLog
+from bee.sinks.families import SlotHistogramFamily
 from bee.sinks.filters import FilterSet
-from bee.sinks.metrics import MetricsRegistry, ProgramMetrics
+from bee.sinks.metrics import BoundSlotHistogram, MetricsRegistry, ProgramMetrics
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+if TYPE_CHECKING:
+    from typing import Any
+
+#: One entry as the poller reads it: the key, and the value (a per-CPU map: one per CPU).
+Entry = tuple[bytes, "bytes | Sequence[bytes]"]
 
 
 class HashOutput:
-    """Base of hash-map outputs: `update(entries)` gets every (key bytes, value bytes) of the map."""
+    """Base of polled-map outputs: `update(entries)` gets every entry of the map (see the module docstring)."""
 
-    def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct,
+    def __init__(self, spec: MapSpec, key: RecordDecoder, value: IntValue | SlotsValue,
                  show: ShowEntries | None = None) -> None:
         self.name = spec.name
         self.key = key
-        self.value = value_format
+        self.value: Any = value
+        self.per_cpu = spec.per_cpu  # entries carry one value per CPU, summed here
+        self.sparse = spec.is_array and spec.max_entries > 1  # leave out entries never seen non-zero
+        self._seen: set[bytes] = set()
         self.show = show
         self.error_labels: tuple[str, ...] = (spec.name,)  # of its read errors' series (+ the program's)
 
-    def decoded(self, entries: list[tuple[bytes, bytes]]) -> list[tuple[Record, int]]:
-        unpack, size = self.value.unpack_from, self.value.size
-        return [(self.key.decode(k), unpack(v)[0]) for k, v in entries if len(v) >= size]
+    def values(self, entries: Sequence[Entry]) -> list[tuple[bytes, Any]]:
+        """(key bytes, value) of every entry to show: per-CPU values summed, values too short and (arrays)
+        entries never seen non-zero left out."""
+        read = self.value.per_cpu if self.per_cpu else self.value.one
+        rows = []
+        for key, raw in entries:
+            value = read(raw)
+            if value is None:
+                continue
+            if self.sparse and key not in self._seen:
+                if self.value.is_zero(value):
+                    continue
+                self._seen.add(key)
+            rows.append((key, value))
+        return rows
 
-    def _show(self, rows: list[tuple[Record, int]]) -> None:
+    def decoded(self, entries: Sequence[Entry]) -> list[tuple[Record, Any]]:
+        return [(self.key.decode(k), v) for k, v in self.values(entries)]
+
+    def _show(self, rows: list[tuple[Record, Any]]) -> None:
         if self.show is not None:
-            self.show([{**record, "value": value} for record, value in rows])
+            shown = self.value.shown
+            self.show([{**record, "value": shown(value)} for record, value in rows])
 
-    def update(self, entries: list[tuple[bytes, bytes]]) -> None:
+    def update(self, entries: Sequence[Entry]) -> None:
         raise NotImplementedError
 
-    def _track(self, entries: list[tuple[bytes, bytes]], apply: Callable[[tuple[str, ...], int], object],
+    def _track(self, entries: Sequence[Entry], apply: Callable[[tuple[str, ...], Any], object],
                retain: Callable[[set[tuple[str, ...]]], object]) -> None:
         """Give each entry's value to the series of its key (`apply`), keep only the series of the keys
         still in the map (`retain`), and show the entries."""
@@ -53,53 +84,67 @@ class HashOutput:
 
 
 class HashCounter(HashOutput):
-    """`counter_` hash: the counter follows each key's value (adds the delta); deleted keys disappear."""
+    """`counter_` map: the counter follows each key's value (adds the delta); deleted keys disappear."""
 
-    def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct,
+    def __init__(self, spec: MapSpec, key: RecordDecoder, value: IntValue,
                  registry: MetricsRegistry | ProgramMetrics, show: ShowEntries | None = None) -> None:
-        super().__init__(spec, key, value_format, show)
+        super().__init__(spec, key, value, show)
         self.counter = registry.counter(spec.name, key.fields, map_type=spec.type_name)
 
-    def update(self, entries: list[tuple[bytes, bytes]]) -> None:
+    def update(self, entries: Sequence[Entry]) -> None:
         self._track(entries, self.counter.follow, self.counter.retain)
 
 
 class HashGauge(HashOutput):
-    """`gauge_` hash: the gauge is set to each key's value; deleted keys disappear."""
+    """`gauge_` map: the gauge is set to each key's value (a per-CPU map: their sum); deleted keys disappear."""
 
-    def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct,
+    def __init__(self, spec: MapSpec, key: RecordDecoder, value: IntValue,
                  registry: MetricsRegistry | ProgramMetrics, show: ShowEntries | None = None) -> None:
-        super().__init__(spec, key, value_format, show)
+        super().__init__(spec, key, value, show)
         self.gauge = registry.gauge(spec.name, key.fields, map_type=spec.type_name)
 
-    def update(self, entries: list[tuple[bytes, bytes]]) -> None:
+    def update(self, entries: Sequence[Entry]) -> None:
         self._track(entries, self.gauge.set, self.gauge.retain)
 
 
 class HashPrint(HashOutput):
-    """`print_` hash: each entry whose value changed since the last poll goes to the event log (if any)."""
+    """`print_` map: each entry whose value changed since the last poll goes to the event log (if any)."""
 
-    def __init__(self, spec: MapSpec, key: RecordDecoder, value_format: struct.Struct, log: EventLog | None,
+    def __init__(self, spec: MapSpec, key: RecordDecoder, value: IntValue, log: EventLog | None,
                  filters: FilterSet, show: ShowEntries | None = None, program: str | None = None) -> None:
-        super().__init__(spec, key, value_format, show)
+        super().__init__(spec, key, value, show)
         self.log = log
         self.channel = log.channel(spec.name, program) if log is not None else spec.name  # its event log name
         self.filters = filters
         self.last: dict[bytes, int] = {}
 
-    def update(self, entries: list[tuple[bytes, bytes]]) -> None:
+    def update(self, entries: Sequence[Entry]) -> None:
+        rows = self.values(entries)
         if self.show is not None:
-            self._show(self.decoded(entries))
+            self._show([(self.key.decode(k), v) for k, v in rows])
         if self.log is None:
             return
         current: dict[bytes, int] = {}
-        for raw_key, raw_value in entries:
-            if len(raw_value) < self.value.size:
-                continue
-            value = self.value.unpack_from(raw_value)[0]
+        for raw_key, value in rows:
             current[raw_key] = value
             if self.last.get(raw_key) != value:
                 record = {**self.key.decode(raw_key), "value": value}
                 if self.filters.matches(self.name, record):
                     self.log.emit(self.channel, record)
         self.last = current
+
+
+class HashHistogram(HashOutput):
+    """`log2hist_`/`linhist_` map: each key's counts become one histogram series (`SlotHistogramFamily`:
+    buckets follow the counts, adding what they gained); deleted keys disappear."""
+
+    def __init__(self, spec: MapSpec, key: RecordDecoder, value: SlotsValue,
+                 histogram: SlotHistogramFamily | BoundSlotHistogram, show: ShowEntries | None = None) -> None:
+        super().__init__(spec, key, value, show)
+        self.histogram = histogram
+
+    def _follow(self, labels: tuple[str, ...], counts: Counts) -> None:
+        self.histogram.follow(labels, counts.slots, counts.total)
+
+    def update(self, entries: Sequence[Entry]) -> None:
+        self._track(entries, self._follow, self.histogram.retain)

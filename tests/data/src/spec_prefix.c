@@ -85,7 +85,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } start_times SEC(".maps");
 
-/* Prefixed, but of a type or for an output bee does not track. */
+/* Prefixed: an array (exported, as arrays are), and a ring buffer for an output bee does not make. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 4);

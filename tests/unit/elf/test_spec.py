@@ -66,7 +66,7 @@ def test_prefix_convention_maps(obj: Callable[[str], bytes]) -> None:
         ("gauge_sockets", ".maps", 1, "hash", 1024, 24, 8, "gauge", "prefix", True),
         ("hist_op_time_us", ".maps", 27, "ringbuf", 1 << 12, 0, 16, "hist", "prefix", True),
         ("start_times", ".maps", 1, "hash", 64, 4, 8, None, None, False),
-        ("counter_array", ".maps", 2, "array", 4, 4, 8, "counter", "prefix", False),
+        ("counter_array", ".maps", 2, "array", 4, 4, 8, "counter", "prefix", True),
         ("gauge_ring", ".maps", 27, "ringbuf", 1 << 12, 0, 0, "gauge", "prefix", False),
         ("scratch", ".maps", 6, "percpu_array", 1, 4, 24, None, None, False),
     ]
@@ -86,11 +86,14 @@ def test_prefix_convention_maps(obj: Callable[[str], bytes]) -> None:
     by_name = {m.name: m for m in spec.maps}
     assert by_name["gauge_sockets"].pinning == 1
     assert by_name["start_times"].map_flags == 1  # BPF_F_NO_PREALLOC
-    assert by_name["counter_array"].unsupported == "map counter_array: type array is not supported for output counter"
-    assert by_name["gauge_ring"].unsupported == "map gauge_ring: type ringbuf is not supported for output gauge"
+    assert by_name["gauge_ring"].unsupported == ("map gauge_ring: type ringbuf is not supported for output gauge "
+                                                 "(a ring buffer gives print, counter or hist)")
     assert all(m.unsupported is None for m in spec.maps if m.tracked or m.output is None)
     assert [m.name for m in spec.tracked_maps] == ["print_events", "counter_events_hash", "gauge_sockets",
-                                                   "hist_op_time_us"]
+                                                   "hist_op_time_us", "counter_array"]
+    assert [(m.name, m.polled, m.per_cpu, m.is_array) for m in spec.maps if m.polled] == [
+        ("counter_events_hash", True, False, False), ("gauge_sockets", True, False, False),
+        ("start_times", True, False, False), ("counter_array", True, False, True), ("scratch", True, True, True)]
     # Symbols place each map in .maps (clang leaves the DATASEC offsets at 0).
     elf = read_elf(obj("prefix"))
     symbols = {s.name: (s.value, s.size) for s in elf.symbols}

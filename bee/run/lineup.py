@@ -129,6 +129,12 @@ class Lineup:
         self._err.write(f"bee: warning: program {name} ({self.arguments[name]}) did not start: {error.message}\n")
         self._err.flush()
 
+    def notice(self, name: str, text: str) -> None:
+        """One `bee: notice:` line on stderr about program `name` (named when the run labels its programs)."""
+        who = f"program {name}: " if self.labelled else ""
+        self._err.write(f"bee: notice: {who}{text}\n")
+        self._err.flush()
+
     def failed(self, name: str) -> bool:
         with self._lock:
             return self._states[name][0] == FAILED

@@ -1,10 +1,11 @@
 """Prepare: from what the user named to the bytes to load, with every check that needs no kernel.
 
 `prepare(program, store_root, iface)` reads the program (file or store), parses it (`ObjectSpec`),
-refuses what cannot run (no programs, unsupported map outputs, an XDP/TC program without a valid
-`--iface`), and applies the fixups; `with_params` adds the `.rodata` its parameters give (refusing
-values it does not take). Nothing here touches the kernel, so a bad object or a typo costs no load and leaves
-nothing behind.
+refuses what cannot run (no programs, an XDP/TC program without a valid `--iface`), and applies the
+fixups; `with_params` adds the `.rodata` its parameters give (refusing values it does not take). Maps
+named for an output bee cannot make from their type are not refused: `map_notices` says what each of
+them is, for a notice at start. Nothing here touches the kernel, so a bad object or a typo costs no
+load and leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -56,13 +57,10 @@ def interface_index(name: str) -> int:
 
 
 def check_spec(spec: ObjectSpec, iface: str | None) -> None:
-    """RunError/UsageError when `spec` cannot run as asked: no programs, a map output bee cannot make,
-    or programs that attach to a network interface without an existing `iface`."""
+    """RunError/UsageError when `spec` cannot run as asked: no programs, or programs that attach to a
+    network interface without an existing `iface`."""
     if not spec.programs:
         raise RunError(f"{spec.name} has no BPF programs to attach")
-    for m in spec.maps:
-        if m.unsupported:
-            raise RunError(m.unsupported)
     needs_iface = [p for p in spec.programs if p.kind in INTERFACE_KINDS]
     if needs_iface and not iface:
         p = needs_iface[0]
@@ -70,6 +68,12 @@ def check_spec(spec: ObjectSpec, iface: str | None) -> None:
                          "name one with --iface NAME")
     if needs_iface:
         interface_index(iface or "")  # a wrong name fails before the port is bound
+
+
+def map_notices(spec: ObjectSpec) -> tuple[str, ...]:
+    """One sentence per map named for an output (`counter_`, ...) that bee cannot make from its type:
+    the program runs, and the map is not exported."""
+    return tuple(f"{m.unsupported}; it is not exported" for m in spec.maps if m.unsupported)
 
 
 def prepare(program: str, store_root: Path, iface: str | None = None) -> PreparedProgram:

@@ -16,7 +16,7 @@ from pathlib import Path
 from bee.errors import BeeError
 from bee.run.lineup import Lineup
 from bee.run.load import check_privileges
-from bee.run.prepare import prepare, with_params
+from bee.run.prepare import map_notices, prepare, with_params
 from bee.run.program import Pins, ProgramRun
 from bee.sha256 import sha256_hex
 
@@ -47,7 +47,8 @@ def parse_filters(lineup: Lineup, names: Sequence[str] | None = None) -> dict[st
 
 def prepare_all(lineup: Lineup, store_root: Path, names: Sequence[str] | None = None) -> list[ProgramRun]:
     """Read and prepare every program (or those `names`) not failed yet, record its digest, apply its
-    parameters and check the privileges it needs."""
+    parameters, say in a notice each map it names for an output bee cannot make, and check the privileges
+    it needs."""
     programs = []
     for name in names if names is not None else lineup.names:
         if lineup.failed(name):
@@ -57,6 +58,8 @@ def prepare_all(lineup: Lineup, store_root: Path, names: Sequence[str] | None = 
             prepared = prepare(lineup.arguments[name], store_root, options.iface)
             lineup.describe(name, "sha256:" + sha256_hex(prepared.source.data), prepared.source.location)
             prepared = with_params(prepared, options.params, name)
+            for notice in map_notices(prepared.spec):
+                lineup.notice(name, notice)
             check_privileges(prepared.spec, network=prepared.needs_network)
         except BeeError as exc:
             lineup.fail(name, exc)

@@ -73,3 +73,28 @@ def test_histograms_counted_in_the_kernel(bee_run, object_file, trigger) -> None
     assert 'ebpf_solo_io_log2hist_values_bucket{comm="beehist",le="1"} 6' in more
     assert f'ebpf_solo_io_log2hist_values_sum{{comm="beehist"}} {sum(VALUES) * 3}' in more
     run.stop()
+
+
+def test_maps_bee_cannot_export_are_notices_and_a_histogram_declared_wrong_stops_its_program(
+        bee_run, object_file) -> None:
+    """spec_hist.o names three maps for an output their type cannot give (a notice each, naming the program in
+    a run of several) and declares a linear histogram without its width: that program does not start, the
+    other runs."""
+    broken, good = object_file("spec_hist"), object_file("hist_kernel")
+    run = bee_run(broken, good)
+    run.wait_for(lambda: any("did not start" in line for line in run.stderr_lines), what="the warning")
+    notices = [line for line in run.stderr_lines if line.startswith("bee: notice:")]
+    assert notices == [
+        "bee: notice: program spec_hist: map hist_on_hash: type hash is not supported for output hist (a hist_ map "
+        "is a ring buffer; a histogram kept in a hash or array map is named log2hist_ or linhist_); it is not exported",
+        "bee: notice: program spec_hist: map log2hist_ring: type ringbuf is not supported for output log2hist (a ring "
+        "buffer gives print, counter or hist); it is not exported",
+        "bee: notice: program spec_hist: map counter_stacks: type stack_trace is not supported for output counter "
+        "(print, counter, gauge, log2hist and linhist need a hash or array map, hist a ring buffer); it is not "
+        "exported",
+    ]
+    assert (f"bee: warning: program spec_hist ({broken}) did not start: map linhist_nowidth: declare its slot width "
+            "as a global the program reads, const volatile u64 linhist_nowidth_width = N;") in run.stderr_lines
+    assert [line for line in run.stderr_lines if line.startswith("bee: attached")] == [
+        f"bee: attached 1 program from {good} (sched/sched_process_exec); metrics on http://[::1]:{run.port}/metrics"]
+    run.stop()

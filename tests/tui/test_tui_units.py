@@ -17,7 +17,7 @@ from bee.run.outputs.values import IntValue
 from bee.sinks.filters import FilterSet
 from bee.sinks.metrics import MetricsRegistry
 from bee.tui.filter import FilterError, TableFilter
-from bee.tui.model import HashTable, RingTable, TuiModel
+from bee.tui.model import HashTable, RingTable, TuiModel, tables_for_spec
 
 FIELDS = ("comm", "pid", "flag", "codes")
 RECORD = {"comm": "bash", "pid": 42, "flag": True, "codes": [1, 2]}
@@ -189,3 +189,13 @@ def test_commands_that_show_no_view_do_not_import_textual() -> None:
     for args in (["--help"], ["run", "--help"]):
         out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True).stdout
         assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_the_view_has_a_table_for_each_map_it_can_show() -> None:
+    """Maps bee cannot export get no table (the run's notice line, shown in the view, says why)."""
+    from bee.elf import load_spec
+    from tests.goldens import object_bytes
+
+    tables = tables_for_spec(load_spec(object_bytes("spec_hist")), FilterSet.parse(()))
+    assert [t.name for t in tables] == ["log2hist_ok", "linhist_ok", "linhist_nowidth", "linhist_zero",
+                                        "log2hist_other", "log2hist_scalar"]

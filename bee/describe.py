@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from bee.elf.btf import Btf
+from bee.elf.exports import labels, phrase
 from bee.elf.fields import describe_type
+from bee.elf.histograms import histogram_layout
+from bee.elf.maps import KERNEL_HISTOGRAMS, MapSpec
 from bee.elf.spec import ObjectSpec, load_spec
 from bee.elf.variables import mutable_globals, parameters
-from bee.errors import InputFileError
+from bee.errors import ElfError, InputFileError
 from bee.inputs import existing_file, looks_like_path, missing_file_message
 from bee.oci import mediatypes
 from bee.oci.store import LocalStore
@@ -45,6 +48,8 @@ class MapInfo:
     key_fields: list[FieldInfo]
     value_type: str | None
     value_fields: list[FieldInfo]
+    exported: str | None = None  # what bee makes of it (tracked maps): `bee.elf.exports`
+    histogram: str | None = None  # a log2hist_/linhist_ map's slots and bounds, or why they cannot be read
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +114,33 @@ def _parameters(spec: ObjectSpec) -> list[ParamInfo]:
     return infos
 
 
+def _exported(m: MapSpec, key_fields: list[FieldInfo]) -> str | None:
+    """What bee makes of a tracked map, and the labels of its series: for a polled map, named."""
+    if not m.tracked or m.output is None:
+        return None
+    what = phrase(m.type_name, m.output)
+    if not m.polled:
+        return what if m.output == "print" else f"{what}; labels: {labels(m.type_name, m.output)}"
+    if m.is_array and m.max_entries == 1:
+        which = "none (an array of one entry)"
+    elif key_fields:
+        which = ", ".join(f.name.replace(".", "_") for f in key_fields)
+    else:
+        which = "index" if m.is_array else "key"
+    if m.output == "print":
+        return f"{what}; fields: {which if m.max_entries != 1 or not m.is_array else 'none'}, value"
+    return f"{what}; labels: {which}"
+
+
+def _histogram(spec: ObjectSpec, m: MapSpec) -> str | None:
+    if not m.tracked or m.output not in KERNEL_HISTOGRAMS:
+        return None
+    try:
+        return histogram_layout(spec, m).summary()
+    except ElfError as exc:
+        return f"bee run refuses it: {exc.message}"
+
+
 def describe_spec(spec: ObjectSpec, source: str, size: int) -> Description:
     """Turn a parsed object into a Description (no store details)."""
     programs = [ProgramInfo(p.function, p.section, p.kind, p.hook, p.insn_count) for p in spec.programs]
@@ -117,7 +149,8 @@ def describe_spec(spec: ObjectSpec, source: str, size: int) -> Description:
         key_type, key_fields = _fields(spec.btf, m.key_type_id)
         value_type, value_fields = _fields(spec.btf, m.value_type_id)
         maps.append(MapInfo(m.name, m.type_name, m.max_entries, m.output, m.convention, m.tracked, m.unsupported,
-                            key_type, key_fields, value_type, value_fields))
+                            key_type, key_fields, value_type, value_fields, _exported(m, key_fields),
+                            _histogram(spec, m)))
     return Description(source=source, size=size, license=spec.license, programs=programs, maps=maps,
                        has_btf=spec.has_btf, parameters=_parameters(spec),
                        mutable_globals=list(mutable_globals(spec)))

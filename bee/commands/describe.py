@@ -71,6 +71,10 @@ def render(description: Description) -> None:
         click.echo(f"  {m.name}  ({m.type}, {output}, max_entries {m.max_entries})")
         if m.note:
             click.echo(f"    note: {m.note}")
+        if m.exported:
+            click.echo(f"    exported: {m.exported}")
+        if m.histogram:
+            click.echo(f"    histogram: {m.histogram}")
         _render_fields("key", m.key_type, m.key_fields)
         _render_fields("value", m.value_type, m.value_fields)
     _render_parameters(d)

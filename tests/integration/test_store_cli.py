@@ -141,3 +141,22 @@ def test_describe_rejects_what_is_not_a_bpf_object(bee, tmp_path: Path) -> None:
 def test_describe_a_missing_file_says_so(bee, tmp_path: Path) -> None:
     assert_one_line_error(bee("describe", str(tmp_path / "gone.o")), "gone.o does not exist")
     assert_one_line_error(bee("describe", "./gone.o"), "./gone.o does not exist")
+
+
+def test_describe_says_what_bee_makes_of_each_map(bee, tmp_path: Path) -> None:
+    hist, broken = tmp_path / "hist_kernel.o", tmp_path / "spec_hist.o"
+    hist.write_bytes(object_bytes("hist_kernel"))
+    broken.write_bytes(object_bytes("spec_hist"))
+    out = bee("describe", str(hist)).stdout
+    assert ("  log2hist_pcpu  (percpu_hash, log2hist, max_entries 16)\n"
+            "    exported: histogram counted in the kernel (summed over CPUs); labels: comm\n"
+            "    histogram: log2, 8 slots (le 1, 3, 7, ..., 127, +Inf), no sum\n") in out
+    assert ("    exported: histogram counted in the kernel; labels: none (an array of one entry)\n"
+            "    histogram: linear, 6 slots of width 2 from 1 (le 2, 4, 6, 8, 10, +Inf), no sum\n") in out
+    maps = {m["name"]: m for m in json.loads(bee("describe", "--json", str(broken)).stdout)["maps"]}
+    assert maps["linhist_ok"]["histogram"] == "linear, 5 slots of width 25 from -50 (le -26, -1, 24, 49, +Inf), no sum"
+    assert maps["linhist_nowidth"]["histogram"] == (
+        "bee run refuses it: map linhist_nowidth: declare its slot width as a global the program reads, "
+        "const volatile u64 linhist_nowidth_width = N;")
+    assert maps["counter_stacks"]["tracked"] is False and maps["counter_stacks"]["exported"] is None
+    assert maps["counter_stacks"]["note"].startswith("map counter_stacks: type stack_trace is not supported")

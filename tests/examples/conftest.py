@@ -1,6 +1,6 @@
 """Fixtures for the example tests: every example built once per session into one store.
 
-`bee_run` and `trigger` come from the `bee run` tests; `store_dir` is overridden so that
+`bee_run`, `trigger` and `object_file` come from the `bee run` tests; `store_dir` is overridden so that
 `bee_run` runs the examples by reference from the session's store, as their READMEs do.
 """
 
@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import REPO, require
-from tests.run.conftest import bee_run, trigger
+from tests.run.conftest import bee_run, object_file, trigger
 
-__all__ = ["bee_run", "trigger"]
+__all__ = ["bee_run", "object_file", "trigger"]
 
 EXAMPLES = REPO / "examples"
 VERSION = "0.1"

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from bee.sinks.families import format_value
 from tests.examples.conftest import EXAMPLES, VERSION, example_names, make
 from tests.helpers import require
 from tests.netns import HOST_IP, veth_pair
@@ -43,6 +44,7 @@ TRACKED_MAPS = {
     "oomkill": {"counter_oomkills": "counter"},
     "opensnoop": {"print_events": "print"},
     "runqlat": {"hist_runqlat_us": "hist"},
+    "runqlat_kernel": {"log2hist_runqlat_us": "log2hist"},
     "tcpconnect": {"counter_events_hash": "counter", "counter_events_ring": "counter"},
     "tcpconnlat": {"print_events": "print"},
     "xdpcount": {"counter_packets": "counter"},
@@ -60,6 +62,7 @@ SECTIONS = {
     "oomkill": ["tracepoint/oom/mark_victim"],
     "opensnoop": [f"tracepoint/syscalls/sys_{way}_{call}" for way in ("enter", "exit") for call in ("open", "openat")],
     "runqlat": [f"tracepoint/sched/sched_{name}" for name in ("switch", "wakeup", "wakeup_new")],
+    "runqlat_kernel": [f"tracepoint/sched/sched_{name}" for name in ("switch", "wakeup", "wakeup_new")],
     "tcpconnect": SOCK_STATE,
     "tcpconnlat": SOCK_STATE,
     "xdpcount": ["xdp"],
@@ -482,6 +485,58 @@ def test_runqlat_min_wait_leaves_short_waits_in_the_kernel(bee_run) -> None:
     time.sleep(0.5)  # the program hands events over at least every 100 ms
     assert series(run, "bee_events_read_total") == {'bee_events_read_total{map="hist_runqlat_us"}': 0}
     assert series(run, "ebpf_solo_io_hist_runqlat_us") == {}
+    run.stop()
+
+
+# Scheduler load: threads that sleep for half a millisecond and then compute, over and over, so that they are
+# woken up thousands of times and often wait for a CPU (another of them holds it, or holds the GIL).
+RUNQ_LOAD = """
+import threading, time
+def work():
+    for _ in range(300):
+        time.sleep(0.0005)
+        sum(range(3000))
+threads = [threading.Thread(target=work) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+"""
+
+
+def test_runqlat_kernel(bee_run, object_file) -> None:
+    """The in-kernel histogram under a real scheduler load: cumulative buckets, and `_count` equal to what
+    tests/data/src/runq_count.c counts of the same waits by the same rule, in a program of its own."""
+    run = bee_run(ref("runqlat_kernel"), object_file("runq_count"))
+    run.wait_for(lambda: len([line for line in run.stderr_lines if line.startswith("bee: attached")]) == 2,
+                 what="both programs attached")
+    pid, status = run_pid(python_as("beerunqk", RUNQ_LOAD))
+    assert status == 0
+    name = "ebpf_solo_io_log2hist_runqlat_us"
+    labels = 'comm="beerunqk",program="runqlat_kernel"'
+    counted = 'ebpf_solo_io_counter_runq_waits{comm="beerunqk",program="runq_count"}'
+
+    def ours() -> dict[str, float]:
+        return {k: v for k, v in series(run, "ebpf_solo_io_").items() if 'comm="beerunqk"' in k}
+
+    def settled() -> dict[str, float] | None:  # the load has ended: both counts final, and read after that
+        samples = ours()
+        count = samples.get(f"{name}_count{{{labels}}}")
+        return samples if count is not None and count == samples.get(counted) else None
+
+    samples = run.wait_for(settled, what=f"the histogram's count to equal the counter's; have {ours()}")
+    assert isinstance(samples, dict)
+    count = samples.pop(f"{name}_count{{{labels}}}")
+    assert count == samples.pop(counted) >= 4 * 300 * 0.9  # at least most sleeps end in a wait for a CPU
+    total = samples.pop(f"{name}_sum{{{labels}}}")
+    # 26 slots of log2 microseconds; bounds from 10^6 on as Go's clients print them (1.048575e+06)
+    bounds = [format_value(2 ** (i + 1) - 1) for i in range(25)] + ["+Inf"]
+    assert bounds[18:20] == ["524287", "1.048575e+06"]
+    buckets = [samples.pop(f'{name}_bucket{{{labels},le="{le}"}}') for le in bounds]
+    assert samples == {}  # no other series of ours
+    assert buckets == sorted(buckets) and buckets[-1] == count  # cumulative, +Inf is the count
+    assert buckets[12] > 0  # some waits under 8 ms...
+    assert 0 <= total <= count * 1_000_000  # ...and none a second long on average (microseconds)
     run.stop()
 
 

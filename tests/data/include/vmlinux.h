@@ -299,6 +299,33 @@ struct trace_event_raw_sys_exit {
 	char __data[0];
 };
 
+/* Tracepoint records of the sched events */
+
+typedef int __kernel_pid_t;
+
+typedef __kernel_pid_t pid_t;
+
+struct trace_event_raw_sched_wakeup_template {
+	struct trace_entry ent;
+	char comm[16];
+	pid_t pid;
+	int prio;
+	int target_cpu;
+	char __data[0];
+};
+
+struct trace_event_raw_sched_switch {
+	struct trace_entry ent;
+	char prev_comm[16];
+	pid_t prev_pid;
+	int prev_prio;
+	long int prev_state;
+	char next_comm[16];
+	pid_t next_pid;
+	int next_prio;
+	char __data[0];
+};
+
 /* Tracepoint record of sock/inet_sock_set_state, and the TCP states it reports */
 
 struct trace_event_raw_inet_sock_set_state {

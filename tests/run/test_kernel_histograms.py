@@ -5,6 +5,7 @@ array of one entry, per-CPU array), so every bucket, `_count` and `_sum` of the 
 
 from __future__ import annotations
 
+from tests.helpers import assert_one_line_error
 from tests.run.test_several import scrape_until
 
 VALUES = (0, 1, 2, 3, 5, 100, 1000, 70000)  # what hist_kernel.c counts per exec
@@ -98,3 +99,10 @@ def test_maps_bee_cannot_export_are_notices_and_a_histogram_declared_wrong_stops
     assert [line for line in run.stderr_lines if line.startswith("bee: attached")] == [
         f"bee: attached 1 program from {good} (sched/sched_process_exec); metrics on http://[::1]:{run.port}/metrics"]
     run.stop()
+
+
+def test_buckets_and_value_keys_do_not_apply(bee, object_file, root) -> None:
+    for option in (["-b", "log2hist_values,[1,2]"], ["-k", "log2hist_values,sum"]):
+        assert_one_line_error(bee("run", object_file("hist_kernel"), "--no-tty", "--prom-port", "0", *option),
+                              "map log2hist_values is a histogram its program counts in the kernel",
+                              "-b/--hist-buckets and -k/--hist-value-key do not apply to it")

@@ -135,6 +135,9 @@ def _hash_histogram(m: MapSpec, spec: ObjectSpec, sinks: Sinks) -> HashOutput:
     from bee.sinks.families import slot_histogram_help
 
     assert spec.btf is not None
+    if m.name in sinks.hist_buckets or m.name in sinks.hist_value_keys:
+        raise RunSetupError(f"map {m.name} is a histogram its program counts in the kernel: its buckets are the "
+                            "program's slots, so -b/--hist-buckets and -k/--hist-value-key do not apply to it")
     try:
         layout = histogram_layout(spec, m)
     except ElfError as exc:

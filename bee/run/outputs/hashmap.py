@@ -46,6 +46,8 @@ class HashOutput:
         """(key bytes, value) of every entry to show: per-CPU values summed, values too short and (arrays)
         entries never seen non-zero left out."""
         read = self.value.per_cpu if self.per_cpu else self.value.one
+        if not self.sparse:
+            return [(key, value) for key, raw in entries if (value := read(raw)) is not None]
         rows = []
         for key, raw in entries:
             value = read(raw)

@@ -16,16 +16,16 @@ Bounds (Prometheus `le`, inclusive; the values counted are integers):
 - the last slot of either has no finite bound: programs put there what does not fit (they clamp the
   slot index), so it is counted in `+Inf` only.
 
-A linear map `linhist_X` declares its width, and its start if not 0, as globals the program itself
-reads when it computes a slot, so that the program and bee cannot disagree:
-`const volatile u64 linhist_X_width = 10;` and `const volatile s64 linhist_X_start = 100;`.
+A linear map `linhist_X` declares its width, and its start if not 0, as parameters (`bee.elf.variables`)
+the program itself reads when it computes a slot, so that the program and bee cannot disagree:
+`const volatile u64 linhist_X_width = 10;` and `const volatile s64 linhist_X_start = 100;`. A run
+that sets them (`--param linhist_X_width=5`) hands its `.rodata` bytes to `histogram_layout`.
 """
 
 from __future__ import annotations
 
 from bee.elf.btf import Btf
-from bee.elf.btf_types import Array, Datasec, Int, Struct, Var
-from bee.elf.elf import ElfFile
+from bee.elf.btf_types import Array, Int, Struct
 from bee.elf.maps import MapSpec
 from bee.errors import ElfError
 from bee.records import Record
@@ -150,49 +150,39 @@ def _checked(m: MapSpec, layout: HistogramLayout) -> HistogramLayout:
     return layout
 
 
-def global_value(elf: ElfFile, btf: Btf, name: str) -> int | None:
-    """The initial value of the integer global variable `name` (in `.rodata`, `.data` or `.bss`), or None
-    when the object has no such variable. ElfError when it is not an integer or lies outside its section."""
-    for datasec in btf.datasecs():
-        for entry in datasec.vars:
-            var = btf.get(entry.type_id)
-            if isinstance(var, Var) and var.name == name:
-                return _read_integer(elf, btf, datasec, var, entry.offset)
-    return None
+def parameter_value(spec: ObjectSpec, name: str, rodata: bytes | None = None) -> int | None:
+    """The value of the integer parameter `name` (a `const volatile` global of `.rodata`) in `rodata`, the
+    bytes a run gives `.rodata`, or else in the object's own; None when the object has no such parameter.
+    ElfError when it is not an integer."""
+    from bee.elf.variables import parameters
+
+    found = parameters(spec)
+    parameter = found.get(name) if found is not None else None
+    if found is None or parameter is None or spec.btf is None:
+        return None
+    target = spec.btf.resolve(parameter.type_id)
+    if not isinstance(target, Int) or target.size != parameter.size or target.size not in (1, 2, 4, 8):
+        raise ElfError(f"parameter {name} must be an integer, not {parameter.type_name}")
+    image = rodata if rodata is not None else found.image
+    raw = image[parameter.offset:parameter.offset + parameter.size]
+    return int.from_bytes(raw, "little" if found.endian == "little" else "big", signed=target.signed)
 
 
-def _read_integer(elf: ElfFile, btf: Btf, datasec: Datasec, var: Var, btf_offset: int) -> int:
-    target = btf.resolve(var.type_id)
-    if not isinstance(target, Int) or target.size not in (1, 2, 4, 8):
-        raise ElfError(f"global {var.name} must be an integer, not {btf.type_name(var.type_id)}")
-    section = elf.section(datasec.name)
-    if section is None:
-        raise ElfError(f"global {var.name}: the object has no section {datasec.name}")
-    if not section.in_file:  # .bss: zero
-        return 0
-    data = elf.section_data(section)
-    symbols = {s.name: s.value for s in elf.symbols_in(section)}
-    offset = symbols.get(var.name, btf_offset)  # clang may leave the DATASEC offsets at 0: the symbol says
-    if offset + target.size > len(data):
-        raise ElfError(f"global {var.name} lies outside section {datasec.name}")
-    raw = data[offset:offset + target.size]
-    return int.from_bytes(raw, "little" if elf.endian == "<" else "big", signed=target.signed)
-
-
-def histogram_layout(spec: ObjectSpec, m: MapSpec) -> HistogramLayout:
+def histogram_layout(spec: ObjectSpec, m: MapSpec, rodata: bytes | None = None) -> HistogramLayout:
     """The layout of `log2hist_`/`linhist_` map `m` of `spec`, with a linear map's width and start read from
-    its globals `<map>_width` (required, at least 1) and `<map>_start` (default 0). Raises ElfError, one
+    its parameters `<map>_width` (required, at least 1) and `<map>_start` (default 0), in `rodata` (the
+    `.rodata` bytes a run's parameters give) or else as the object declares them. Raises ElfError, one
     sentence naming the map, when the value is not an array of counts or the width is missing or wrong."""
     if spec.btf is None:
         raise ElfError(f"map {m.name}: the object has no BTF, so the layout of its histogram is unknown")
     layout = value_layout(m, spec.btf)
     if layout.kind != LINEAR:
         return layout
-    width = global_value(spec.elf, spec.btf, m.name + WIDTH_SUFFIX)
+    width = parameter_value(spec, m.name + WIDTH_SUFFIX, rodata)
     if width is None:
-        raise ElfError(f"map {m.name}: declare its slot width as a global the program reads, "
+        raise ElfError(f"map {m.name}: declare its slot width as a parameter the program reads, "
                        f"const volatile u64 {m.name}{WIDTH_SUFFIX} = N;")
     if width < 1:
         raise ElfError(f"map {m.name}: its slot width {m.name}{WIDTH_SUFFIX} is {width}; it must be at least 1")
-    start = global_value(spec.elf, spec.btf, m.name + START_SUFFIX) or 0
+    start = parameter_value(spec, m.name + START_SUFFIX, rodata) or 0
     return layout.replace(start=start, width=width)

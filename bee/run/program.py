@@ -70,7 +70,8 @@ class ProgramRun:
     def make_outputs(self, sinks: Sinks) -> ProgramOutputs:
         """Make the output of every tracked map (no kernel; may overlap the load) and return them."""
         self.metrics = sinks.metrics
-        self.outputs = make_outputs(self.prepared.spec, sinks)
+        rodata = self.prepared.rodata
+        self.outputs = make_outputs(self.prepared.spec, sinks, rodata.data if rodata is not None else None)
         return self.outputs
 
     def attach(self) -> None:

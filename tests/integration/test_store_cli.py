@@ -156,7 +156,7 @@ def test_describe_says_what_bee_makes_of_each_map(bee, tmp_path: Path) -> None:
     maps = {m["name"]: m for m in json.loads(bee("describe", "--json", str(broken)).stdout)["maps"]}
     assert maps["linhist_ok"]["histogram"] == "linear, 5 slots of width 25 from -50 (le -26, -1, 24, 49, +Inf), no sum"
     assert maps["linhist_nowidth"]["histogram"] == (
-        "bee run refuses it: map linhist_nowidth: declare its slot width as a global the program reads, "
+        "bee run refuses it: map linhist_nowidth: declare its slot width as a parameter the program reads, "
         "const volatile u64 linhist_nowidth_width = N;")
     assert maps["counter_stacks"]["tracked"] is False and maps["counter_stacks"]["exported"] is None
     assert maps["counter_stacks"]["note"].startswith("map counter_stacks: type stack_trace is not supported")

@@ -95,7 +95,7 @@ def test_maps_bee_cannot_export_are_notices_and_a_histogram_declared_wrong_stops
         "exported",
     ]
     assert (f"bee: warning: program spec_hist ({broken}) did not start: map linhist_nowidth: declare its slot width "
-            "as a global the program reads, const volatile u64 linhist_nowidth_width = N;") in run.stderr_lines
+            "as a parameter the program reads, const volatile u64 linhist_nowidth_width = N;") in run.stderr_lines
     assert [line for line in run.stderr_lines if line.startswith("bee: attached")] == [
         f"bee: attached 1 program from {good} (sched/sched_process_exec); metrics on http://[::1]:{run.port}/metrics"]
     run.stop()
@@ -106,3 +106,14 @@ def test_buckets_and_value_keys_do_not_apply(bee, object_file, root) -> None:
         assert_one_line_error(bee("run", object_file("hist_kernel"), "--no-tty", "--prom-port", "0", *option),
                               "map log2hist_values is a histogram its program counts in the kernel",
                               "-b/--hist-buckets and -k/--hist-value-key do not apply to it")
+
+
+def test_a_linear_histograms_width_and_start_given_as_parameters(bee_run, object_file, trigger) -> None:
+    """`--param` sets the width and start the program computes its slots with, and bee's bounds follow."""
+    run = bee_run(object_file("hist_kernel"), "--param", "linhist_values_width=3", "--param", "linhist_values_start=0")
+    trigger("beehist")
+    lines = scrape_until(run, lambda text: "ebpf_solo_io_linhist_values_count 8" in text, "one exec counted")
+    # width 3 from 0: 0 1 2 | 3 5 | ... | 100 1000 70000 in the last slot
+    assert [line for line in lines if line.startswith("ebpf_solo_io_linhist_values")] == histogram(
+        "ebpf_solo_io_linhist_values", "", [("2", 3), ("5", 5), ("8", 5), ("11", 5), ("14", 5), ("+Inf", 8)], None)
+    run.stop()

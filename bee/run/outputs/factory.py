@@ -128,7 +128,7 @@ def _hash_print(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> HashOutput:
     return HashPrint(m, key, value, sinks.event_log, sinks.filters, shows, sinks.program)
 
 
-def _hash_histogram(m: MapSpec, spec: ObjectSpec, sinks: Sinks) -> HashOutput:
+def _hash_histogram(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | None) -> HashOutput:
     from bee.elf.histograms import histogram_layout
     from bee.errors import ElfError
     from bee.run.outputs.values import SlotsValue
@@ -139,7 +139,7 @@ def _hash_histogram(m: MapSpec, spec: ObjectSpec, sinks: Sinks) -> HashOutput:
         raise RunSetupError(f"map {m.name} is a histogram its program counts in the kernel: its buckets are the "
                             "program's slots, so -b/--hist-buckets and -k/--hist-value-key do not apply to it")
     try:
-        layout = histogram_layout(spec, m)
+        layout = histogram_layout(spec, m, rodata)
     except ElfError as exc:
         raise RunSetupError(exc.message) from None
     key = key_decoder(m, spec.btf, spec.endian)
@@ -165,9 +165,10 @@ HASH_MAKERS: dict[str, HashMaker] = {
 }
 
 
-def make_outputs(spec: ObjectSpec, sinks: Sinks) -> ProgramOutputs:
-    """One output per tracked map of `spec`, in map order. Raises RunError when the object has no BTF
-    to decode with, RunSetupError when a map's declaration does not fit its output."""
+def make_outputs(spec: ObjectSpec, sinks: Sinks, rodata: bytes | None = None) -> ProgramOutputs:
+    """One output per tracked map of `spec`, in map order; `rodata`: the `.rodata` bytes the run's parameters
+    give (a linear histogram's width and start may be among them). Raises RunError when the object has no
+    BTF to decode with, RunSetupError when a map's declaration does not fit its output."""
     outputs = ProgramOutputs()
     for m in spec.tracked_maps:
         if spec.btf is None:
@@ -176,7 +177,7 @@ def make_outputs(spec: ObjectSpec, sinks: Sinks) -> ProgramOutputs:
         if kind in RING_MAKERS:
             outputs.ring[m.name] = RING_MAKERS[kind](m, spec.btf, spec.endian, sinks)
         elif m.polled and (m.output in HASH_MAKERS or m.output in KERNEL_HISTOGRAMS):
-            output = (_hash_histogram(m, spec, sinks) if m.output in KERNEL_HISTOGRAMS
+            output = (_hash_histogram(m, spec, sinks, rodata) if m.output in KERNEL_HISTOGRAMS
                       else HASH_MAKERS[m.output or ""](m, spec.btf, spec.endian, sinks))
             output.error_labels = (m.name, *(() if sinks.program is None else (sinks.program,)))
             outputs.hash.append((m.name, output))

@@ -6,8 +6,17 @@ from __future__ import annotations
 import pytest
 
 from bee.elf import load_spec
-from bee.elf.histograms import LINEAR, LOG2, HistogramLayout, global_value, histogram_layout, linear_bounds, log2_bounds
+from bee.elf.histograms import (
+    LINEAR,
+    LOG2,
+    HistogramLayout,
+    histogram_layout,
+    linear_bounds,
+    log2_bounds,
+    parameter_value,
+)
 from bee.elf.spec import ObjectSpec
+from bee.elf.variables import parameters
 from bee.errors import ElfError
 from tests.goldens import object_bytes
 
@@ -70,7 +79,7 @@ def test_layouts_declared_right_and_wrong() -> None:
     shape = ("a {}_ map's value is an array of integer counts (u64 slots[N]) or a struct of one such array and an "
              "optional integer `sum`, not ")
     assert errors == {
-        "linhist_nowidth": "map linhist_nowidth: declare its slot width as a global the program reads, "
+        "linhist_nowidth": "map linhist_nowidth: declare its slot width as a parameter the program reads, "
                            "const volatile u64 linhist_nowidth_width = N;",
         "linhist_zero": "map linhist_zero: its slot width linhist_zero_width is 0; it must be at least 1",
         "log2hist_other": "map log2hist_other: " + shape.format("log2hist") + "struct other_member (member other "
@@ -79,14 +88,22 @@ def test_layouts_declared_right_and_wrong() -> None:
     }
 
 
-def test_global_values() -> None:
+def test_width_and_start_are_parameters_a_run_may_set() -> None:
     spec = _spec("spec_hist")
-    assert spec.btf is not None
-    assert global_value(spec.elf, spec.btf, "linhist_ok_start") == -50
-    assert global_value(spec.elf, spec.btf, "linhist_zero_width") == 0
-    assert global_value(spec.elf, spec.btf, "nothing_of_that_name") is None
-    with pytest.raises(ElfError, match="global log2hist_ok must be an integer"):
-        global_value(spec.elf, spec.btf, "log2hist_ok")  # a map: a struct, not an integer
+    assert parameter_value(spec, "linhist_ok_start") == -50
+    assert parameter_value(spec, "linhist_zero_width") == 0
+    assert parameter_value(spec, "nothing_of_that_name") is None
+    found = parameters(spec)
+    assert found is not None
+    width, start = found.get("linhist_ok_width"), found.get("linhist_ok_start")
+    assert width is not None and start is not None
+    image = bytearray(found.image)  # what `--param linhist_ok_width=7 --param linhist_ok_start=3` gives
+    image[width.offset:width.offset + 2] = (7).to_bytes(2, "little")
+    image[start.offset:start.offset + 4] = (3).to_bytes(4, "little", signed=True)
+    m = spec.map("linhist_ok")
+    assert m is not None
+    assert histogram_layout(spec, m, bytes(image)).bounds == (9, 16, 23, 30)
+    assert histogram_layout(spec, m).bounds == (-26, -1, 24, 49)  # the object's own values
 
 
 def test_maps_named_for_an_output_their_type_cannot_give() -> None:

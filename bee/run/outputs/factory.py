@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from bee.elf.btf import Btf
-from bee.elf.maps import KERNEL_HISTOGRAMS, MapSpec
+from bee.elf.maps import POLLED_MAP_TYPES, MapSpec, map_type_name
 from bee.elf.spec import ObjectSpec
 from bee.records import Record
 from bee.run.errors import RunError, RunSetupError
@@ -106,29 +106,32 @@ def _shows(m: MapSpec, key: RecordDecoder, sinks: Sinks) -> ShowEntries | None:
     return view.table(m.name, sinks.program).show_entries((*key.fields, "value")) if view is not None else None
 
 
-def _hash_parts(m: MapSpec, btf: Btf, endian: str,
+def _hash_parts(m: MapSpec, spec: ObjectSpec,
                 sinks: Sinks) -> tuple[RecordDecoder, IntValue, ShowEntries | None]:
-    key = key_decoder(m, btf, endian)
-    value = IntValue(hash_value_format(m, btf, endian))
+    assert spec.btf is not None
+    key = key_decoder(m, spec.btf, spec.endian)
+    value = IntValue(hash_value_format(m, spec.btf, spec.endian))
     return key, value, _shows(m, key, sinks)
 
 
-def _hash_counter(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> HashOutput:
-    key, value, shows = _hash_parts(m, btf, endian, sinks)
+def _hash_counter(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | None) -> HashOutput:
+    key, value, shows = _hash_parts(m, spec, sinks)
     return HashCounter(m, key, value, sinks.metrics, shows)
 
 
-def _hash_gauge(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> HashOutput:
-    key, value, shows = _hash_parts(m, btf, endian, sinks)
+def _hash_gauge(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | None) -> HashOutput:
+    key, value, shows = _hash_parts(m, spec, sinks)
     return HashGauge(m, key, value, sinks.metrics, shows)
 
 
-def _hash_print(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> HashOutput:
-    key, value, shows = _hash_parts(m, btf, endian, sinks)
+def _hash_print(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | None) -> HashOutput:
+    key, value, shows = _hash_parts(m, spec, sinks)
     return HashPrint(m, key, value, sinks.event_log, sinks.filters, shows, sinks.program)
 
 
 def _hash_histogram(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | None) -> HashOutput:
+    """A `log2hist_`/`linhist_` map: its layout (a linear one's width and start from `rodata`, the `.rodata`
+    the run's parameters give, or the object's) is read here, where a mistake fails this program only."""
     from bee.elf.histograms import histogram_layout
     from bee.errors import ElfError
     from bee.run.outputs.values import SlotsValue
@@ -149,7 +152,7 @@ def _hash_histogram(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | 
 
 
 RingMaker = Callable[[MapSpec, Btf, str, Sinks], RingOutput]
-HashMaker = Callable[[MapSpec, Btf, str, Sinks], HashOutput]
+HashMaker = Callable[[MapSpec, ObjectSpec, Sinks, "bytes | None"], HashOutput]
 
 #: (map type name, output kind) → maker; the pairings `bee.elf.maps.SUPPORTED_OUTPUTS` allows.
 RING_MAKERS: dict[tuple[str, str], RingMaker] = {
@@ -157,11 +160,17 @@ RING_MAKERS: dict[tuple[str, str], RingMaker] = {
     ("ringbuf", "counter"): _ring_counter,
     ("ringbuf", "hist"): _ring_histogram,
 }
-#: Polled maps (hash and array kinds) by output; `POLLED_MAP_TYPES` of `bee.elf.maps` say which types.
-HASH_MAKERS: dict[str, HashMaker] = {
+_POLLED_MAKERS: dict[str, HashMaker] = {
     "print": _hash_print,
     "counter": _hash_counter,
     "gauge": _hash_gauge,
+    "log2hist": _hash_histogram,
+    "linhist": _hash_histogram,
+}
+#: The same for every polled map type (hash and array kinds, plain, LRU and per-CPU).
+HASH_MAKERS: dict[tuple[str, str], HashMaker] = {
+    (map_type_name(map_type), output): maker
+    for map_type in sorted(POLLED_MAP_TYPES) for output, maker in _POLLED_MAKERS.items()
 }
 
 
@@ -176,9 +185,8 @@ def make_outputs(spec: ObjectSpec, sinks: Sinks, rodata: bytes | None = None) ->
         kind = (m.type_name, m.output or "")
         if kind in RING_MAKERS:
             outputs.ring[m.name] = RING_MAKERS[kind](m, spec.btf, spec.endian, sinks)
-        elif m.polled and (m.output in HASH_MAKERS or m.output in KERNEL_HISTOGRAMS):
-            output = (_hash_histogram(m, spec, sinks, rodata) if m.output in KERNEL_HISTOGRAMS
-                      else HASH_MAKERS[m.output or ""](m, spec.btf, spec.endian, sinks))
+        elif kind in HASH_MAKERS:
+            output = HASH_MAKERS[kind](m, spec, sinks, rodata)
             output.error_labels = (m.name, *(() if sinks.program is None else (sinks.program,)))
             outputs.hash.append((m.name, output))
         else:  # bee.elf.maps and this table disagree: a bug, said plainly

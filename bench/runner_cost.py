@@ -123,7 +123,8 @@ class Runner:
 
     def metrics(self) -> str:
         with urllib.request.urlopen(self.url + "/metrics", timeout=60) as response:
-            return response.read().decode()
+            body: bytes = response.read()
+        return body.decode()
 
     def stop(self) -> None:
         self.children.stop(self.proc, signal.SIGINT, 60)
@@ -523,6 +524,7 @@ def main() -> int:
     previous = {s: signal.signal(s, interrupted) for s in (signal.SIGTERM, signal.SIGHUP)}
     data: dict[str, Any] = {"machine": machine(), "args": {k: v for k, v in vars(args).items() if k != "json"},
                             "command": shlex.join([*bee, "run", "--config", "FILE", "--no-tty"]),
+                            "bee_tree": str(REPO),  # first on the runner's PYTHONPATH
                             "runner": [], "series": []}
     try:
         names = PROGRAMS[: max(counts, default=0)]

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 DEFAULT_CONFIG_DIR = Path("~/.bumblebee")
 DEFAULT_STORAGE = DEFAULT_CONFIG_DIR / "store"
+#: Seconds a registry may stay silent before bee gives up on it (`--timeout`, `BEE_TIMEOUT`).
+DEFAULT_REGISTRY_TIMEOUT = 60.0
 
 
 class GlobalOptions(Record):
@@ -30,13 +32,14 @@ class GlobalOptions(Record):
     plain_http: bool
     verbose: bool
     debug: bool
+    timeout: float
 
     _hidden: ClassVar[tuple[str, ...]] = ("password",)
 
     def __init__(self, *, storage: Path | None = None, config_dir: Path | None = None,
                  auth_configs: tuple[Path, ...] = (), username: str | None = None, password: str | None = None,
                  insecure: bool = False, plain_http: bool = False, verbose: bool = False,
-                 debug: bool = False) -> None:
+                 debug: bool = False, timeout: float = DEFAULT_REGISTRY_TIMEOUT) -> None:
         super().__init__(storage if storage is not None else DEFAULT_STORAGE.expanduser(),
                          config_dir if config_dir is not None else DEFAULT_CONFIG_DIR.expanduser(),
-                         auth_configs, username, password, insecure, plain_http, verbose, debug)
+                         auth_configs, username, password, insecure, plain_http, verbose, debug, timeout)

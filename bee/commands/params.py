@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bee.options import DEFAULT_CONFIG_DIR, DEFAULT_STORAGE, GlobalOptions
+from bee.options import DEFAULT_CONFIG_DIR, DEFAULT_REGISTRY_TIMEOUT, DEFAULT_STORAGE, GlobalOptions
 from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
 from bee.run.settings import DEFAULT_POLL_INTERVAL, DEFAULT_PROM_PORT
 
@@ -61,6 +61,9 @@ GLOBAL_OPTIONS: tuple[Opt, ...] = (
     Opt("password", ("-p", "--password"), TEXT, "Registry password."),
     Opt("insecure", ("--insecure",), FLAG, "Allow registries with TLS certificates that do not verify."),
     Opt("plain_http", ("--plain-http",), FLAG, "Talk to registries over plain HTTP."),
+    Opt("timeout", ("--timeout",), FLOAT,
+        "Seconds a registry may stay silent (no answer, no data) before bee gives up on it.",
+        default=DEFAULT_REGISTRY_TIMEOUT, bounds=(0.1, 86400), envvar="BEE_TIMEOUT", show_default=True),
 )
 
 RUN_OPTIONS: tuple[Opt, ...] = (
@@ -112,4 +115,5 @@ def global_options(values: dict[str, object]) -> GlobalOptions:
         username=values["username"], password=values["password"],  # type: ignore[arg-type]
         insecure=bool(values["insecure"]), plain_http=bool(values["plain_http"]),
         verbose=bool(values["verbose"]), debug=bool(values["debug"]),
+        timeout=float(values["timeout"]),  # type: ignore[arg-type]
     )

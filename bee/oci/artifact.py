@@ -70,6 +70,9 @@ def classify(data: bytes, content_type: str | None, what: str) -> Fetched:
         raise UnsupportedArtifactError(
             f"{what} is not an eBPF program: the registry sent {_bare(content_type) or 'content'} "
             "that is not JSON") from None
+    except RecursionError:
+        raise UnsupportedArtifactError(
+            f"{what} is not an eBPF program: the registry sent JSON nested too deeply to be a manifest") from None
     if not isinstance(document, dict):
         raise UnsupportedArtifactError(f"{what} is not an eBPF program: its manifest is not a JSON object")
     declared = document.get("mediaType")

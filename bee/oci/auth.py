@@ -235,6 +235,8 @@ def read_config(path: Path) -> dict[str, Any] | None:
         config = json.loads(data) if data.strip() else {}
     except (UnicodeDecodeError, ValueError) as exc:
         raise CredentialsError(f"the credentials file {path} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise CredentialsError(f"the credentials file {path} is JSON nested too deeply: fix or remove it") from None
     if not isinstance(config, dict):
         raise CredentialsError(f"the credentials file {path} is not a JSON object")
     return config
@@ -295,7 +297,7 @@ def run_helper(name: str, server: str) -> Credentials | None:
     try:
         payload = json.loads(output)
         username, secret = payload["Username"], payload["Secret"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise CredentialsError(f"the credential helper {program} printed something other than its JSON") from None
     if not isinstance(username, str) or not isinstance(secret, str) or not secret:
         return None

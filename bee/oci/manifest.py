@@ -86,6 +86,8 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
         manifest = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"it is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError("it is JSON nested too deeply to be a manifest") from None
     if not isinstance(manifest, dict):
         raise ValueError("it is not a JSON object")
     media_type = manifest.get("mediaType", mediatypes.MANIFEST)

@@ -14,25 +14,28 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
 
+from bee.errors import InvalidReferenceError
 from bee.oci.auth import DOCKER_HUB_HOSTS, CredentialLookup, Credentials, merge_scopes, parse_www_authenticate
 from bee.oci.errors import IntegrityError, RegistryAuthError, RegistryError, RegistryNotFoundError
 from bee.oci.progress import Task
 
-ATTEMPTS = 4  # tries of one request on 5xx, 429, resets and read timeouts
+ATTEMPTS = 4  # tries of one request on 5xx, 429 and resets (never on silence: see `timeout`)
 BACKOFF = 0.25  # seconds before the second try; doubled for each next one
 MAX_RETRY_AFTER = 5.0
-TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
+CONNECT_TIMEOUT = 10.0  # seconds to connect (at most the client's timeout)
+DEFAULT_TIMEOUT = 60.0  # seconds a registry may stay silent (bee.options.DEFAULT_REGISTRY_TIMEOUT, --timeout)
 LOGIN_SOURCE = "the login command"  # `Credentials.source` of what `bee login` checks
 MAX_MANIFEST_SIZE = 4 << 20
 MAX_BLOB_SIZE = 512 << 20
@@ -57,8 +60,15 @@ class Endpoint:
 
     @classmethod
     def of(cls, host: str, repository: str, *, plain_http: bool, insecure: bool) -> Endpoint:
-        """The endpoint of `host/repository`; Docker Hub's API host and `library/` are filled in."""
+        """The endpoint of `host/repository`; Docker Hub's API host and `library/` are filled in.
+
+        Raises `InvalidReferenceError` for a port outside 1-65535 (the reference grammar allows any number).
+        """
         host = host.lower()
+        _, colon, port = host.rpartition(":")
+        if colon and port.isdigit() and not 1 <= int(port) <= 65535:
+            raise InvalidReferenceError(f"the registry {host} has port {port}, which is not between 1 and 65535: "
+                                        "check the reference")
         api_host = host
         if host in DOCKER_HUB_HOSTS:
             api_host = "registry-1.docker.io"
@@ -90,18 +100,25 @@ class _Body:
         return block
 
 
+class _Truncated(RegistryError):
+    """The registry closed the connection before the whole body was sent (retried for blobs)."""
+
+
 class RegistryClient:
     """Requests to one repository (or, with `repository=""`, to the registry's base endpoint).
 
     `scope_actions` is what the token is asked for (`pull`, `pull,push`; None: none, as for a
     login check); `subject` names the reference in messages; `credentials` is called at most
     once, at the first challenge, so anonymous registries never run credential helpers. The
-    tokens obtained are kept for the client's life.
+    tokens obtained are kept for the client's life. `timeout` is how many seconds the registry may
+    stay silent: waiting for an answer, or for the next bytes of a body; a silent registry is not
+    asked again, so no request waits longer than that for nothing.
     """
 
     def __init__(self, endpoint: Endpoint, *, subject: str, scope_actions: str | None,
-                 credentials: Callable[[], CredentialLookup]) -> None:
+                 credentials: Callable[[], CredentialLookup], timeout: float = DEFAULT_TIMEOUT) -> None:
         self.endpoint = endpoint
+        self.timeout = timeout
         self.subject = subject
         self.action = "push" if scope_actions and "push" in scope_actions else "pull"
         self.session = requests.Session()
@@ -137,15 +154,28 @@ class RegistryClient:
             retryable = method != "PATCH"  # a repeated chunk would be appended twice
             try:
                 response = self.session.request(method, url, data=body, headers=sent, stream=stream,
-                                                verify=not self.endpoint.insecure, timeout=TIMEOUT,
+                                                verify=not self.endpoint.insecure,
+                                                timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
                                                 allow_redirects=method in ("GET", "HEAD"))
             except requests.exceptions.SSLError as exc:
                 raise RegistryError(self._tls_message(exc)) from None
+            except requests.TooManyRedirects:
+                raise RegistryError(
+                    f"{url.split('?', 1)[0]} redirects in a loop (more than {self.session.max_redirects} redirects): "
+                    "check the registry's address and the proxy or load balancer in front of it") from None
+            except requests.ReadTimeout:
+                raise RegistryError(self.silent_message(url)) from None
+            except requests.exceptions.InvalidURL as exc:
+                raise RegistryError(f"cannot talk to the registry at {self._where(url)}: the URL is invalid "
+                                    f"({str(exc).splitlines()[0][:160]})") from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not retryable or attempt >= ATTEMPTS or _cannot_connect(exc):
                     raise RegistryError(self._connection_message(url, exc)) from None
                 self._sleep(attempt, None)
                 continue
+            except requests.RequestException as exc:  # an answer that is not HTTP as requests knows it
+                raise RegistryError(f"the registry at {self._where(url)} answered something that is not valid "
+                                    f"HTTP ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
             if response.status_code == 401 and authenticate and challenges < 2:
                 challenges += 1
                 attempt -= 1
@@ -173,13 +203,59 @@ class RegistryClient:
             reason = match.group(1).strip() if match else ""
             return (f"the TLS certificate of {host} cannot be verified ({reason or 'unknown issuer'}): "
                     "use --insecure to skip verification, or set REQUESTS_CA_BUNDLE to its CA certificate")
-        return (f"TLS with {self.endpoint.base_url} failed ({_ssl_reason(text)}): "
+        reason = _ssl_reason(text)
+        if reason == _NOT_TLS and self._speaks_plain_http():
+            return f"{host} speaks plain HTTP, not HTTPS: use --plain-http"
+        return (f"TLS with {self.endpoint.base_url} failed ({reason}): "
                 "if the registry serves plain HTTP, use --plain-http")
 
-    def _connection_message(self, url: str, exc: Exception) -> str:
+    def _speaks_plain_http(self) -> bool:
+        """True when the registry answers a plain-HTTP request with an HTTP status line (one short probe)."""
+        host, _, port = self.endpoint.api_host.rpartition(":")
+        if not host or not port.isdigit():
+            host, port = self.endpoint.api_host, "443"
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=min(5.0, self.timeout)) as conn:
+                conn.sendall(f"GET /v2/ HTTP/1.0\r\nHost: {self.endpoint.api_host}\r\n\r\n".encode())
+                return conn.recv(5) == b"HTTP/"
+        except (OSError, ValueError):
+            return False
+
+    def _where(self, url: str) -> str:
         base = self.endpoint.base_url
-        where = base if url.startswith(base) else url.split("?", 1)[0]
-        return f"cannot reach the registry at {where}: {_connection_reason(exc)}"
+        return base if url.startswith(base) else url.split("?", 1)[0]
+
+    def _connection_message(self, url: str, exc: Exception) -> str:
+        return f"cannot reach the registry at {self._where(url)}: {_connection_reason(exc)}"
+
+    def silent_message(self, url: str) -> str:
+        """The error for a registry that accepted the connection and sent nothing for `timeout` seconds."""
+        host = urlsplit(url).netloc or self.endpoint.api_host
+        return (f"{host} accepted the connection but did not answer within {self.timeout:g} s: check that "
+                "it is a registry and that it is up, or wait longer with --timeout (or BEE_TIMEOUT)")
+
+    def _read(self, response: requests.Response, limit: int, what: str, task: Task | None, bound: str,
+              expected: int | None) -> bytes:
+        """`_read_limited`, with a stalled or cut body reported as such (`_Truncated` when cut)."""
+        host = urlsplit(response.url).netloc or self.endpoint.api_host
+        declared = response.headers.get("Content-Length", "")
+        total = expected if expected is not None else int(declared) if declared.isdigit() else None
+        received: list[int] = [0]
+        try:
+            return _read_limited(response, limit, what, task, bound, received)
+        except requests.exceptions.ChunkedEncodingError:
+            of = f" of {total}" if total is not None else ""
+            raise _Truncated(f"{host} closed the connection after {received[0]}{of} bytes of {what}: "
+                             "try again; if it keeps happening, the registry or a proxy in front of it "
+                             "is cutting responses short") from None
+        except (requests.ConnectionError, urllib3.exceptions.HTTPError) as exc:
+            of = f" of {total}" if total is not None else ""
+            if _timed_out(exc):
+                raise RegistryError(f"the download of {what} from {host} stalled: no data for {self.timeout:g} s "
+                                    f"after {received[0]}{of} bytes; try again, or wait longer with --timeout "
+                                    "(or BEE_TIMEOUT)") from None
+            raise _Truncated(f"the connection to {host} broke after {received[0]}{of} bytes of {what} "
+                             f"({_connection_reason(exc)}): try again") from None
 
     # -- errors -----------------------------------------------------------------------------------
 
@@ -225,8 +301,11 @@ class RegistryClient:
                     f"{self.subject} was not found on {self.endpoint.host} (no such repository, tag or digest)")
             if response.status_code not in _OK:
                 raise self.failure(response, f"cannot pull {self.subject}")
-            data = _read_limited(response, MAX_MANIFEST_SIZE, f"the manifest of {self.subject}", None,
-                                 f"bee's limit of {MAX_MANIFEST_SIZE >> 20} MiB")
+            try:
+                data = self._read(response, MAX_MANIFEST_SIZE, f"the manifest of {self.subject}", None,
+                                  f"bee's limit of {MAX_MANIFEST_SIZE >> 20} MiB", None)
+            except _Truncated as exc:
+                raise RegistryError(exc.message) from None
             return data, response.headers.get("Content-Type"), response.headers.get("Docker-Content-Digest")
 
     def put_manifest(self, reference: str, data: bytes, media_type: str) -> str | None:
@@ -307,13 +386,11 @@ class RegistryClient:
                     raise self.failure(response, f"cannot download blob {digest} of {self.subject}")
                 task.reset()
                 try:
-                    data = _read_limited(response, size, f"blob {digest} of {self.subject}", task,
-                                         f"the {size} bytes its descriptor says")
-                except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                        urllib3.exceptions.HTTPError) as exc:
+                    data = self._read(response, size, f"blob {digest} of {self.subject}", task,
+                                      f"the {size} bytes its descriptor says", size)
+                except _Truncated as exc:
                     if attempt == ATTEMPTS:
-                        raise RegistryError(
-                            f"downloading blob {digest} of {self.subject} failed {ATTEMPTS} times: {exc}") from None
+                        raise RegistryError(f"{exc.message} ({ATTEMPTS} attempts)") from None
                     self._sleep(attempt, None)
                     continue
             if len(data) != size:
@@ -402,7 +479,7 @@ class _Auth:
             try:
                 payload = response.json()
                 token = payload.get("token") or payload.get("access_token")
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError, requests.RequestException):
                 token = None
         if not isinstance(token, str) or not token:
             raise RegistryAuthError(f"the token service of {host} ({realm}) answered without a token")
@@ -487,11 +564,14 @@ def _connection_reason(exc: Exception) -> str:
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
+_NOT_TLS = "the server does not answer TLS"
+
+
 def _ssl_reason(text: str) -> str:
     for marker in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "record layer failure", "UNKNOWN_PROTOCOL",
                    "packet length too long", "unexpected eof"):
         if marker.lower() in text.lower():
-            return "the server does not answer TLS"
+            return _NOT_TLS
     return text.split("(", 1)[-1].rstrip(")")[:160]
 
 
@@ -508,15 +588,49 @@ def _oci_errors(response: requests.Response) -> str:
     return f" ({'; '.join(p for p in parts if p)})" if parts else ""
 
 
-def _read_limited(response: requests.Response, limit: int, what: str, task: Task | None, bound: str) -> bytes:
-    """The response body, refusing more than `limit` bytes (announced or actually sent); `bound` says why."""
+def _timed_out(exc: BaseException) -> bool:
+    """True when `exc` (or what it wraps) is a read timeout."""
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        item = stack.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, (urllib3.exceptions.ReadTimeoutError, requests.ReadTimeout, TimeoutError)):
+            return True
+        stack.extend([item.__cause__, item.__context__,
+                      *(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))])
+    return False
+
+
+def _chunks(response: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives (`read1`: whatever is there, so progress and stall messages count every
+    byte), with urllib3's errors turned into requests' as `iter_content` does."""
+    try:
+        while chunk := response.raw.read1(READ_CHUNK, decode_content=True):
+            yield chunk
+    except urllib3.exceptions.ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.ConnectionError(exc) from exc
+
+
+def _read_limited(response: requests.Response, limit: int, what: str, task: Task | None, bound: str,
+                  received_out: list[int] | None = None) -> bytes:
+    """The response body, refusing more than `limit` bytes (announced or actually sent); `bound` says why.
+
+    `received_out[0]`, when given, is kept at the count of bytes received so far (for messages).
+    """
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         raise IntegrityError(f"{what} is {int(declared)} bytes, more than {bound}")
     chunks: list[bytes] = []
     received = 0
-    for chunk in response.iter_content(READ_CHUNK):
+    for chunk in _chunks(response):
         received += len(chunk)
+        if received_out is not None:
+            received_out[0] = received
         if received > limit:
             raise IntegrityError(f"{what} is more than {bound}")
         chunks.append(chunk)

@@ -295,7 +295,7 @@ class LocalStore:
             return
         try:
             version = json.loads(data).get("imageLayoutVersion")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             version = None
         if version != mediatypes.LAYOUT_VERSION:
             raise StoreError(

@@ -68,6 +68,10 @@ class TransferSettings(Protocol):
     def plain_http(self) -> bool:
         """Talk HTTP, not HTTPS."""
 
+    @property
+    def timeout(self) -> float:
+        """Seconds a registry may stay silent before the transfer fails."""
+
 
 @dataclass(frozen=True, slots=True)
 class PushResult:
@@ -99,7 +103,7 @@ def _client(reference: Reference, settings: TransferSettings, scope_actions: str
     host = needs_registry(reference)
     endpoint = Endpoint.of(host, reference.repository, plain_http=settings.plain_http, insecure=settings.insecure)
     return RegistryClient(endpoint, subject=str(reference), scope_actions=scope_actions,
-                          credentials=lambda: _credentials(endpoint.host, settings))
+                          credentials=lambda: _credentials(endpoint.host, settings), timeout=settings.timeout)
 
 
 def _target(reference: Reference) -> str:
@@ -240,7 +244,8 @@ def login(server: str, username: str, password: str, settings: TransferSettings)
         raise UsageError(f"{server!r} is not a registry host name (such as ghcr.io or localhost:5000)")
     endpoint = Endpoint.of(host, "", plain_http=settings.plain_http, insecure=settings.insecure)
     given = CredentialLookup(Credentials(username, password, LOGIN_SOURCE))
-    client = RegistryClient(endpoint, subject=host, scope_actions=None, credentials=lambda: given)
+    client = RegistryClient(endpoint, subject=host, scope_actions=None, credentials=lambda: given,
+                            timeout=settings.timeout)
     client.ping()
     return save_login(settings.config_dir, server, username, password)
 

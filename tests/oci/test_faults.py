@@ -8,6 +8,7 @@ and never answers, and a blob download that stalls. Nothing is mocked. Every tes
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -186,7 +187,6 @@ def test_manifest_nested_too_deeply_in_the_store(beecli, stored, store_dir: Path
     digest = stored("deep/tiny:v1")
     blob = store_dir / "blobs" / "sha256" / digest.split(":", 1)[1]
     deep = b"[" * 100_000 + b"]" * 100_000
-    import json
     index_path = store_dir / "index.json"
     index = json.loads(index_path.read_bytes())
     deep_digest = sha256_digest(deep)

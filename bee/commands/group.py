@@ -28,6 +28,7 @@ _COMMANDS = {
     "describe": ("bee.commands.describe:describe_command", "Show the programs, hooks and maps of a program."),
     "tag": ("bee.commands.store:tag_command", "Give a stored program another name."),
     "rm": ("bee.commands.store:rm_command", "Remove programs from the local store."),
+    "store": ("bee.commands.store:store_group", "Check (and repair) the local store's blobs."),
     "push": ("bee.commands.registry:push_command", "Upload a stored program to a registry."),
     "pull": ("bee.commands.registry:pull_command", "Download a program from a registry."),
     "login": ("bee.commands.registry:login_command", "Log in to a registry."),

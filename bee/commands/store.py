@@ -1,11 +1,12 @@
-"""`bee list`, `bee tag`, `bee rm`: the local OCI store."""
+"""`bee list`, `bee tag`, `bee rm`, `bee store check`: the local OCI store."""
 
 from __future__ import annotations
 
 import click
 
 from bee.commands._shared import complete_store_ref, echo_table
-from bee.oci.store import LocalStore
+from bee.errors import StoreError
+from bee.oci.store import LocalStore, StoreCheck
 from bee.options import GlobalOptions
 
 
@@ -40,3 +41,47 @@ def rm_command(options: GlobalOptions, refs: tuple[str, ...]) -> None:
     for ref in refs:
         entry = store.remove(ref)
         click.echo(f"Removed {entry.ref} ({entry.digest})", err=True)
+
+
+@click.group("store")
+def store_group() -> None:
+    """Check and repair the local store."""
+
+
+@store_group.command("check")
+@click.option("--repair", is_flag=True,
+              help="Delete corrupt blobs and stale temporary files (a later build or pull writes them again).")
+@click.pass_obj
+def check_command(options: GlobalOptions, repair: bool) -> None:
+    """Read every blob of the local store against its digest; report corrupt and missing blobs and the
+    temporary files of writers that were killed."""
+    store = LocalStore(options.storage)
+    result = store.check(repair=repair)
+    done = " (removed)" if repair else ""
+    for path in result.corrupt:
+        click.echo(f"corrupt: {path} does not match its digest{done}")
+    for path in result.stale:
+        click.echo(f"stale temporary file: {path}{done}")
+    for name, digest in result.missing:
+        click.echo(f"missing: {name} needs blob {digest}")
+    click.echo(f"Checked {_count(result.blobs, 'blob')} in {store.root}: {len(result.corrupt)} corrupt, "
+               f"{len(result.missing)} missing, {_count(len(result.stale), 'stale temporary file')}", err=True)
+    raise_for(result, store.root)
+
+
+def raise_for(result: StoreCheck, root: object) -> None:
+    """`StoreError` (one sentence) when the check leaves something to do."""
+    names = list(result.affected)
+    again = f"build or pull {', '.join(names)} again" if names else ""
+    if not result.repaired and (result.corrupt or result.stale):
+        what = " and ".join(part for part in (_count(len(result.corrupt), "corrupt blob") if result.corrupt else "",
+                                             _count(len(result.stale), "stale temporary file") if result.stale else "")
+                            if part)
+        raise StoreError(f"the local store {root} has {what}: run `bee store check --repair`"
+                         + (f", then {again}" if again else ""))
+    if names:
+        raise StoreError(f"the local store {root} lacks blobs of {', '.join(names)}: {again}")
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"

@@ -3,7 +3,9 @@
 `atomic_write` writes a temporary file next to the target, fsyncs it and renames
 it over the target, so the target name only ever holds complete content; on any
 failure the temporary file is removed and the `OSError` propagates (callers turn it
-into a `StoreError`). `locked` holds an `fcntl.flock` on a lock file for the
+into a `StoreError`). The temporary files of writers that were killed are found by
+`temporaries` and deleted by `remove_stale_temporaries` once older than `STALE_TEMP_AGE`.
+`locked` holds an `fcntl.flock` on a lock file for the
 duration of a `with` block and closes its descriptor on exit.
 """
 
@@ -13,10 +15,14 @@ import contextlib
 import errno
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 TEMP_PREFIX = ".tmp-"
+#: Seconds after which a temporary file of `atomic_write` is a killed writer's leftover: a write takes
+#: seconds, so an hour is safe even for a slow disk.
+STALE_TEMP_AGE = 3600.0
 
 
 def fsync_dir(directory: Path) -> None:
@@ -57,6 +63,32 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
             os.unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+def temporaries(directory: Path) -> list[tuple[Path, float]]:
+    """The temporary files of `atomic_write` in `directory` with their age in seconds (none if it is missing)."""
+    found: list[tuple[Path, float]] = []
+    now = time.time()
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return found
+    for name in sorted(names):
+        if name.startswith(TEMP_PREFIX):
+            with contextlib.suppress(OSError):
+                found.append((directory / name, now - os.lstat(directory / name).st_mtime))
+    return found
+
+
+def remove_stale_temporaries(directory: Path, max_age: float = STALE_TEMP_AGE) -> list[Path]:
+    """Delete the temporary files in `directory` older than `max_age` seconds; the ones deleted."""
+    removed = []
+    for path, age in temporaries(directory):
+        if age > max_age:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+                removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager

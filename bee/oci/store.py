@@ -22,7 +22,15 @@ from pathlib import Path
 
 from bee.errors import InvalidReferenceError, RefNotFoundError, StoreError
 from bee.oci import mediatypes
-from bee.oci.fileutil import TEMP_PREFIX, atomic_write, fsync_dir, locked
+from bee.oci.fileutil import (
+    STALE_TEMP_AGE,
+    TEMP_PREFIX,
+    atomic_write,
+    fsync_dir,
+    locked,
+    remove_stale_temporaries,
+    temporaries,
+)
 from bee.oci.index import (
     Descriptor,
     Platform,
@@ -39,14 +47,45 @@ from bee.oci.index import (
 )
 from bee.oci.manifest import SHA256_PATTERN, parse_manifest, program_layer, program_manifest, sha256_digest
 from bee.oci.reference import parse_reference
+from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
 
 TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 
 LOCK_NAME = ".bee.lock"
+HASH_CHUNK = 1 << 20
+MAX_JSON_BLOB = 4 << 20  # a manifest or index larger than this is not followed (bee's manifest limit)
 
-__all__ = ["LOCK_NAME", "LocalStore", "Platform", "StoreEntry"]
+__all__ = ["LOCK_NAME", "LocalStore", "Platform", "StoreCheck", "StoreEntry"]
+
+
+class StoreCheck(Record):
+    """What `LocalStore.check` found (and, with `repair`, removed).
+
+    `corrupt`: blob files whose content does not match their name's digest; `missing`: (name, digest)
+    of blobs a stored name needs that are not there; `stale`: temporary files of killed writers (older
+    than `STALE_TEMP_AGE`); `blobs`: how many blob files were read; `repaired`: whether `corrupt` and
+    `stale` were deleted; `affected`: the stored names with a corrupt or missing blob (to build or pull again).
+    """
+
+    corrupt: tuple[Path, ...]
+    missing: tuple[tuple[str, str], ...]
+    stale: tuple[Path, ...]
+    blobs: int
+    repaired: bool
+    affected: tuple[str, ...]
+
+
+def _file_digest(path: Path) -> str:
+    """`sha256:<hex>` of the file at `path`, read in chunks (any size). Raises `OSError`."""
+    import hashlib  # only `bee store check` needs it: ~4 ms of bee run (docs/startup.md)
+
+    hasher = hashlib.sha256()
+    with open(path, "rb") as blob:
+        while chunk := blob.read(HASH_CHUNK):
+            hasher.update(chunk)
+    return f"sha256:{hasher.hexdigest()}"
 
 
 def _digests_in(value: object) -> Iterator[str]:
@@ -124,6 +163,87 @@ class LocalStore:
                 f"(media type {mediatypes.PROGRAM} or title {mediatypes.PROGRAM_TITLE})"
             )
         return self._read_blob(layer["digest"], layer["size"], f"the program of {entry.ref}")
+
+    def check(self, *, repair: bool = False) -> StoreCheck:
+        """Read every blob against its digest, find blobs stored names need that are missing, and
+        temporary files of killed writers; with `repair`, delete the corrupt blobs and stale temporaries
+        (under the write lock), so the next build or pull of those programs writes them again.
+
+        Raises `StoreError` (an unreadable store or a corrupted `index.json`).
+        """
+        if repair:
+            with self._writing(clean=False):  # the stale temporaries are reported, then removed
+                return self._check(repair=True)
+        with self._reading():
+            return self._check(repair=False)
+
+    def _check(self, *, repair: bool) -> StoreCheck:
+        manifests = manifests_of(self._read_index())
+        corrupt: list[Path] = []
+        count = 0
+        try:
+            names = sorted(os.listdir(self.blobs_dir))
+        except FileNotFoundError:
+            names = []
+        except OSError as exc:
+            raise StoreError(f"cannot read the blobs of the local store {self.blobs_dir}: {exc.strerror}") from None
+        for name in names:
+            if not SHA256_PATTERN.fullmatch(f"sha256:{name}"):
+                continue
+            path = self.blobs_dir / name
+            count += 1
+            try:
+                good = _file_digest(path) == f"sha256:{name}"
+            except OSError:
+                good = False
+            if not good:
+                corrupt.append(path)
+                if repair:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
+        stale = [path for directory in (self.root, self.blobs_dir) for path, age in temporaries(directory)
+                 if age > STALE_TEMP_AGE]
+        if repair:
+            for path in stale:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+            fsync_dir(self.blobs_dir)
+        missing: list[tuple[str, str]] = []
+        affected: list[str] = []
+        bad = {path.name for path in corrupt}
+        for desc in manifests:
+            name = ref_name(desc) or desc.get("digest", "")
+            for digest in self._needed(desc["digest"]):
+                match = SHA256_PATTERN.fullmatch(digest)
+                if match is None:
+                    continue
+                if not (self.blobs_dir / match.group(1)).exists():
+                    missing.append((name, digest))
+                if match.group(1) in bad or not (self.blobs_dir / match.group(1)).exists():
+                    affected.append(name)
+        return StoreCheck(corrupt=tuple(corrupt), missing=tuple(missing), stale=tuple(stale), blobs=count,
+                          repaired=repair, affected=tuple(sorted(set(affected))))
+
+    def _needed(self, digest: str) -> list[str]:
+        """`digest` and every digest reachable from it through the JSON blobs that are there."""
+        seen: list[str] = []
+        pending = [digest]
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.append(current)
+            match = SHA256_PATTERN.fullmatch(current)
+            if match is None:
+                continue
+            try:
+                with open(self.blobs_dir / match.group(1), "rb") as blob:
+                    data = blob.read(MAX_JSON_BLOB + 1)
+                if data.startswith(b"{") and len(data) <= MAX_JSON_BLOB:
+                    pending.extend(_digests_in(json.loads(data)))
+            except (OSError, ValueError, RecursionError):
+                continue
+        return seen
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -250,11 +370,15 @@ class LocalStore:
             yield
 
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Create the root, hold the exclusive lock; turn `OSError` into `StoreError`."""
+    def _writing(self, *, clean: bool = True) -> Iterator[None]:
+        """Create the root, hold the exclusive lock (first deleting the temporary files of killed
+        writers, older than `STALE_TEMP_AGE`, unless `clean` is False); turn `OSError` into `StoreError`."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             with locked(self.lock_path, exclusive=True):
+                if clean:
+                    remove_stale_temporaries(self.root)
+                    remove_stale_temporaries(self.blobs_dir)
                 yield
         except OSError as exc:
             where = Path(exc.filename) if exc.filename else self.root

@@ -39,6 +39,7 @@ DEFAULT_TIMEOUT = 60.0  # seconds a registry may stay silent (bee.options.DEFAUL
 LOGIN_SOURCE = "the login command"  # `Credentials.source` of what `bee login` checks
 MAX_MANIFEST_SIZE = 4 << 20
 MAX_BLOB_SIZE = 512 << 20
+MAX_SMALL_BODY = 1 << 20  # errors, tokens, upload answers
 READ_CHUNK = 1 << 16
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _OK = range(200, 300)
@@ -153,7 +154,7 @@ class RegistryClient:
                 body = _Body(data, task)
             retryable = method != "PATCH"  # a repeated chunk would be appended twice
             try:
-                response = self.session.request(method, url, data=body, headers=sent, stream=stream,
+                response = self.session.request(method, url, data=body, headers=sent, stream=True,
                                                 verify=not self.endpoint.insecure,
                                                 timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
                                                 allow_redirects=method in ("GET", "HEAD"))
@@ -186,7 +187,24 @@ class RegistryClient:
                 response.close()
                 self._sleep(attempt, response)
                 continue
+            if not stream:
+                self._read_small(response)
             return response
+
+    def _read_small(self, response: requests.Response) -> None:
+        """Read the body of an answer that is not a manifest or blob (an error, a token, an upload's
+        answer), refusing more than `MAX_SMALL_BODY` bytes, as `response.content` does unbounded."""
+        with response:
+            if response.request.method == "HEAD" or response.status_code in (204, 304):
+                body = b""
+            else:
+                try:
+                    body = self._read(response, MAX_SMALL_BODY, f"the answer of {response.url.split('?', 1)[0]}",
+                                      None, f"bee's limit of {MAX_SMALL_BODY >> 10} KiB for such an answer", None)
+                except _Truncated as exc:
+                    raise RegistryError(exc.message) from None
+        response._content = body  # what `response.content` reads, as requests itself fills it
+        response._content_consumed = True
 
     def _sleep(self, attempt: int, response: requests.Response | None) -> None:
         delay = BACKOFF * 2 ** (attempt - 1)
@@ -262,6 +280,8 @@ class RegistryClient:
     def failure(self, response: requests.Response, doing: str) -> RegistryError:
         """The error for an unexpected answer to `doing` (e.g. "cannot pull x:v1")."""
         status = response.status_code
+        if not response._content_consumed:  # a streamed answer: its error body is read bounded too
+            self._read_small(response)
         detail = _oci_errors(response)
         host = self.endpoint.host
         if status == 401:

@@ -30,8 +30,8 @@ class Misbehaving:
     """An HTTP/1.1 server answering `/v2/` with 200 and everything else per `mode`.
 
     "redirect": every GET, HEAD or POST redirects to itself; "short": a manifest announced as 1000 bytes,
-    18 sent, then the connection closed; "deep": a manifest of 100,000 nested arrays; "stall": a valid
-    manifest whose program blob sends 10 of its 1000 bytes, then nothing.
+    18 sent, then the connection closed; "huge": an error answer of 2 MiB; "deep": a manifest of 100,000
+    nested arrays; "stall": a valid manifest whose program blob sends 10 of its 1000 bytes, then nothing.
     """
 
     def __init__(self, mode: str) -> None:
@@ -72,6 +72,8 @@ class Misbehaving:
                     self.wfile.flush()
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
+                elif mode == "huge":  # an error body of 2 MiB
+                    self._send(400, b"x" * (2 << 20), {"Content-Type": "application/json"})
                 elif mode == "deep":
                     self._send(200, b"[" * 100_000 + b"]" * 100_000, {"Content-Type": MANIFEST})
                 elif "/manifests/" in self.path:
@@ -238,4 +240,14 @@ def test_plain_http_registry_without_the_flag(beecli, registry_plain, store_snap
     proc = beecli("pull", registry_plain.ref("plain/tiny", "v1"))
     assert proc.returncode == 1
     assert_one_line_error(proc, f"{registry_plain.host} speaks plain HTTP, not HTTPS: use --plain-http")
+    assert store_snapshot() == before
+
+
+def test_error_answer_too_large(beecli, misbehaving, store_snapshot) -> None:
+    server = misbehaving("huge")
+    before = store_snapshot()
+    proc = beecli("--plain-http", "pull", f"{server.host}/huge/tiny:v1")
+    assert proc.returncode == 1
+    assert_one_line_error(proc, f"the answer of http://{server.host}/v2/huge/tiny/manifests/v1 is 2097152 bytes, "
+                          "more than bee's limit of 1024 KiB for such an answer")
     assert store_snapshot() == before

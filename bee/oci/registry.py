@@ -170,6 +170,11 @@ class RegistryClient:
                 raise RegistryError(f"cannot talk to the registry at {self._where(url)}: the URL is invalid "
                                     f"({str(exc).splitlines()[0][:160]})") from None
             except (requests.ConnectionError, requests.Timeout) as exc:
+                if _timed_out(exc) and not _cannot_connect(exc):  # silent while bee sent: not retried either
+                    raise RegistryError(
+                        f"{urlsplit(url).netloc} went silent for {self.timeout:g} s during {method} "
+                        f"{url.split('?', 1)[0]}: check that it is up, or wait longer with --timeout "
+                        "(or BEE_TIMEOUT)") from None
                 if not retryable or attempt >= ATTEMPTS or _cannot_connect(exc):
                     raise RegistryError(self._connection_message(url, exc)) from None
                 self._sleep(attempt, None)

@@ -224,6 +224,18 @@ def test_silent_registry_times_out(beecli, silent: str, store_snapshot) -> None:
     assert store_snapshot() == before
 
 
+def test_silent_registry_on_push(beecli, silent: str, stored, store_snapshot) -> None:
+    ref = f"{silent}/quiet/tiny:v1"
+    stored(ref)
+    before = store_snapshot()
+    started = time.monotonic()
+    proc = beecli("--plain-http", "--timeout", "1", "push", ref, timeout=30)
+    assert time.monotonic() - started < 10
+    assert proc.returncode == 1
+    assert_one_line_error(proc, f"{silent} accepted the connection but did not answer within 1 s")
+    assert store_snapshot() == before
+
+
 def test_stalled_blob_download(beecli, misbehaving, store_snapshot) -> None:
     server = misbehaving("stall")
     before = store_snapshot()

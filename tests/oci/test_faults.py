@@ -263,3 +263,15 @@ def test_error_answer_too_large(beecli, misbehaving, store_snapshot) -> None:
     assert_one_line_error(proc, f"the answer of http://{server.host}/v2/huge/tiny/manifests/v1 is 2097152 bytes, "
                           "more than bee's limit of 1024 KiB for such an answer")
     assert store_snapshot() == before
+
+
+def test_credentials_file_nested_too_deeply(beecli, misbehaving, config_dir: Path) -> None:
+    server = misbehaving("redirect")  # its /v2/ answers 200: the login check passes, then the file is read
+    config_dir.mkdir()
+    deep = b'{"auths":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    (config_dir / "config.json").write_bytes(deep)
+    proc = beecli("--plain-http", "login", server.host, "-u", "u", "-p", "p")
+    assert proc.returncode == 1
+    assert_one_line_error(proc, f"the credentials file {config_dir / 'config.json'} is JSON nested too deeply: "
+                          "fix or remove it")
+    assert (config_dir / "config.json").read_bytes() == deep

@@ -8,6 +8,8 @@ auto-attach from the section name. Kernel minimum: the program kind's (XDP links
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -81,21 +83,48 @@ def attach_all(obj: BpfObject, spec: ObjectSpec, iface: str | None) -> list[Hook
 def pin_all(obj: BpfObject, maps_dir: Path | None, programs_dir: Path | None) -> None:
     """Pin the object's maps under `maps_dir` and its programs under `programs_dir` (each when given),
     mounting bpffs at /sys/fs/bpf first if needed; internal maps (.rodata, .bss) are not pinned.
-    RunError when a directory cannot be made; the libbpf error when a pin fails."""
-    if maps_dir is not None:
-        _pin(maps_dir, obj.maps)
-    if programs_dir is not None:
-        _pin(programs_dir, obj.programs)
+    RunError when a directory cannot be made; the libbpf error when a pin fails. All or nothing: on a
+    failure the pins this call made are removed, and so are the directories it created (when empty)."""
+    pinned: list[tuple[Map | Program, str]] = []
+    made: list[Path] = []
+    try:
+        if maps_dir is not None:
+            _pin(maps_dir, obj.maps, ("map", "--pin-maps"), pinned, made)
+        if programs_dir is not None:
+            _pin(programs_dir, obj.programs, ("program", "--pin-progs"), pinned, made)
+    except BaseException:
+        _unpin(pinned, made)
+        raise
 
 
-def _pin(directory: Path, items: Mapping[str, Map] | Mapping[str, Program]) -> None:
+def _pin(directory: Path, items: Mapping[str, Map] | Mapping[str, Program], what: tuple[str, str],
+         pinned: list[tuple[Map | Program, str]], made: list[Path]) -> None:
+    """Pin `items` (`what`: their kind and the flag naming `directory`), adding each pin to `pinned` and the
+    directories made to `made`."""
     from bee.libbpf import system
 
     system.ensure_bpffs(directory)  # a fresh boot has none mounted at /sys/fs/bpf
+    missing = [d for d in (directory, *directory.parents) if not d.exists()]
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunError(f"cannot create the pin directory {directory}: {exc.strerror or exc}") from exc
+    made.extend(missing)  # deepest first
     for name, item in items.items():
         if not name.startswith("."):
-            item.pin(str(directory / name))
+            path = str(directory / name)
+            if os.path.lexists(path):  # libbpf would also log a warning line of its own
+                raise RunError(f"cannot pin {what[0]} {name} at {path}: something is already pinned there; "
+                               f"remove it or choose another directory with {what[1]}")
+            item.pin(path)
+            pinned.append((item, path))
+
+
+def _unpin(pinned: list[tuple[Map | Program, str]], made: list[Path]) -> None:
+    """Undo a partial `pin_all`: remove its pins, then the directories it made (deepest first) if empty."""
+    for item, path in reversed(pinned):
+        with contextlib.suppress(Exception):
+            item.unpin(path)
+    for directory in sorted(made, key=lambda d: len(d.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            directory.rmdir()

@@ -13,6 +13,7 @@ that ends normally says what each BPF program cost, last.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from bee.run.lineup import Lines
     from bee.run.outputs.factory import Sinks
     from bee.run.reloading import Reloader
+    from bee.sinks.eventlog import EventLog
     from bee.sinks.http import MetricsServer
     from bee.tui.notices import Notices
 
@@ -122,7 +124,8 @@ class Runner:
             if notices is None:
                 from bee.sinks.eventlog import EventLog
 
-                event_log = EventLog(self.out, fmt=settings.fmt)  # type: ignore[arg-type]
+                event_log = EventLog(self.out, fmt=settings.fmt, on_stop=self.stop)  # type: ignore[arg-type]
+                stack.callback(self._check_output, event_log)  # last: after everything is detached
                 stack.callback(event_log.close)
                 registry.on_collect(lambda: publish_lost(registry, event_log))
                 sinks = self._sinks = Sinks(registry, event_log, first)
@@ -138,6 +141,25 @@ class Runner:
             programs = make_all_outputs(lineup, programs, sinks, filters)
             run_session(view, lambda: self._run_kernel(programs, lambda going: show_attached(view, lineup, going)),
                         self._stop)
+
+    def _check_output(self, event_log: EventLog) -> None:
+        """After a run whose event log stopped writing: a reader that went away (`bee run | head`) ended
+        it cleanly; another write error (a full disk) ends it with that error, said once. Either way
+        standard output is pointed at /dev/null so that exiting does not try the failed write again."""
+        if not event_log.broken and event_log.error is None:
+            return
+        if self.out is sys.stdout.buffer:
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
+        error = event_log.error
+        if error is not None and sys.exc_info()[0] is None:
+            from bee.run.errors import RunError
+
+            reason = (error.strerror if isinstance(error, OSError) else None) or str(error) or type(error).__name__
+            raise RunError(f"cannot write events to standard output: {reason}; the run ended "
+                           f"({event_log.lost} event{'s' if event_log.lost != 1 else ''} not written)")
 
     def bpf_run_stats(self) -> dict[str, dict[str, RunStats]]:
         """What each BPF program attached cost the kernel so far, by program name then function (runs and

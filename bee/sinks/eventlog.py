@@ -9,7 +9,9 @@ of ring buffers (decoded and formatted in one generated step, no record per even
 
 The stream stays the caller's: `close()` drains, flushes and stops the writer but never closes
 it. A broken pipe ends the writer quietly (`broken` turns True, later events count as lost);
-another write error is kept in `error`. `emit` takes ownership of `record`: do not mutate it.
+another write error is kept in `error`; either way `on_stop()` is called once, from the writer thread.
+A pipe or socket whose reader went away is noticed while idle too (within `_IDLE_WAIT`), not only at
+the next write. `emit` takes ownership of `record`: do not mutate it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ import contextlib
 import io
 import json
 import math
+import os
 import re
+import select
+import stat
 import threading
 import time
 from collections import deque
@@ -58,6 +63,21 @@ _Item = tuple[str, "Mapping[str, Any] | _Lines", float]  # queued: (map, record 
 _RecordItem = tuple[str, "Mapping[str, Any]", float]  # a queued record
 # logfmt quotes a value with whitespace, '=', '"' or control characters (and an empty one).
 _needs_quotes = re.compile(r'[\s="\x00-\x1f\x7f]').search
+
+
+def _hangup_poller(stream: object) -> select.poll | None:
+    """A poller that reports POLLERR/POLLHUP once the reader of `stream` is gone, when it is a pipe or a
+    socket (a file or a terminal has no reader to lose); None otherwise."""
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        mode = os.fstat(fd).st_mode
+    except (AttributeError, OSError, ValueError):
+        return None
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return None
+    poller = select.poll()
+    poller.register(fd, 0)  # no events asked: only POLLERR, POLLHUP and POLLNVAL are reported
+    return poller
 
 
 class _Clock:
@@ -372,7 +392,8 @@ class EventLog:
     Raises UsageError for an unknown `fmt`.
     """
 
-    def __init__(self, stream: IO[str] | IO[bytes], *, fmt: Format = "text", queue_size: int = DEFAULT_QUEUE_SIZE):
+    def __init__(self, stream: IO[str] | IO[bytes], *, fmt: Format = "text", queue_size: int = DEFAULT_QUEUE_SIZE,
+                 on_stop: Callable[[], None] | None = None):
         if fmt not in FORMATS:
             raise UsageError(f"unknown event log format {fmt!r}; choose text or json")
         if queue_size < 1:
@@ -397,6 +418,8 @@ class EventLog:
         self._written = 0
         self.broken = False
         self.error: Exception | None = None
+        self._on_stop = on_stop
+        self._hangup = _hangup_poller(stream)
         self._thread = threading.Thread(target=self._run, name="bee-eventlog", daemon=True)
         self._thread.start()
 
@@ -505,6 +528,9 @@ class EventLog:
                     self._wake.wait(_IDLE_WAIT)
                 self._wake.clear()
                 self._idle = False
+                if self._hangup is not None and not queue and self._hangup.poll(0):  # the reader went away
+                    self._give_up(BrokenPipeError(32, "Broken pipe"), [])
+                    return
                 continue
             popleft = queue.popleft
             batch = [popleft() for _ in range(min(len(queue), _BATCH))]
@@ -512,16 +538,25 @@ class EventLog:
             try:
                 self._write(text)
             except Exception as exc:  # the output is gone: stop writing, count the rest as lost
-                if isinstance(exc, BrokenPipeError):
-                    self.broken = True
-                else:
-                    self.error = exc
-                self._stopped = True
-                self._drop_all(batch)
+                self._give_up(exc, batch)
                 return
             self._written += count
             if len(batch) < _BATCH and not self._closing:
                 time.sleep(_LINGER)
+
+    def _give_up(self, exc: Exception, batch: list[_Item]) -> None:
+        """Stop writing for good after `exc`: count `batch` and the queue as lost, tell `on_stop`."""
+        if isinstance(exc, BrokenPipeError):
+            self.broken = True
+        else:
+            self.error = exc
+        self._stopped = True
+        self._drop_all(batch)
+        if self._on_stop is not None and not self._closing:
+            try:
+                self._on_stop()
+            except Exception:
+                logger.debug("the event log's on_stop failed", exc_info=True)
 
     def _text_of(self, batch: list[_Item]) -> tuple[str, int]:
         """The lines of `batch` (records formatted, chunks as they are) and how many events they hold."""

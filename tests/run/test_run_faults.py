@@ -7,13 +7,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from tests.helpers import assert_one_line_error, require
-from tests.run.conftest import bpf_prog_ids
+from tests.run.conftest import bpf_link_ids, bpf_prog_ids
 
 
 @pytest.fixture
@@ -57,3 +59,61 @@ def test_a_program_pin_that_exists_undoes_the_map_pins_too(bee, object_file, pin
     assert proc.returncode == 1
     assert _everything_under(pins) == {"progs", "progs/on_exec"}  # the maps directory bee made is gone too
     assert bpf_prog_ids("on_exec") <= before
+
+
+def _start_run(object_path: str, store_dir: Path, stdout: int | IO[bytes]) -> tuple[subprocess.Popen[bytes], set[int]]:
+    """`bee run` of `object_path` writing events to `stdout`; returns it once attached, with the ids of the
+    programs it loaded (read from the kernel)."""
+    before = bpf_prog_ids("on_exec")
+    proc = subprocess.Popen([sys.executable, "-m", "bee", "run", object_path, "--no-tty", "--format", "json",
+                             "--prom-port", "0"], stdout=stdout, stderr=subprocess.PIPE,
+                            env=dict(os.environ, BEE_STORAGE=str(store_dir)))
+    assert proc.stderr is not None
+    line = proc.stderr.readline().decode()
+    assert line.startswith("bee: attached"), line + proc.stderr.read().decode()
+    mine = bpf_prog_ids("on_exec") - before
+    assert mine and bpf_link_ids(mine)
+    return proc, mine
+
+
+def _assert_detached(mine: set[int]) -> None:
+    assert not bpf_prog_ids("on_exec") & mine, "the run's program is still loaded"
+    assert not bpf_link_ids(mine), "the run's program is still attached"
+
+
+def test_a_reader_that_goes_away_ends_the_run_cleanly(root: None, store_dir: Path, object_file, trigger) -> None:
+    """`bee run | head -c 200`: once the reader exits, the run ends with status 0 and detaches everything."""
+    proc, mine = _start_run(object_file("run_types"), store_dir, subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    trigger("beetrigger")
+    assert proc.stdout.read(200).startswith(b'{"time": ')
+    proc.stdout.close()  # what `head -c 200` does when it has read enough
+    trigger("beetrigger")  # the next write meets the closed pipe (the idle check would also notice)
+    assert proc.wait(timeout=30) == 0
+    rest = proc.stderr.read().decode()
+    assert "Error" not in rest and "Traceback" not in rest and "Exception" not in rest, rest
+    _assert_detached(mine)
+
+
+def test_a_reader_that_goes_away_while_no_event_comes_ends_the_run(root: None, store_dir: Path, object_file) -> None:
+    """No event is written after the reader left: the run notices the closed pipe all the same."""
+    proc, mine = _start_run(object_file("run_types"), store_dir, subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    assert proc.wait(timeout=30) == 0
+    rest = proc.stderr.read().decode()
+    assert "Error" not in rest and "Traceback" not in rest and "Exception" not in rest, rest
+    _assert_detached(mine)
+
+
+def test_a_write_error_is_said_once_and_ends_the_run(root: None, store_dir: Path, object_file, trigger) -> None:
+    """Events to a full disk (/dev/full): one sentence naming the error, exit 1, everything detached."""
+    with open("/dev/full", "wb") as full:
+        proc, mine = _start_run(object_file("run_types"), store_dir, full)
+    assert proc.stderr is not None
+    trigger("beetrigger")
+    assert proc.wait(timeout=30) == 1
+    lines = proc.stderr.read().decode().splitlines()
+    assert lines == ["Error: cannot write events to standard output: No space left on device; the run ended "
+                     "(1 event not written)"], lines
+    _assert_detached(mine)

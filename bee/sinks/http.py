@@ -1,8 +1,15 @@
 """The HTTP endpoint Prometheus scrapes: `GET /metrics` and `GET /healthz`.
 
 `MetricsServer.start()` binds (raising `SinkError` with one sentence when it cannot) and serves
-from a daemon thread, one thread per request; `stop()` shuts it down and closes the socket.
-The server owns its socket; the registry stays the caller's. Requests are not logged.
+from a daemon thread; `stop()` shuts it down and closes the socket. The server owns its socket; the
+registry stays the caller's. Requests are not logged.
+
+Many or idle clients cannot starve a scrape (docs/running.md, Metrics): the serving thread accepts
+every connection (a backlog of `BACKLOG` waits in the kernel) and reads requests itself, without
+blocking, keeping at most `MAX_WAITING` connections whose request is not complete (a newer one
+closes the oldest) and cutting any that has not sent its whole request `HEADER_TIMEOUT` seconds
+after it connected. Complete requests are answered by at most `MAX_ANSWERING` threads, started on
+demand; a client that does not read its answer is cut after `SEND_TIMEOUT` seconds.
 
 The protocol is the small part of HTTP/1.1 a scraper needs, on `socketserver` (the standard
 library's `http.server` costs a run tens of milliseconds of imports): one request per
@@ -13,12 +20,14 @@ connection, `GET` and `HEAD` of `/metrics` and `/healthz` (a query string is ign
 from __future__ import annotations
 
 import errno
+import io
 import os
 import select
 import socket
 import socketserver
 import threading
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from bee.log import get as get_logger  # imports logging only for a message: ~6 ms (docs/startup.md)
@@ -30,22 +39,32 @@ logger = get_logger("bee.sinks")
 
 _MAX_LINE = 65536  # bytes of the request line or of one header line (as http.server)
 _MAX_HEADERS = 100
+_MAX_REQUEST = 65536  # bytes of a whole request head: more is answered 400
+
+#: Limits of the endpoint, documented in docs/running.md (Metrics).
+BACKLOG = 1024  # connections the kernel queues before the server accepts them (capped by net.core.somaxconn)
+MAX_WAITING = 256  # connections accepted whose request is not complete yet; a newer one closes the oldest
+HEADER_TIMEOUT = 5.0  # seconds from connecting to the end of the request's headers, in all
+MAX_ANSWERING = 8  # threads answering complete requests at once
+SEND_TIMEOUT = 10.0  # seconds a client may take to read its answer
+_ACCEPT_BATCH = 16  # connections accepted before the waiting ones are read again
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             500: "Internal Server Error", 503: "Service Unavailable"}
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
+class _Server(socketserver.TCPServer):
+    """Binds and listens (the serving loop is `_serve`'s, not socketserver's)."""
+
+    request_queue_size = BACKLOG
     allow_reuse_address = True  # rebinding right after a restart (TIME_WAIT), as Go's listener does
     allow_reuse_port = False  # never share a port with another listener
-    timeout = 1.0  # handle_request() is only called with a connection pending; never wait long for one
 
     def __init__(self, address: tuple[str, int], family: int, owner: MetricsServer) -> None:
         self.address_family = family
         self.owner = owner
-        super().__init__(address, _Handler)
+        super().__init__(address, socketserver.BaseRequestHandler)
 
     def server_bind(self) -> None:
         if self.address_family == socket.AF_INET6 and self.server_address[0] in ("::", "::0"):
@@ -53,62 +72,68 @@ class _Server(socketserver.ThreadingTCPServer):
             self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         super().server_bind()
 
-    def handle_error(self, request: object, client_address: object) -> None:
-        logger.debug("metrics request from %s failed", client_address, exc_info=True)
 
 
-class _Handler(socketserver.StreamRequestHandler):
-    """Reads one request, answers it, closes the connection."""
+def _complete(head: bytes) -> bool:
+    """True once `head` (what a client sent so far) is a whole request head, or is already bad enough
+    to answer 400 (a first line that is not a request line, or too much)."""
+    if len(head) > _MAX_REQUEST:
+        return True
+    end = head.find(b"\n")
+    if end < 0:
+        return False
+    parts = head[:end].split()
+    if len(parts) != 3 or not parts[2].startswith(b"HTTP/"):
+        return True
+    return b"\n\r\n" in head or b"\n\n" in head
 
-    server: _Server
-    timeout = 30  # an idle or slow client cannot hold a thread for ever
 
-    def handle(self) -> None:
-        request_line = self.rfile.readline(_MAX_LINE + 1)
-        if not request_line:
-            return  # connected and closed without a request
-        parts = request_line.decode("latin-1").split()
-        if len(request_line) > _MAX_LINE or len(parts) != 3 or not parts[2].startswith("HTTP/"):
-            self._reply(400, "text/plain", b"bad request\n")
-            return
-        for _ in range(_MAX_HEADERS + 1):  # headers are read and ignored
-            line = self.rfile.readline(_MAX_LINE + 1)
-            if line in (b"\r\n", b"\n", b""):
-                break
-            if len(line) > _MAX_LINE:
-                self._reply(400, "text/plain", b"bad request\n")
-                return
-        else:
-            self._reply(400, "text/plain", b"too many headers\n")
-            return
-        method, target = parts[0], parts[1]
-        if method not in ("GET", "HEAD"):
-            self._reply(405, "text/plain", b"method not allowed\n", allow=True)
-            return
-        status, ctype, body = self._answer(target.split("?", 1)[0])
-        self._reply(status, ctype, body, head=method == "HEAD")
+def _respond(owner: MetricsServer, head: bytes) -> bytes:
+    """The whole answer to the request head `head` (b"" for a client that closed without asking)."""
+    rfile = io.BytesIO(head)
+    request_line = rfile.readline(_MAX_LINE + 1)
+    if not request_line:
+        return b""  # connected and closed without a request
+    parts = request_line.decode("latin-1").split()
+    if len(request_line) > _MAX_LINE or len(parts) != 3 or not parts[2].startswith("HTTP/"):
+        return _reply(400, "text/plain", b"bad request\n")
+    for _ in range(_MAX_HEADERS + 1):  # headers are read and ignored
+        line = rfile.readline(_MAX_LINE + 1)
+        if line in (b"\r\n", b"\n", b""):
+            break
+        if len(line) > _MAX_LINE:
+            return _reply(400, "text/plain", b"bad request\n")
+    else:
+        return _reply(400, "text/plain", b"too many headers\n")
+    if len(head) > _MAX_REQUEST:
+        return _reply(400, "text/plain", b"request too large\n")
+    method, target = parts[0], parts[1]
+    if method not in ("GET", "HEAD"):
+        return _reply(405, "text/plain", b"method not allowed\n", allow=True)
+    status, ctype, body = _answer(owner, target.split("?", 1)[0])
+    return _reply(status, ctype, body, head=method == "HEAD")
 
-    def _answer(self, path: str) -> tuple[int, str, bytes]:
-        owner = self.server.owner
-        if path == "/metrics":
-            try:
-                return 200, CONTENT_TYPE, owner.registry.exposition()
-            except Exception:
-                logger.exception("rendering metrics failed")
-                return 500, "text/plain; charset=utf-8", b"cannot render metrics\n"
-        if path == "/healthz":
-            if owner.health is not None:
-                return owner.health(owner.ready)
-            return (200, "text/plain", b"ok\n") if owner.ready else (503, "text/plain", b"not ready\n")
-        return 404, "text/plain", b"not found\n"
 
-    def _reply(self, status: int, ctype: str, body: bytes, *, head: bool = False, allow: bool = False) -> None:
-        header = (f"HTTP/1.1 {status} {_REASONS[status]}\r\n"
-                  f"Server: bee\r\nDate: {_http_date(time.time())}\r\n"
-                  f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-                  + ("Allow: GET, HEAD\r\n" if allow else "")
-                  + "Connection: close\r\n\r\n")
-        self.wfile.write(header.encode("latin-1") + (b"" if head else body))
+def _answer(owner: MetricsServer, path: str) -> tuple[int, str, bytes]:
+    if path == "/metrics":
+        try:
+            return 200, CONTENT_TYPE, owner.registry.exposition()
+        except Exception:
+            logger.exception("rendering metrics failed")
+            return 500, "text/plain; charset=utf-8", b"cannot render metrics\n"
+    if path == "/healthz":
+        if owner.health is not None:
+            return owner.health(owner.ready)
+        return (200, "text/plain", b"ok\n") if owner.ready else (503, "text/plain", b"not ready\n")
+    return 404, "text/plain", b"not found\n"
+
+def _reply(status: int, ctype: str, body: bytes, *, head: bool = False, allow: bool = False) -> bytes:
+    header = (f"HTTP/1.1 {status} {_REASONS[status]}\r\n"
+              f"Server: bee\r\nDate: {_http_date(time.time())}\r\n"
+              f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+              + ("Allow: GET, HEAD\r\n" if allow else "")
+              + "Connection: close\r\n\r\n")
+    return header.encode("latin-1") + (b"" if head else body)
 
 
 def _http_date(now: float) -> str:
@@ -209,17 +234,126 @@ class MetricsServer:
         self.stop()
 
 
+class _Waiting:
+    """A connection accepted whose request is not complete yet."""
+
+    __slots__ = ("sock", "head", "deadline")
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock, self.head, self.deadline = sock, b"", deadline
+
+
+class _Answering:
+    """Complete requests waiting for an answer, and the threads (at most MAX_ANSWERING) answering them."""
+
+    def __init__(self, owner: MetricsServer) -> None:
+        self.owner = owner
+        self.queue: deque[tuple[socket.socket, bytes]] = deque()
+        self.threads = 0
+        self.lock = threading.Lock()
+
+    def put(self, sock: socket.socket, head: bytes) -> None:
+        with self.lock:
+            self.queue.append((sock, head))
+            if self.threads >= MAX_ANSWERING:
+                return
+            self.threads += 1
+        threading.Thread(target=self._work, name="bee-metrics-answer", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            with self.lock:
+                if not self.queue:
+                    self.threads -= 1
+                    return
+                sock, head = self.queue.popleft()
+            try:
+                answer = _respond(self.owner, head)
+                if answer:
+                    sock.settimeout(SEND_TIMEOUT)
+                    sock.sendall(answer)
+            except Exception:
+                logger.debug("answering a metrics request failed", exc_info=True)
+            finally:
+                sock.close()
+
+
 def _serve(server: _Server, wake: int) -> None:
-    """Accept connections (each handled on a thread of its own) until `wake` is readable: nothing runs
+    """Accept connections and read their requests (non-blocking, within the limits of the module's
+    docstring) until `wake` is readable; complete requests go to the answering threads. Nothing runs
     while no one connects, and a stop takes effect at once (socketserver's `serve_forever` polls)."""
+    listener = server.socket
+    listener.setblocking(False)
+    answering = _Answering(server.owner)
+    waiting: OrderedDict[int, _Waiting] = OrderedDict()  # by fd, oldest first (so by deadline too)
     poller = select.poll()
-    poller.register(server.fileno(), select.POLLIN)
+    poller.register(listener.fileno(), select.POLLIN)
     poller.register(wake, select.POLLIN)
-    while True:
-        ready = poller.poll()
-        if any(fd == wake for fd, _ in ready):
+
+    def drop(fd: int) -> None:
+        poller.unregister(fd)
+        waiting.pop(fd).sock.close()
+
+    try:
+        while True:
+            timeout = None
+            if waiting:
+                first = next(iter(waiting.values()))
+                timeout = max(0, int((first.deadline - time.monotonic()) * 1000) + 1)
+            for fd, _ in poller.poll(timeout):
+                if fd == wake:
+                    return
+                if fd == listener.fileno():
+                    _accept(listener, poller, waiting, drop)
+                elif fd in waiting:
+                    _read(fd, waiting, poller, answering)
+            now = time.monotonic()
+            while waiting and next(iter(waiting.values())).deadline <= now:  # too slow: cut
+                drop(next(iter(waiting)))
+    finally:
+        for item in waiting.values():
+            item.sock.close()
+
+
+def _accept(listener: socket.socket, poller: select.poll, waiting: OrderedDict[int, _Waiting],
+            drop: Callable[[int], None]) -> None:
+    """Accept the connections pending, a few at a time (so that reading the requests already sent goes
+    between); past MAX_WAITING the oldest waiting one is closed for each."""
+    for _ in range(_ACCEPT_BATCH):
+        try:
+            sock, _ = listener.accept()
+        except (BlockingIOError, InterruptedError):
             return
-        server.handle_request()  # the socket is readable: accepts one connection without waiting
+        except OSError:  # out of file descriptors, a connection reset before accept: try again later
+            logger.debug("accepting a metrics connection failed", exc_info=True)
+            return
+        if len(waiting) >= MAX_WAITING:
+            drop(next(iter(waiting)))
+        sock.setblocking(False)
+        waiting[sock.fileno()] = _Waiting(sock, time.monotonic() + HEADER_TIMEOUT)
+        poller.register(sock.fileno(), select.POLLIN)
+
+
+def _read(fd: int, waiting: OrderedDict[int, _Waiting], poller: select.poll, answering: _Answering) -> None:
+    """Read what the client of `fd` sent; hand its request over once complete (or once it closed)."""
+    item = waiting[fd]
+    try:
+        data = item.sock.recv(_MAX_REQUEST + 1)
+    except (BlockingIOError, InterruptedError):
+        return
+    except OSError:
+        data = b""
+        item.head = b""  # reset: nothing to answer
+    item.head += data
+    if data and not _complete(item.head):
+        return
+    poller.unregister(fd)
+    del waiting[fd]
+    if item.head:
+        item.sock.setblocking(True)
+        answering.put(item.sock, item.head)
+    else:
+        item.sock.close()
 
 
 def _family(host: str, port: int) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bee.sinks import http
 from bee.sinks.errors import SinkError
 from bee.sinks.http import MetricsServer
 from bee.sinks.metrics import MetricsRegistry
@@ -201,3 +202,84 @@ def test_concurrent_scrapes_are_all_answered(server: MetricsServer) -> None:
         answers = list(pool.map(lambda _: fetch(f"{server.url}/metrics"), range(64)))
     assert {status for status, _, _ in answers} == {200}
     assert len({body for _, _, body in answers}) == 1
+
+
+# -- many and slow clients (issue 15): the limits documented in docs/running.md, Metrics -------------
+
+
+def _closed_by_server(conn: socket.socket, timeout: float) -> bool:
+    """Wait up to `timeout` seconds for the server to close `conn` without answering; True if it did."""
+    conn.settimeout(timeout)
+    try:
+        return conn.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_a_burst_of_idle_connections_cannot_starve_a_scrape(server: MetricsServer) -> None:
+    threads_before = threading.active_count()
+    idle: list[socket.socket] = []
+    try:
+        for i in range(500):
+            idle.append(socket.create_connection(("127.0.0.1", server.port), timeout=30))
+            if i == 250:  # a real scrape in the middle of the burst
+                assert fetch(f"{server.url}/metrics")[0] == 200
+        assert fetch(f"{server.url}/metrics")[0] == 200  # and at its end
+        # idle clients hold no thread: the server reads requests itself
+        assert threading.active_count() <= threads_before + http.MAX_ANSWERING
+        # each idle connection is closed, at the latest HEADER_TIMEOUT after it connected (generous bound here)
+        deadline = time.monotonic() + http.HEADER_TIMEOUT + 30
+        for conn in idle:
+            assert _closed_by_server(conn, max(0.1, deadline - time.monotonic()))
+    finally:
+        for conn in idle:
+            conn.close()
+    assert fetch(f"{server.url}/metrics")[0] == 200
+
+
+def test_a_burst_of_requests_is_answered_or_closed(server: MetricsServer, registry: MetricsRegistry) -> None:
+    """500 clients each asking at once: every one gets the whole answer or a closed connection (past
+    MAX_WAITING connections not yet read, the oldest is closed), none hangs, and the server goes on."""
+    conns = []
+    try:
+        for _ in range(500):
+            conn = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+            conn.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            conns.append(conn)
+        answered = 0
+        for conn in conns:
+            try:
+                answer = conn.makefile("rb").read()
+            except ConnectionResetError:
+                answer = b""
+            assert answer == b"" or (answer.startswith(b"HTTP/1.1 200 OK\r\n")
+                                     and answer.endswith(registry.exposition())), answer[:200]
+            answered += bool(answer)
+        assert answered > 0
+    finally:
+        for conn in conns:
+            conn.close()
+    assert fetch(f"{server.url}/metrics")[0] == 200
+
+
+def test_a_slow_loris_is_cut_after_the_header_timeout_while_scrapes_go_on(server: MetricsServer) -> None:
+    slow = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    started = time.monotonic()
+    request = b"GET /metrics HTTP/1.1\r\nX-Slow: " + b"a" * 1000
+    try:
+        for byte in request:  # one byte a second, never finishing the headers
+            try:
+                slow.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            if _closed_by_server(slow, 1.0):
+                break
+            assert fetch(f"{server.url}/metrics")[0] == 200  # meanwhile, scrapes are answered
+            assert time.monotonic() - started < http.HEADER_TIMEOUT + 30, "the slow client was never cut"
+        cut_after = time.monotonic() - started
+    finally:
+        slow.close()
+    assert cut_after >= http.HEADER_TIMEOUT - 0.5  # not before the documented limit
+    assert fetch(f"{server.url}/metrics")[0] == 200

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bee.compile import headers
 from bee.compile.toolchain import find_tool, target_arch
-from bee.errors import BuildError, InputFileError
+from bee.errors import BuildError, InputFileError, UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +31,18 @@ class CompileSettings:
 
 
 def split_cflags(cflags: Sequence[str]) -> tuple[str, ...]:
-    """`--cflags` may be repeated and each value may hold several flags (`"-DA -DB"`)."""
-    return tuple(flag for value in cflags for flag in shlex.split(value))
+    """`--cflags` may be repeated and each value may hold several flags (`"-DA -DB"`).
+
+    Raises UsageError when a value cannot be split (an unbalanced quote).
+    """
+    flags: list[str] = []
+    for value in cflags:
+        try:
+            flags += shlex.split(value)
+        except ValueError as exc:
+            raise UsageError(f"--cflags {value!r} cannot be split into flags ({exc}); "
+                             "balance its quotes or escape them") from exc
+    return tuple(flags)
 
 
 SOURCE_PREFIX = "."  # sources are named relative to their directory, where clang runs (it reads lines back)
@@ -64,6 +74,9 @@ CFLAGS=${{CFLAGS:-}}
 """
 
 
+ELF_MAGIC = b"\x7fELF"
+
+
 def _check_input(source: Path) -> None:
     if not source.exists():
         raise InputFileError(f"input file {source} does not exist")
@@ -71,11 +84,64 @@ def _check_input(source: Path) -> None:
         raise InputFileError(f"input file {source} is not a regular file")
 
 
+def check_c_source(source: Path) -> None:
+    """Refuse an input that is already a compiled ELF object (clang would ignore it and write nothing)."""
+    _check_input(source)
+    try:
+        with open(source, "rb") as file:
+            head = file.read(len(ELF_MAGIC))
+    except OSError as exc:
+        raise InputFileError(f"cannot read the input file {source}: {exc.strerror or exc}") from exc
+    if head == ELF_MAGIC:
+        raise InputFileError(f"input file {source} is already a compiled object (ELF), not C source; "
+                             "give bee build the .c file (an object can be run or described as it is)")
+
+
+def check_output(source: Path, output: Path) -> None:
+    """Refuse an output path that would destroy the input or write somewhere unexpected.
+
+    The output must not be the input (by path or by inode), not a symbolic link (bee writes
+    a temporary file and renames it over the target, and does not follow links it did not
+    create), not a directory, and no existing part of its directory may be a file (a missing
+    directory is created when the output is written, as `-o out/x.o` documents). Raises UsageError.
+    """
+    source, output = Path(source).absolute(), Path(output).absolute()
+    if output.is_symlink():
+        raise UsageError(f"the output file {output} is a symbolic link; name the file it points to, "
+                         "or remove the link (bee does not write through links)")
+    same = output == source
+    if not same and output.exists() and source.exists():
+        try:
+            same = os.path.samefile(output, source)
+        except OSError:
+            same = False
+    if same:
+        raise UsageError(f"the output file {output} is the input file; choose another -o "
+                         "(writing it would destroy the source)")
+    if output.is_dir():
+        raise UsageError(f"the output file {output} is a directory; give the path of a file with -o")
+    for parent in output.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"cannot write the output file {output}: {parent} is a file, not a directory; "
+                                 "choose another -o")
+            break
+
+
+def make_output_dir(output: Path) -> None:
+    """Create the missing directories of `output`; raises BuildError naming the directory."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BuildError(f"cannot create the output directory {output.parent}: {exc.strerror or exc}; "
+                         "create it or choose another -o") from exc
+
+
 def _temp_output(output: Path) -> Path:
     """Reserve a temporary file next to `output`; raises BuildError when its directory is not writable."""
     directory = output.parent
+    make_output_dir(output)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
     except OSError as exc:
         raise BuildError(f"cannot write the output file {output}: {exc.strerror or exc}") from exc
@@ -103,7 +169,8 @@ def compile_bpf(
     """
     source = Path(source).absolute()
     output = Path(output).absolute()
-    _check_input(source)
+    check_c_source(source)
+    check_output(source, output)
     settings = CompileSettings(arch=target_arch(arch), cflags=split_cflags(cflags))
     clang, strip = find_tool("clang"), find_tool("llvm-strip")
     include = headers.include_dirs()
@@ -129,6 +196,7 @@ def run_build_script(
     source = Path(source).absolute()
     output = Path(output).absolute()
     _check_input(source)
+    check_output(source, output)
     env = dict(os.environ, CFLAGS=" ".join(split_cflags(cflags)))
     tmp = _temp_output(output)
     try:

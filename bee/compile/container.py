@@ -19,6 +19,7 @@ from typing import Any
 
 import bee
 from bee.compile import headers
+from bee.compile.compiler import check_output, make_output_dir
 from bee.errors import BuildError, InputFileError
 from bee.extras import require
 
@@ -135,10 +136,8 @@ def compile_in_container(source: Path, output: Path, *, image: str, builder: str
     source, output = Path(source).absolute(), Path(output).absolute()
     if not source.is_file():
         raise InputFileError(f"input file {source} does not exist")
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BuildError(f"cannot write the output file {output}: {exc.strerror or exc}") from exc
+    check_output(source, output)
+    make_output_dir(output)
     if not os.access(output.parent, os.W_OK):
         raise BuildError(f"cannot write the output file {output}: Permission denied")
     client = docker_client(builder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bee.compile.compiler import compile_bpf, run_build_script
+from bee.compile.compiler import check_c_source, check_output, compile_bpf, run_build_script, split_cflags
 from bee.errors import InputFileError, UsageError
 
 
@@ -30,11 +30,15 @@ class BuildRequest:
 
 
 def check_request(request: BuildRequest) -> None:
-    """Reject inconsistent requests before any work; raises UsageError."""
+    """Reject inconsistent requests, C-less inputs and unsafe outputs before any work; raises UsageError, InputFileError."""
     if request.ref is None and not request.binary_only:
         raise UsageError("give a reference to store the program under (bee build INPUT REF), or use --binary-only")
     if request.build_script is not None and not request.local:
         raise UsageError("--build-script runs on this machine; add --local (container builds use the builder image)")
+    split_cflags(request.cflags)
+    if request.build_script is None:
+        check_c_source(request.source)
+    check_output(request.source, request.output_path())
 
 
 def read_build_script(path: Path) -> str:

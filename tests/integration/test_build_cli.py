@@ -137,3 +137,73 @@ def test_debug_shows_the_traceback(bee, tmp_path: Path) -> None:
     proc = bee("--debug", "build", str(tmp_path / "nope.c"), "x:v1", "--local")
     assert proc.returncode != 0
     assert "Traceback" in proc.stderr and "InputFileError" in proc.stderr
+
+
+# --- issue 15: no command overwrites its own input; outputs go only where they were named ---
+
+
+def _leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp"))
+
+
+@pytest.mark.parametrize("extra", [[], ["--build-script", "build.sh"]])
+def test_output_onto_the_input_is_refused_and_the_source_kept(bee, hello: Path, tmp_path: Path,
+                                                              extra: list[str]) -> None:
+    (tmp_path / "build.sh").write_text("exit 1\n")
+    before = hello.read_bytes()
+    proc = bee("build", str(hello), "--local", "--binary-only", "-o", str(hello), *extra, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, f"the output file {hello} is the input file; choose another -o")
+    assert hello.read_bytes() == before
+    assert _leftovers(hello.parent) == []
+
+
+def test_output_onto_a_hard_link_of_the_input_is_refused(bee, hello: Path) -> None:
+    twin = hello.parent / "twin.c"
+    twin.hardlink_to(hello)
+    before = hello.read_bytes()
+    proc = bee("build", str(hello), "--local", "--binary-only", "-o", str(twin))
+    assert proc.returncode == 2
+    assert_one_line_error(proc, "is the input file; choose another -o")
+    assert hello.read_bytes() == before
+
+
+def test_output_through_a_symlink_is_refused(bee, hello: Path) -> None:
+    link = hello.parent / "link.o"
+    link.symlink_to(hello)  # following it would overwrite the source
+    before = hello.read_bytes()
+    proc = bee("build", str(hello), "--local", "--binary-only", "-o", str(link))
+    assert proc.returncode == 2
+    assert_one_line_error(proc, f"the output file {link} is a symbolic link", "does not write through links")
+    assert link.is_symlink() and hello.read_bytes() == before
+    assert _leftovers(hello.parent) == []
+
+
+def test_output_under_a_file_is_refused(bee, hello: Path) -> None:
+    proc = bee("build", str(hello), "--local", "--binary-only", "-o", str(hello / "x.o"))
+    assert proc.returncode == 2
+    assert_one_line_error(proc, f"{hello} is a file, not a directory; choose another -o")
+
+
+@pytest.mark.clang
+def test_building_an_object_names_the_real_cause(bee, hello: Path, tmp_path: Path) -> None:
+    assert bee("build", str(hello), "--local", "--binary-only").returncode == 0
+    obj = hello.with_suffix(".o")
+    before = obj.read_bytes()
+    # without -o the default output of x.o is x.o itself: it must not be touched either
+    for args in ([], ["-o", str(tmp_path / "y.o")]):
+        proc = bee("build", str(obj), "--local", "--binary-only", *args)
+        assert proc.returncode == 1
+        assert_one_line_error(proc, f"input file {obj} is already a compiled object (ELF), not C source",
+                              "give bee build the .c file")
+        assert "llvm-strip" not in proc.stderr
+    assert obj.read_bytes() == before and not (tmp_path / "y.o").exists()
+    assert _leftovers(hello.parent) == []
+
+
+def test_unbalanced_quote_in_cflags_is_one_sentence(bee, hello: Path) -> None:
+    proc = bee("build", str(hello), "--local", "--binary-only", "--cflags", '-DX="a')
+    assert proc.returncode == 2
+    assert_one_line_error(proc, "--cflags '-DX=\"a' cannot be split into flags (No closing quotation)",
+                          "balance its quotes")
+    assert not hello.with_suffix(".o").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,13 +17,24 @@ from bee.options import GlobalOptions
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange lets NaN through (every comparison with it is false): refuse NaN and infinities."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number; give a number from {self.min:g} to {self.max:g}",
+                      param, ctx)
+        return number
+
+
 def _click_type(opt: Opt) -> click.ParamType | None:
     if opt.kind == INT:
         assert opt.bounds is not None
         return click.IntRange(int(opt.bounds[0]), int(opt.bounds[1]))
     if opt.kind == FLOAT:
         assert opt.bounds is not None
-        return click.FloatRange(opt.bounds[0], opt.bounds[1])
+        return FiniteFloatRange(opt.bounds[0], opt.bounds[1])
     if opt.kind == CHOICE:
         return click.Choice(list(opt.choices))
     if opt.kind == PATH:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -101,7 +102,13 @@ def parse_hist_buckets(values: Iterable[str]) -> dict[str, tuple[float, ...]]:
         if not name or not isinstance(buckets, list) or not buckets or not all(
                 isinstance(b, int | float) and not isinstance(b, bool) for b in buckets):
             raise UsageError(f"invalid histogram buckets {text!r}: expected map_name,[b1,b2,...] with numbers")
-        parsed[name.strip()] = tuple(float(b) for b in buckets)
+        bounds = tuple(float(b) for b in buckets)
+        if not all(math.isfinite(b) for b in bounds):
+            raise UsageError(f"invalid histogram buckets {text!r}: bucket bounds must be finite numbers "
+                             "(the +Inf bucket is always added)")
+        if any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)):
+            raise UsageError(f"invalid histogram buckets {text!r}: bucket bounds must increase")
+        parsed[name.strip()] = bounds
     return parsed
 
 

@@ -23,6 +23,7 @@ from bee.sha256 import sha256_hex
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
     from bee.run.outputs.factory import Sinks
+    from bee.run.settings import ProgramOptions
     from bee.sinks.eventlog import EventLog
     from bee.sinks.filters import FilterSet
     from bee.sinks.metrics import MetricsRegistry
@@ -74,6 +75,7 @@ def make_all_outputs(lineup: Lineup, programs: list[ProgramRun], sinks: Sinks,
     programs, each under its name), then check the filters of the programs still going: programs given the
     same filters (all of them on the command line) against the maps of all of them, others each against its own."""
     fields: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
+    histograms: dict[tuple[str, ...], set[str]] = {}
     for program in programs:
         options = lineup.options[program.name]
         own = sinks.replace(program=program.name if lineup.labelled else None, filters=filters[program.name],
@@ -85,10 +87,30 @@ def make_all_outputs(lineup: Lineup, programs: list[ProgramRun], sinks: Sinks,
             lineup.fail(program.name, exc)
             continue
         fields.setdefault(options.filters, {}).update(made.fields())
+        histograms.setdefault(_hist_names(options), set()).update(made.histograms())
     going = _going(lineup, programs)
     for program in going:
         filters[program.name].validate(fields[lineup.options[program.name].filters])
+        options = lineup.options[program.name]
+        _check_hist_names(options, histograms[_hist_names(options)])
     return going
+
+
+def _hist_names(options: ProgramOptions) -> tuple[str, ...]:
+    return (*options.hist_buckets, "", *options.hist_value_keys)
+
+
+def _check_hist_names(options: ProgramOptions, histograms: set[str]) -> None:
+    """Every map -b/--hist-buckets or -k/--hist-value-key names must be a histogram of the programs given
+    them (like -f, checked against all programs given the same options). Raises UsageError."""
+    from bee.errors import UsageError
+
+    for flag, names in (("-b/--hist-buckets", options.hist_buckets), ("-k/--hist-value-key", options.hist_value_keys)):
+        for name in names:
+            if name not in histograms:
+                known = ", ".join(sorted(histograms)) or "none"
+                raise UsageError(f"{flag} names map {name!r}, which this program does not output as a "
+                                 f"histogram (hist_ maps: {known}); check the map name with `bee describe`")
 
 
 def attach_all(lineup: Lineup, programs: list[ProgramRun]) -> list[ProgramRun]:

@@ -235,3 +235,36 @@ def test_runs_from_the_local_store(bee, bee_run, trigger, tmp_path: Path) -> Non
     (event,) = run.wait_for(lambda: run.events("print_events"), what="an event")
     assert event["event"] == EXPECTED_EVENT
     run.stop()
+
+
+# --- issue 15: bad values are refused before anything is loaded ---
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "-nan"])
+def test_poll_interval_nan_is_refused(bee, object_file, root, value: str) -> None:
+    progs = bpf_prog_ids("on_exec")
+    proc = bee("run", object_file("run_types"), "--no-tty", "--prom-port", "0", "--poll-interval", value)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    # click's usage errors print the usage line first, then the one-sentence error
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"Error: Invalid value for '--poll-interval': '{value}' is not a finite number; "
+        "give a number from 0.05 to 3600")
+    assert bpf_prog_ids("on_exec") == progs
+
+
+@pytest.mark.parametrize(("args", "fragments"), [
+    (["-b", "hist_nosuch,[1,2]"], ["-b/--hist-buckets names map 'hist_nosuch', which this program does not "
+                                   "output as a histogram (hist_ maps: hist_latency)"]),
+    (["-k", "hist_nosuch,le"], ["-k/--hist-value-key names map 'hist_nosuch'", "(hist_ maps: hist_latency)"]),
+    (["-b", "print_events,[1,2]"], ["-b/--hist-buckets names map 'print_events'"]),
+    (["-b", "hist_latency,[1,NaN]"], ["invalid histogram buckets", "bucket bounds must be finite numbers"]),
+    (["-b", "hist_latency,[1,Infinity]"], ["bucket bounds must be finite numbers"]),
+    (["-b", "hist_latency,[10,1]"], ["invalid histogram buckets 'hist_latency,[10,1]': bucket bounds must increase"]),
+])
+def test_histogram_options_are_checked_against_the_object(bee, object_file, root, args: list[str],
+                                                          fragments: list[str]) -> None:
+    progs = bpf_prog_ids("on_exec")
+    proc = bee("run", object_file("run_types"), "--no-tty", "--prom-port", "0", *args)
+    assert proc.returncode == 2
+    assert_one_line_error(proc, *fragments)
+    assert bpf_prog_ids("on_exec") == progs

@@ -122,6 +122,24 @@ def test_a_filter_is_checked_against_its_own_program(root: None, object_file, tm
     assert bpf_prog_ids("on_exec") <= before and bpf_link_ids() <= links
 
 
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("    name: tricky\n", "    name: tricky\n    hist_buckets: {hist_nosuch: [1, 2]}\n",
+     "-b/--hist-buckets names map 'hist_nosuch', which this program does not output as a histogram "
+     "(hist_ maps: none); check the map name with `bee describe`"),
+    ("    name: tricky\n", "    name: tricky\n    hist_value_keys: {hist_nosuch: le}\n",
+     "-k/--hist-value-key names map 'hist_nosuch', which this program does not output as a histogram "
+     "(hist_ maps: none); check the map name with `bee describe`"),
+])
+def test_histogram_settings_name_maps_of_the_object(root: None, object_file, tmp_path: Path,
+                                                      store_dir: Path, old: str, new: str, message: str) -> None:
+    before, links = bpf_prog_ids("on_exec"), bpf_link_ids()
+    path = write_config(tmp_path, object_file, free_port(), CONFIG.replace(old, new.replace("{", "{{").replace("}", "}}")))
+    proc = run_bee(store_dir, "--config", str(path), "--no-tty")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == f"Error: {message}\n"
+    assert bpf_prog_ids("on_exec") <= before and bpf_link_ids() <= links
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["PROG", "--config", "CONFIG"], "give programs either as arguments or in --config CONFIG, not both (got PROG)"),
     (["--config", "CONFIG", "--prom-port", "1234"],

@@ -70,6 +70,10 @@ class ProgramOutputs:
         fields.update((name, (*out.key.fields, "value")) for name, out in self.hash)
         return fields
 
+    def histograms(self) -> tuple[str, ...]:
+        """The maps whose events feed a histogram (`hist_` ring buffers): what -b and -k may name."""
+        return tuple(name for name, out in self.ring.items() if isinstance(out, RingHistogram))
+
 
 def _event_decoder(m: MapSpec, btf: Btf, endian: str) -> RecordDecoder:
     if not m.value_type_id:

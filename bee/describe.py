@@ -15,7 +15,7 @@ from bee.elf.exports import labels, phrase
 from bee.elf.fields import describe_type
 from bee.elf.histograms import histogram_layout
 from bee.elf.maps import KERNEL_HISTOGRAMS, MapSpec
-from bee.elf.spec import ObjectSpec, load_spec
+from bee.elf.spec import ObjectSpec, host_problem, load_spec
 from bee.elf.variables import mutable_globals, parameters
 from bee.errors import ElfError, InputFileError
 from bee.inputs import existing_file, looks_like_path, missing_file_message
@@ -89,6 +89,8 @@ class Description:
     digest: str | None = None
     platform: dict[str, str] | None = None
     annotations: dict[str, str] = field(default_factory=dict)
+    #: Why the object cannot run on this machine (another byte order), or None when it can.
+    cannot_run: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -153,7 +155,7 @@ def describe_spec(spec: ObjectSpec, source: str, size: int) -> Description:
                             _histogram(spec, m)))
     return Description(source=source, size=size, license=spec.license, programs=programs, maps=maps,
                        has_btf=spec.has_btf, parameters=_parameters(spec),
-                       mutable_globals=list(mutable_globals(spec)))
+                       mutable_globals=list(mutable_globals(spec)), cannot_run=host_problem(spec))
 
 
 def describe_file(path: Path) -> Description:

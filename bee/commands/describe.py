@@ -58,6 +58,8 @@ def render(description: Description) -> None:
     click.echo(f"License:      {d.license or '(none)'}")
     if not d.has_btf:
         click.echo("BTF:          none (maps and fields cannot be described)")
+    if d.cannot_run:
+        click.echo(f"Runs here:    no: {d.cannot_run}")
     click.echo("")
     click.echo("Programs:")
     echo_table(["  Name", "Section", "Kind", "Hook"],

@@ -194,10 +194,13 @@ def _arch_hint(btf: Btf | None) -> str | None:
 def load_spec(data: bytes, name: str = "input") -> ObjectSpec:
     """Read the spec of a relocatable BPF object; `name` is how messages refer to it.
 
-    Raises NotElfError, NotBpfError, or ElfError (not a relocatable object, malformed
+    Raises NotElfError, NotBpfError, or ElfError (not ELF64, not a relocatable object, malformed
     headers, malformed BTF, a map definition that is not a struct of `__uint`/`__type` members).
     """
     elf = read_elf(data, name)
+    if elf.header.bits != 64:
+        raise ElfError(f"{name} says it is a 32-bit ELF file (class byte ELFCLASS32), but BPF objects are always "
+                       "64-bit: the file is damaged or was not written by a BPF compiler; rebuild it from its source")
     if elf.header.type != ET_REL:
         raise ElfError(f"{name} is a BPF {elf.header.type_name} file, not a relocatable object (clang -c output)")
     btf: Btf | None = None
@@ -216,3 +219,19 @@ def load_spec(data: bytes, name: str = "input") -> ObjectSpec:
         endian="little" if elf.endian == "<" else "big", elf=elf,
     )
 
+
+
+def host_problem(spec: ObjectSpec) -> str | None:
+    """Why `spec` cannot run on this machine (one sentence naming the fix), or None when it can.
+
+    A BPF object is always ELF64 for EM_BPF (`read_elf` refuses others); what remains is its byte
+    order, which must be the host's: the kernel loads instructions as they are.
+    """
+    import sys
+
+    if spec.endian != sys.byteorder:
+        target = "bpfeb" if spec.endian == "big" else "bpfel"
+        return (f"{spec.name} is a {spec.endian}-endian BPF object (built with -target {target}) and this machine "
+                f"is {sys.byteorder}-endian, so it cannot run here; rebuild it for this machine "
+                "(bee build uses -target bpf, the host's byte order)")
+    return None

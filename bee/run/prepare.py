@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from bee.elf.spec import ObjectSpec, load_spec
+from bee.elf.spec import ObjectSpec, host_problem, load_spec
 from bee.errors import UsageError
 from bee.records import Record
 from bee.run.errors import RunError
@@ -57,8 +57,11 @@ def interface_index(name: str) -> int:
 
 
 def check_spec(spec: ObjectSpec, iface: str | None) -> None:
-    """RunError/UsageError when `spec` cannot run as asked: no programs, or programs that attach to a
+    """RunError/UsageError when `spec` cannot run as asked: built for another byte order, no programs, or programs that attach to a
     network interface without an existing `iface`."""
+    problem = host_problem(spec)
+    if problem is not None:
+        raise RunError(problem)
     if not spec.programs:
         raise RunError(f"{spec.name} has no BPF programs to attach")
     needs_iface = [p for p in spec.programs if p.kind in INTERFACE_KINDS]

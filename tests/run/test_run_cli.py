@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -268,3 +269,15 @@ def test_histogram_options_are_checked_against_the_object(bee, object_file, root
     assert proc.returncode == 2
     assert_one_line_error(proc, *fragments)
     assert bpf_prog_ids("on_exec") == progs
+
+
+@pytest.mark.skipif(sys.byteorder != "little", reason="the committed foreign-order object is big-endian")
+def test_a_foreign_byte_order_object_is_refused_before_loading(bee, root) -> None:
+    progs = bpf_prog_ids("lb_openat")
+    obj = DATA / "obj" / "lb_ringbuf_be.o"
+    proc = bee("run", str(obj), "--no-tty", "--prom-port", "0")
+    assert proc.returncode == 1
+    assert_one_line_error(proc, f"{obj} is a big-endian BPF object (built with -target bpfeb) and this machine is "
+                                "little-endian, so it cannot run here; rebuild it for this machine")
+    assert "libbpf" not in proc.stderr
+    assert bpf_prog_ids("lb_openat") == progs

@@ -18,7 +18,7 @@ from bee.elf.maps import KERNEL_HISTOGRAMS, MapSpec
 from bee.elf.spec import ObjectSpec, host_problem, load_spec
 from bee.elf.variables import mutable_globals, parameters
 from bee.errors import ElfError, InputFileError
-from bee.inputs import existing_file, looks_like_path, missing_file_message
+from bee.inputs import existing_file, looks_like_path, missing_file_message, read_object
 from bee.oci import mediatypes
 from bee.oci.store import LocalStore
 from bee.params import kind_of
@@ -160,10 +160,7 @@ def describe_spec(spec: ObjectSpec, source: str, size: int) -> Description:
 
 def describe_file(path: Path) -> Description:
     """Describe an object file on disk."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    data = read_object(path)
     return describe_spec(load_spec(data, name=str(path)), str(path), len(data))
 
 

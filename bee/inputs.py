@@ -28,3 +28,30 @@ def looks_like_path(text: str) -> bool:
 def missing_file_message(text: str) -> str:
     """Why `text`, meant as a file, cannot be used (it was found not to be a regular file)."""
     return f"{text} is not a file" if Path(text).expanduser().exists() else f"{text} does not exist"
+
+
+#: The largest program object bee reads (64 MiB): real BPF objects are kilobytes to a few MiB (BTF included),
+#: so a bigger file is a mistake, and it is refused before it is read into memory.
+MAX_OBJECT_SIZE = 64 << 20
+
+
+def read_object(path: Path) -> bytes:
+    """The bytes of the program object at `path`, refused before reading when over MAX_OBJECT_SIZE.
+
+    The size is checked with fstat on the open file, and at most one byte more than the limit is
+    read (a file growing meanwhile is refused too). Raises InputFileError.
+    """
+    import os
+
+    limit = MAX_OBJECT_SIZE
+    try:
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            data = file.read(limit + 1) if size <= limit else b""
+    except OSError as exc:
+        raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if size > limit or len(data) > limit:
+        raise InputFileError(f"{path} is {max(size, len(data)) / (1 << 20):.0f} MiB, more than the "
+                             f"{limit >> 20} MiB a BPF object may be; give the compiled .o of the program "
+                             "(real objects are a few MiB at most)")
+    return data

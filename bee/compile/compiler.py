@@ -78,10 +78,13 @@ ELF_MAGIC = b"\x7fELF"
 
 
 def _check_input(source: Path) -> None:
-    if not source.exists():
-        raise InputFileError(f"input file {source} does not exist")
-    if not source.is_file():
-        raise InputFileError(f"input file {source} is not a regular file")
+    try:
+        if not source.exists():
+            raise InputFileError(f"input file {source} does not exist")
+        if not source.is_file():
+            raise InputFileError(f"input file {source} is not a regular file")
+    except OSError as exc:  # EACCES on a directory on the way
+        raise InputFileError(f"cannot access the input file {source}: {exc.strerror or exc}") from exc
 
 
 def check_c_source(source: Path) -> None:
@@ -106,6 +109,14 @@ def check_output(source: Path, output: Path) -> None:
     directory is created when the output is written, as `-o out/x.o` documents). Raises UsageError.
     """
     source, output = Path(source).absolute(), Path(output).absolute()
+    try:
+        _check_output(source, output)
+    except OSError as exc:  # EACCES on a directory on the way
+        raise UsageError(f"cannot access the output file {output}: {exc.strerror or exc}; "
+                         "choose another -o") from exc
+
+
+def _check_output(source: Path, output: Path) -> None:
     if output.is_symlink():
         raise UsageError(f"the output file {output} is a symbolic link; name the file it points to, "
                          "or remove the link (bee does not write through links)")

@@ -31,7 +31,8 @@ def cache_dir() -> Path:
 def vmlinux_header(btf: Path = KERNEL_BTF) -> Path:
     """Return the path of a `vmlinux.h` for the running kernel, generating and caching it on first use.
 
-    Raises BuildError when the kernel exposes no BTF or bpftool is missing.
+    Raises BuildError when the kernel exposes no BTF, bpftool is missing, or the cache cannot be
+    read or written (e.g. made by an earlier build as root).
     """
     override = os.environ.get("BEE_VMLINUX_H")
     if override:
@@ -48,19 +49,27 @@ def vmlinux_header(btf: Path = KERNEL_BTF) -> Path:
         ) from exc
     target = cache_dir() / "vmlinux" / digest / "vmlinux.h"
     if target.is_file():
+        if not os.access(target, os.R_OK):
+            raise BuildError(_cache_message(target, "cannot read", "Permission denied"))
         return target
     bpftool = shutil.which("bpftool") or next(
         (p for p in ("/usr/sbin/bpftool", "/sbin/bpftool") if os.access(p, os.X_OK)), None
     )
     if bpftool is None:
         raise BuildError("bpftool was not found; install it (apt-get install bpftool) to generate vmlinux.h")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BuildError(_cache_message(target, "cannot write", exc.strerror or str(exc))) from exc
     proc = subprocess.run(
         [bpftool, "btf", "dump", "file", str(btf), "format", "c"], capture_output=True, check=False
     )
     if proc.returncode != 0:
         raise BuildError(f"bpftool could not dump {btf}: {proc.stderr.decode(errors='replace').strip()}")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".vmlinux.", suffix=".h")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".vmlinux.", suffix=".h")
+    except OSError as exc:
+        raise BuildError(_cache_message(target, "cannot write", exc.strerror or str(exc))) from exc
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(proc.stdout)
@@ -69,6 +78,14 @@ def vmlinux_header(btf: Path = KERNEL_BTF) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _cache_message(target: Path, what: str, reason: str) -> str:
+    """Why the vmlinux.h cache cannot be used (often: made by an earlier build as root), and the fixes."""
+    cache = target.parent.parent
+    return (f"{what} the vmlinux.h cache {target} ({reason}); make {cache} yours "
+            f"(sudo chown -R {os.getuid()} {cache}, or remove it), or set XDG_CACHE_HOME to a directory "
+            "you own, or BEE_VMLINUX_H to a vmlinux.h")
 
 
 def libbpf_include_dir() -> Path:

@@ -13,6 +13,7 @@ from bee.compile.toolchain import target_arch
 from bee.elf.elf import read_elf
 from bee.errors import UsageError
 from bee.extras import require
+from bee.inputs import read_object
 from bee.oci.reference import parse_reference
 from bee.oci.store import LocalStore, Platform, StoreEntry
 
@@ -55,7 +56,7 @@ def build(request: BuildRequest, *, store_root: Path, progress: Progress = lambd
                              builder=request.builder, arch=request.arch, cflags=request.cflags, progress=progress)
     if request.binary_only:
         return BuildResult(object_path, None)
-    program = object_path.read_bytes()
+    program = read_object(object_path)
     read_elf(program, name=str(object_path))
     entry = LocalStore(store_root).save_program(request.ref or "", program, platform=Platform.host())
     return BuildResult(object_path, entry)

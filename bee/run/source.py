@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bee.errors import InputFileError, RefNotFoundError
-from bee.inputs import existing_file, looks_like_path, missing_file_message
+from bee.inputs import existing_file, looks_like_path, missing_file_message, read_object
 from bee.records import Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
@@ -73,10 +73,7 @@ def load_program(program: str, store_root: Path, *, pull: str = "never",
         pull_for_run(program, (options or GlobalOptions()).replace(storage=store_root), pull)
     path = existing_file(program)
     if path is not None:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        data = read_object(path)
         return ProgramSource(data, str(path), path.stem)
     if looks_like_path(program):
         raise InputFileError(missing_file_message(program))

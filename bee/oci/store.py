@@ -380,11 +380,20 @@ class LocalStore:
                     remove_stale_temporaries(self.root)
                     remove_stale_temporaries(self.blobs_dir)
                 yield
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise self._not_a_directory() from exc
         except OSError as exc:
             where = Path(exc.filename) if exc.filename else self.root
             if where.name.startswith(TEMP_PREFIX):
                 where = where.parent
             raise StoreError(f"cannot write to the local store at {where}: {exc.strerror or exc}") from None
+
+    def _not_a_directory(self) -> StoreError:
+        """The store's root, or a directory above it, is a file: name which, and how to point elsewhere."""
+        culprit = next((p for p in (self.root, *self.root.parents) if p.exists() and not p.is_dir()), self.root)
+        where = "" if culprit == self.root else f" ({culprit} is a file)"
+        return StoreError(f"the local store {self.root} is not a directory{where}; point --storage "
+                          "(or BEE_STORAGE) at a directory")
 
     def _corrupted(self, reason: str) -> StoreError:
         return StoreError(f"the local store index {self.index_path} is corrupted: {reason}")
@@ -396,7 +405,7 @@ class LocalStore:
         except FileNotFoundError:
             return None
         except NotADirectoryError:
-            raise StoreError(f"the local store {self.root} is not a directory") from None
+            raise self._not_a_directory() from None
         except OSError as exc:
             raise StoreError(f"cannot read the local store index {self.index_path}: {exc.strerror}") from None
         try:

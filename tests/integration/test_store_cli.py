@@ -160,3 +160,23 @@ def test_describe_says_what_bee_makes_of_each_map(bee, tmp_path: Path) -> None:
         "const volatile u64 linhist_nowidth_width = N;")
     assert maps["counter_stacks"]["tracked"] is False and maps["counter_stacks"]["exported"] is None
     assert maps["counter_stacks"]["note"].startswith("map counter_stacks: type stack_trace is not supported")
+
+
+# --- issue 15: --storage naming a file says so, with the fix (not "File exists") ---
+
+
+@pytest.mark.clang  # the build case compiles before it stores
+@pytest.mark.parametrize("below", [False, True])
+@pytest.mark.parametrize("command", [["list"], ["build", "HELLO", "h:v1", "--local"]])
+def test_storage_that_is_a_file(bee, tmp_path: Path, command: list[str], below: bool) -> None:
+    afile = tmp_path / "not-a-store"
+    afile.write_text("x\n")
+    storage = afile / "sub" if below else afile
+    args = [str(DATA / "src" / "hello.c") if a == "HELLO" else a for a in command]
+    proc = bee("--storage", str(storage), *args, "-o", str(tmp_path / "h.o")) if "build" in args else \
+        bee("--storage", str(storage), *args)
+    assert proc.returncode == 1
+    where = f" ({afile} is a file)" if below else ""
+    assert_one_line_error(proc, f"the local store {storage} is not a directory{where}; point --storage "
+                                "(or BEE_STORAGE) at a directory")
+    assert afile.read_text() == "x\n"

@@ -30,6 +30,46 @@ log = get_logger("bee.run")
 _SWITCH_INTERVAL = 0.0002
 
 
+def _mount_types(mountinfo: str) -> dict[str, str]:
+    """Mount point → file system type, from the text of /proc/self/mountinfo (later mounts win)."""
+    types: dict[str, str] = {}
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if " - " not in line or len(fields) < 5:
+            continue
+        point = fields[4].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
+        types[point] = line.split(" - ", 1)[1].split()[0]
+    return types
+
+
+def check_pin_dir(path: Path, flag: str, mountinfo: str | None = None) -> None:
+    """RunError unless `path` (or, when it does not exist yet, its nearest existing directory) is on a
+    BPF file system: the kernel pins objects only there (it answers EINVAL elsewhere). Checked before
+    anything is loaded. `mountinfo`: the text of /proc/self/mountinfo (read when None)."""
+    import os
+
+    if mountinfo is None:
+        try:
+            with open("/proc/self/mountinfo") as file:
+                mountinfo = file.read()
+        except OSError:
+            return  # cannot tell: the kernel's answer stays the last word
+    where = Path(os.path.abspath(path))
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    if where.exists() and not where.is_dir():
+        raise RunError(f"{flag} {path}: {where} is not a directory; give a directory on the BPF file system "
+                       "(e.g. /sys/fs/bpf/NAME)")
+    real = os.path.realpath(where)
+    types = _mount_types(mountinfo)
+    point = max((p for p in types if real == p or real.startswith(p.rstrip("/") + "/")), key=len, default="/")
+    fstype = types.get(point, "unknown")
+    if fstype != "bpf":
+        raise RunError(f"{flag} {path} is not on a BPF file system ({point} is {fstype}); the kernel pins maps and "
+                       "programs only under a bpffs mount: use a directory under /sys/fs/bpf (mount it with "
+                       "`mount -t bpf bpf /sys/fs/bpf` if it is missing)")
+
+
 def check_privileges(spec: ObjectSpec, *, network: bool) -> None:
     """RunError before the kernel is touched: missing privileges (CAP_NET_ADMIN too when `network`),
     or an object that needs the kernel's BTF (CO-RE relocations, tp_btf/fentry/fexit/lsm/iter/struct_ops

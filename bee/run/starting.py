@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bee.errors import BeeError
 from bee.run.lineup import Lineup
-from bee.run.load import check_privileges
+from bee.run.load import check_pin_dir, check_privileges
 from bee.run.prepare import map_notices, prepare, with_params
 from bee.run.program import Pins, ProgramRun
 from bee.sha256 import sha256_hex
@@ -62,6 +62,9 @@ def prepare_all(lineup: Lineup, store_root: Path, names: Sequence[str] | None = 
             for notice in map_notices(prepared.spec):
                 lineup.notice(name, notice)
             check_privileges(prepared.spec, network=prepared.needs_network)
+            for directory, flag in ((options.pin_maps, "--pin-maps"), (options.pin_progs, "--pin-progs")):
+                if directory is not None:
+                    check_pin_dir(directory, flag)
         except BeeError as exc:
             lineup.fail(name, exc)
             continue

@@ -281,3 +281,19 @@ def test_a_foreign_byte_order_object_is_refused_before_loading(bee, root) -> Non
                                 "little-endian, so it cannot run here; rebuild it for this machine")
     assert "libbpf" not in proc.stderr
     assert bpf_prog_ids("lb_openat") == progs
+
+
+@pytest.mark.parametrize("flag", ["--pin-maps", "--pin-progs"])
+def test_pinning_outside_bpffs_is_refused_before_loading(bee, object_file, root, tmp_path: Path, flag: str) -> None:
+    progs = bpf_prog_ids("on_exec")
+    pins = tmp_path / "pins"  # pytest's tmp is on the root file system, not bpffs
+    proc = bee("run", object_file("run_types"), "--no-tty", "--prom-port", "0", flag, str(pins))
+    assert proc.returncode == 1
+    assert_one_line_error(proc, f"{flag} {pins} is not on a BPF file system (", "use a directory under /sys/fs/bpf")
+    assert "Invalid argument" not in proc.stderr
+    assert bpf_prog_ids("on_exec") == progs and not pins.exists()
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    proc = bee("run", object_file("run_types"), "--no-tty", "--prom-port", "0", flag, str(afile / "x"))
+    assert_one_line_error(proc, f"{flag} {afile / 'x'}: {afile} is not a directory")
+    assert bpf_prog_ids("on_exec") == progs

@@ -30,7 +30,9 @@ class BuildRequest:
 
 
 def check_request(request: BuildRequest) -> None:
-    """Reject inconsistent requests, C-less inputs and unsafe outputs before any work; raises UsageError, InputFileError."""
+    """Reject inconsistent requests, inputs that are not C and unsafe outputs before any work.
+
+    Raises UsageError, InputFileError."""
     if request.ref is None and not request.binary_only:
         raise UsageError("give a reference to store the program under (bee build INPUT REF), or use --binary-only")
     if request.build_script is not None and not request.local:

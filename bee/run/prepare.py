@@ -57,8 +57,8 @@ def interface_index(name: str) -> int:
 
 
 def check_spec(spec: ObjectSpec, iface: str | None) -> None:
-    """RunError/UsageError when `spec` cannot run as asked: built for another byte order, no programs, or programs that attach to a
-    network interface without an existing `iface`."""
+    """RunError/UsageError when `spec` cannot run as asked: built for another byte order, no programs,
+    or programs that attach to a network interface without an existing `iface`."""
     problem = host_problem(spec)
     if problem is not None:
         raise RunError(problem)

@@ -133,7 +133,8 @@ def test_a_filter_is_checked_against_its_own_program(root: None, object_file, tm
 def test_histogram_settings_name_maps_of_the_object(root: None, object_file, tmp_path: Path,
                                                       store_dir: Path, old: str, new: str, message: str) -> None:
     before, links = bpf_prog_ids("on_exec"), bpf_link_ids()
-    path = write_config(tmp_path, object_file, free_port(), CONFIG.replace(old, new.replace("{", "{{").replace("}", "}}")))
+    escaped = new.replace("{", "{{").replace("}", "}}")  # write_config formats the text
+    path = write_config(tmp_path, object_file, free_port(), CONFIG.replace(old, escaped))
     proc = run_bee(store_dir, "--config", str(path), "--no-tty")
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr == f"Error: {message}\n"

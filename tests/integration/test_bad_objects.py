@@ -1,5 +1,5 @@
 """Objects bee must not treat as runnable here, and inputs too big to read: each refused (or described)
-with one sentence naming the cause, through the real CLI and real files (issue 15)."""
+with one sentence naming the cause, through the real CLI and real files."""
 
 from __future__ import annotations
 

@@ -139,7 +139,7 @@ def test_debug_shows_the_traceback(bee, tmp_path: Path) -> None:
     assert "Traceback" in proc.stderr and "InputFileError" in proc.stderr
 
 
-# --- issue 15: no command overwrites its own input; outputs go only where they were named ---
+# --- no command overwrites its own input; outputs go only where they were named ---
 
 
 def _leftovers(directory: Path) -> list[str]:

@@ -162,7 +162,7 @@ def test_describe_says_what_bee_makes_of_each_map(bee, tmp_path: Path) -> None:
     assert maps["counter_stacks"]["note"].startswith("map counter_stacks: type stack_trace is not supported")
 
 
-# --- issue 15: --storage naming a file says so, with the fix (not "File exists") ---
+# --- --storage naming a file says so, with the fix (not "File exists") ---
 
 
 @pytest.mark.clang  # the build case compiles before it stores

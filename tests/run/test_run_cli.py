@@ -238,7 +238,7 @@ def test_runs_from_the_local_store(bee, bee_run, trigger, tmp_path: Path) -> Non
     run.stop()
 
 
-# --- issue 15: bad values are refused before anything is loaded ---
+# --- bad values are refused before anything is loaded ---
 
 
 @pytest.mark.parametrize("value", ["nan", "NaN", "-nan"])

@@ -1,4 +1,4 @@
-"""`bee run` against faults at run time (issue 15): pins that cannot all be made, output that goes
+"""`bee run` against faults at run time: pins that cannot all be made, output that goes
 nowhere, and clients of the metrics endpoint that connect and do not ask. Real kernel, real bpffs,
 real pipes and sockets; nothing is mocked."""
 

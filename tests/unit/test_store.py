@@ -499,7 +499,7 @@ def test_store_path_that_is_a_file(tmp_path: Path):
     root = tmp_path / "store"
     root.write_bytes(b"not a directory")
     store = LocalStore(root)
-    # issue 15: it said "cannot write to the local store at ...: File exists", which names the wrong problem
+    # it said "cannot write to the local store at ...: File exists", which names the wrong problem
     with pytest.raises(StoreError, match=f"^the local store {root} is not a directory; point --storage "
                                          r"\(or BEE_STORAGE\) at a directory$"):
         store.save_program("probe:v1", b"x", platform=None)

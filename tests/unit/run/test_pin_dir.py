@@ -1,4 +1,4 @@
-"""`check_pin_dir`: pin directories must be on bpffs, told from /proc/self/mountinfo text (issue 15)."""
+"""`check_pin_dir`: pin directories must be on bpffs, told from /proc/self/mountinfo text."""
 
 from __future__ import annotations
 

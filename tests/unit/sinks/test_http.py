@@ -204,7 +204,7 @@ def test_concurrent_scrapes_are_all_answered(server: MetricsServer) -> None:
     assert len({body for _, _, body in answers}) == 1
 
 
-# -- many and slow clients (issue 15): the limits documented in docs/running.md, Metrics -------------
+# -- many and slow clients: the limits documented in docs/running.md, Metrics -------------
 
 
 def _closed_by_server(conn: socket.socket, timeout: float) -> bool:

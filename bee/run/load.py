@@ -64,10 +64,22 @@ def check_pin_dir(path: Path, flag: str, mountinfo: str | None = None) -> None:
     types = _mount_types(mountinfo)
     point = max((p for p in types if real == p or real.startswith(p.rstrip("/") + "/")), key=len, default="/")
     fstype = types.get(point, "unknown")
+    if fstype != "bpf" and _mounted_at_pin_time(real, point):
+        return
     if fstype != "bpf":
         raise RunError(f"{flag} {path} is not on a BPF file system ({point} is {fstype}); the kernel pins maps and "
                        "programs only under a bpffs mount: use a directory under /sys/fs/bpf (mount it with "
                        "`mount -t bpf bpf /sys/fs/bpf` if it is missing)")
+
+
+#: Where bee mounts a BPF file system itself when none is there (`bee.libbpf.system.ensure_bpffs`).
+_BPFFS = "/sys/fs/bpf"
+
+
+def _mounted_at_pin_time(real: str, point: str) -> bool:
+    """True when `real` lies under /sys/fs/bpf and nothing is mounted there yet: bee mounts bpffs there
+    before it pins (as bpftool does), so the path will be on a BPF file system."""
+    return (real == _BPFFS or real.startswith(_BPFFS + "/")) and len(point) < len(_BPFFS)
 
 
 def check_privileges(spec: ObjectSpec, *, network: bool) -> None:

@@ -28,3 +28,11 @@ def test_a_directory_elsewhere_names_the_mount_and_the_fix(tmp_path: Path) -> No
     with pytest.raises(RunError, match=r"^--pin-maps .* is not on a BPF file system \(/ is ext4\); .*"
                                        r"use a directory under /sys/fs/bpf"):
         check_pin_dir(tmp_path / "pins", "--pin-maps", MOUNTINFO)
+
+
+def test_under_sys_fs_bpf_with_nothing_mounted_there_passes() -> None:
+    """bee mounts bpffs at /sys/fs/bpf itself before pinning, as bpftool does."""
+    unmounted = "22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n30 22 0:20 / /sys rw - sysfs sysfs rw\n"
+    check_pin_dir(Path("/sys/fs/bpf/bee-unit-missing"), "--pin-maps", unmounted)
+    with pytest.raises(RunError, match=r"\(/sys is sysfs\)"):
+        check_pin_dir(Path("/sys/kernel/bee-unit-missing"), "--pin-maps", unmounted)

@@ -135,7 +135,8 @@ class Runner:
             from bee.run.viewing import show_attached, view_model
             from bee.tui.session import run_session
 
-            view = view_model(lineup, programs, filters, server.url + "/metrics")
+            view = view_model(lineup, programs, filters, server.url + "/metrics",
+                              bpf_stats=self._bpf_stats is not None)
             notices.show_in(view)
             sinks = self._sinks = Sinks(registry, None, first, view)
             programs = make_all_outputs(lineup, programs, sinks, filters)
@@ -228,6 +229,11 @@ class Runner:
             with stop_on_signals(self.stop, reloader.request if reloader is not None else None):
                 poller.start()
                 stack.callback(poller.join)
+                view = self._sinks.view
+                if stats is not None and view is not None:  # joined once the stop below is set
+                    from bee.run.viewing import feed_run_stats
+
+                    stack.callback(feed_run_stats(view, self.bpf_run_stats, self._stop).join)
                 if reloader is not None:
                     stack.callback(reloader.join)
                     reloader.start()

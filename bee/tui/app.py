@@ -73,6 +73,7 @@ class BeeApp(App[int]):
         self.paused: set[int] = set()
         self._drawn: dict[int, tuple[int, object]] = {}  # table index → (version, filter) on screen
         self._state = ""
+        self._run_stats: object = model.run_stats  # the counts the header shows
         self._rates: list[float] = [0.0] * len(model.tables)
         self._failed_shown = False
         self._failures: list[str | None] = [group.failure for group in model.groups]
@@ -131,8 +132,8 @@ class BeeApp(App[int]):
             self.exit(return_code=0)
             return
         model = self.model
-        if model.state != self._state:
-            self._state = model.state
+        if model.state != self._state or model.run_stats is not self._run_stats:
+            self._state, self._run_stats = model.state, model.run_stats
             self._draw_header()
         if model.state == "failed" and not self._failed_shown:
             self._failed_shown = True

@@ -10,11 +10,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bee.tui.filter import TableFilter
+
+if TYPE_CHECKING:
+    from bee.libbpf.stats import RunStats
 
 Record = dict[str, Any]
 HISTORY = 1000
@@ -206,7 +209,9 @@ class TuiModel:
     order Tab follows."""
 
     def __init__(self, location: str, metrics_url: str, tables: Sequence[Table] = (),
-                 groups: Sequence[ProgramTables] = ()) -> None:
+                 groups: Sequence[ProgramTables] = (), bpf_stats: bool = False) -> None:
+        """`bpf_stats`: the run counts what its BPF programs cost the kernel (`--bpf-stats`), and the view
+        shows it (`run_stats`)."""
         if tables and groups:
             raise ValueError("give the tables of one program or the groups of several, not both")
         self.location = location
@@ -219,6 +224,9 @@ class TuiModel:
         self.state = "loading"  # loading → running | failed
         self.error: BaseException | None = None
         self.notices: deque[str] = deque(maxlen=200)
+        # With --bpf-stats: what the kernel counted, by program then function, replaced whole by the thread
+        # that reads it (about once a second); None without --bpf-stats (the view shows no such line).
+        self.run_stats: Mapping[str, Mapping[str, RunStats]] | None = {} if bpf_stats else None
 
     @property
     def several(self) -> bool:
@@ -262,3 +270,26 @@ class TuiModel:
     def notice(self, text: str) -> None:
         """A log message to show (any thread)."""
         self.notices.append(text)
+
+
+def run_costs(stats: Mapping[str, Mapping[str, RunStats]], several: bool, width: int | None = None) -> str:
+    """What each BPF program costs the kernel, in one line for the view: `on_exec 1,892 ns/run (59 runs)`,
+    each function in turn, two spaces apart; with `several` programs each is named `program › function`.
+    When that is longer than `width` (cells), the runs are left out (`on_exec 1,892 ns/run`), as the
+    mean is what tells the cost; the caller cuts what is still too long. A function that has not run yet
+    says `no runs yet`; no function at all gives `no program counted yet`."""
+    full, short = [], []
+    for program, functions in stats.items():
+        for function, counted in functions.items():
+            name = f"{program} › {function}" if several else function
+            mean = counted.ns_per_run
+            if mean is None:
+                full.append(f"{name} no runs yet")
+                short.append(full[-1])
+            else:
+                short.append(f"{name} {mean:,.0f} ns/run")
+                full.append(f"{short[-1]} ({counted.runs:,} run{'s' if counted.runs != 1 else ''})")
+    line = "  ".join(full)
+    if width is not None and len(line) > width:
+        line = "  ".join(short)
+    return line or "no program counted yet"

@@ -12,18 +12,21 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
-from bee.tui.model import TuiModel
+from bee.tui.model import TuiModel, run_costs
 
 
 class Header(Widget):
     """Three lines: the program (or the programs' names), what is attached (or loading, or failed), the
-    metrics address."""
+    metrics address. With `--bpf-stats` (`model.run_stats` not None) a fourth, under the hooks: what each
+    BPF program costs the kernel per run (`bee.tui.model.run_costs`)."""
 
     DEFAULT_CSS = "Header { height: 3; }"
 
     def __init__(self, model: TuiModel, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.model = model
+        if model.run_stats is not None:
+            self.styles.height = 4
 
     def render(self) -> Text:
         model = self.model
@@ -44,6 +47,9 @@ class Header(Widget):
             if len(label) + len(hooks) > width:  # the hooks say more than the functions' names
                 hooks = ", ".join(hook for _, _, hook in model.programs)
             lines.append(Text.assemble((label, "bold green"), hooks))
+        if model.run_stats is not None:
+            label = "bpf stats: "
+            lines.append(Text.assemble((label, "bold"), run_costs(model.run_stats, model.several, width - len(label))))
         lines.append(Text.assemble("metrics ", (model.metrics_url, "underline")))
         for line in lines:
             line.no_wrap = True

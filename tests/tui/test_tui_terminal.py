@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
+import subprocess
 import time
 
 from tests.run.conftest import bpf_prog_ids
@@ -179,6 +182,54 @@ def test_a_flood_keeps_memory_bounded_and_every_event_is_read(tui, tui_object) -
     pane.send("q")
     assert pane.exit_status() == 0
     assert _detached(ids)
+
+
+COST = re.compile(r"^ bpf stats: on_getppid ([\d,]+) ns/run \(([\d,]+) runs?\)\s*$")
+
+
+def _cost(screen: str) -> tuple[int, int] | None:
+    """(ns per run, runs) as the header's third line shows them for on_getppid; None while it shows none."""
+    match = COST.match(screen.split("\n")[2])
+    return (int(match[1].replace(",", "")), int(match[2].replace(",", ""))) if match else None
+
+
+def test_bpf_stats_show_what_each_run_costs_in_the_header(tui, tui_object) -> None:
+    pane = tui(tui_object(FLOOD), "--bpf-stats")
+    screen, ids = _attached(pane, "on_getppid")
+    lines = screen.split("\n")
+    assert lines[1].startswith(" attached 1: on_getppid → syscalls/sys_enter_getppid")
+    assert lines[2].startswith(" bpf stats: ") and lines[3].startswith(" metrics http://127.0.0.1:")
+    _table(pane, "print_flood", "ring·print")  # the table is where it was, a line lower
+
+    flood(1_000)  # the program runs at every getppid() on the machine: at least these
+    screen = pane.wait(lambda s: (c := _cost(s)) is not None and c[1] >= 1_000, what="the cost of 1,000 runs")
+    ns, runs = _cost(screen)  # type: ignore[misc]
+    assert ns > 0
+    flood(5_000)  # refreshed about once a second
+    screen = pane.wait(lambda s: (c := _cost(s)) is not None and c[1] >= runs + 5_000, timeout=10,
+                       what="the runs counted again")
+    ns, runs = _cost(screen)  # type: ignore[misc]
+    assert ns > 0
+    (prog_id,) = ids  # the kernel's own counts, a moment later, are at least those shown
+    shown = json.loads(subprocess.run(["bpftool", "-j", "prog", "show", "id", str(prog_id)], capture_output=True,
+                                      text=True, check=True).stdout)
+    assert shown["run_cnt"] >= runs and shown["run_time_ns"] > 0
+    assert (pane.metric('bee_bpf_runs_total{bpf_program="on_getppid"}') or 0) >= runs
+
+    pane.send("q")
+    assert pane.exit_status() == 0
+    assert _detached(ids)
+    printed = pane.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", pane.name)  # the history too
+    assert "bee: bpf stats: on_getppid (tui_flood): " in printed  # the exit line, once the view closed
+
+
+def test_without_bpf_stats_the_header_has_no_cost_line(tui, tui_object) -> None:
+    pane = tui(tui_object(FLOOD))
+    screen, ids = _attached(pane, "on_getppid")
+    assert screen.split("\n")[2].startswith(" metrics http://127.0.0.1:") and "bpf stats" not in screen
+    pane.send("q")
+    assert pane.exit_status() == 0
+    assert "bpf stats" not in pane.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", pane.name)
 
 
 def test_a_load_error_is_shown_then_a_key_exits_non_zero(tui, tui_object) -> None:

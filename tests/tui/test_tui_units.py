@@ -7,17 +7,19 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
 from bee.elf.maps import MapSpec
 from bee.errors import BeeError
+from bee.libbpf.stats import RunStats
 from bee.run.outputs import HashCounter, RecordDecoder, RingCounter
 from bee.run.outputs.values import IntValue
 from bee.sinks.filters import FilterSet
 from bee.sinks.metrics import MetricsRegistry
 from bee.tui.filter import FilterError, TableFilter
-from bee.tui.model import HashTable, RingTable, TuiModel, tables_for_spec
+from bee.tui.model import HashTable, RingTable, TuiModel, run_costs, tables_for_spec
 
 FIELDS = ("comm", "pid", "flag", "codes")
 RECORD = {"comm": "bash", "pid": 42, "flag": True, "codes": [1, 2]}
@@ -199,3 +201,87 @@ def test_the_view_has_a_table_for_each_map_it_can_show() -> None:
     tables = tables_for_spec(load_spec(object_bytes("spec_hist")), FilterSet.parse(()))
     assert [t.name for t in tables] == ["log2hist_ok", "linhist_ok", "linhist_nowidth", "linhist_zero",
                                         "log2hist_other", "log2hist_scalar"]
+
+
+def _costs(**functions: tuple[int, int]) -> dict[str, RunStats]:
+    """{function: RunStats} from `function=(runs, run_time_ns)`."""
+    return {name: RunStats(prog_id=i + 1, runs=runs, run_time_ns=ns) for i, (name, (runs, ns)) in
+            enumerate(functions.items())}
+
+
+def test_run_costs_say_nanoseconds_per_run_and_runs() -> None:
+    one = {"probe": _costs(on_exec=(59, 111_628), on_exit=(1, 812))}
+    assert run_costs(one, several=False) == "on_exec 1,892 ns/run (59 runs)  on_exit 812 ns/run (1 run)"
+    assert run_costs({"probe": _costs(on_exec=(1_234_567, 98_765_432_100))}, several=False) == \
+        "on_exec 80,000 ns/run (1,234,567 runs)"
+    assert run_costs({"probe": _costs(on_exec=(0, 0))}, several=False) == "on_exec no runs yet"
+    assert run_costs({}, several=False) == "no program counted yet"
+    several = {"types": _costs(on_exec=(57, 45_300)), "tricky": _costs(on_exec=(57, 29_000))}
+    full = "types › on_exec 795 ns/run (57 runs)  tricky › on_exec 509 ns/run (57 runs)"
+    assert run_costs(several, several=True) == full
+    assert run_costs(several, several=True, width=len(full)) == full
+    # too long for the width: the means stay, the runs go (the header cuts what is still too long)
+    assert run_costs(several, several=True, width=len(full) - 1) == \
+        "types › on_exec 795 ns/run  tricky › on_exec 509 ns/run"
+
+
+def _header(model: TuiModel) -> tuple[list[str], int]:
+    """The header's lines as the headless app draws them at 80 columns, and its height."""
+    from bee.tui.app import BeeApp
+    from bee.tui.widgets import Header
+
+    app = BeeApp(model, threading.Event())
+    drawn: list[tuple[list[str], int]] = []
+
+    async def main() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.3)
+            header = app.query_one(Header)
+            drawn.append((header.render().plain.split("\n"), header.size.height))
+            await pilot.press("q")
+
+    asyncio.run(main())
+    return drawn[0]
+
+
+def test_the_header_shows_run_costs_only_with_bpf_stats() -> None:
+    lines, height = _header(_model())
+    assert height == 3 and len(lines) == 3
+    assert lines[1].startswith("attached 1: ") and lines[2].startswith("metrics ")
+
+    counted = TuiModel("probe.o", "http://[::1]:9091/metrics", [RingTable("print_events", "print")], bpf_stats=True)
+    counted.attached([("on_exec", "tracepoint/sched/sched_process_exec", "sched/sched_process_exec")])
+    assert counted.run_stats == {}
+    counted.run_stats = {"probe": _costs(on_exec=(3, 6_000))}
+    assert _header(counted) == (["bee run probe.o", "attached 1: on_exec → sched/sched_process_exec",
+                                 "bpf stats: on_exec 2,000 ns/run (3 runs)", "metrics http://[::1]:9091/metrics"], 4)
+
+
+def test_the_feed_hands_the_view_fresh_counts_until_stopped() -> None:
+    from bee.run.viewing import feed_run_stats
+
+    view = TuiModel("probe.o", "", [RingTable("print_events", "print")], bpf_stats=True)
+    reads: list[dict[str, dict[str, RunStats]]] = []
+
+    def read() -> dict[str, dict[str, RunStats]]:
+        reads.append({"probe": _costs(on_exec=(len(reads) + 1, 1000 * (len(reads) + 1)))})
+        return reads[-1]
+
+    stop = threading.Event()
+    thread = feed_run_stats(view, read, stop, interval=0.05)
+    deadline = time.monotonic() + 5
+    while len(reads) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive() and len(reads) >= 3
+    assert view.run_stats is reads[-1] and thread.name == "bee-bpf-stats"
+
+    def broken() -> dict[str, dict[str, RunStats]]:
+        raise OSError("gone")
+
+    thread = feed_run_stats(view, broken, threading.Event(), interval=0.05)  # never stopped: it ends by itself
+    thread.join(5)
+    assert not thread.is_alive()
+    assert view.run_stats is reads[-1]  # the last counts stay on screen
+    assert list(view.notices) == ["bee: --bpf-stats: the view stops showing run-time statistics: gone"]

@@ -42,8 +42,10 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path.insert(0, str(BENCH))  # runner_cost's helpers, whether run as a file or with -m
-from runner_cost import Children, bee_env, cpu_seconds, machine, machine_busy, span, text_of  # noqa: E402
+# bench.runner_cost's helpers, whether run as a file or with -m: as a file, bench/ itself is on the path
+# first, where bench/bench.py would shadow the bench directory
+sys.path[:] = [str(REPO), *(p for p in sys.path if p and Path(p).resolve() != BENCH)]
+from bench.runner_cost import Children, bee_env, cpu_seconds, machine, machine_busy, span, text_of  # noqa: E402
 
 TOOLS = ("ring", "kernel", "libbpf-tools", "bpftrace")
 BEE_TOOLS = {"ring": "runqlat", "kernel": "runqlat_kernel"}  # tool → example

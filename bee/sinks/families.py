@@ -90,16 +90,27 @@ def sanitize_metric_name(name: str) -> str:
 
 
 def sanitize_label_names(names: Iterable[str], reserved: Iterable[str] = ()) -> tuple[str, ...]:
-    """Label names with invalid characters replaced by `_`; a name that is reserved or already
-    taken gets a leading `_` (repeated until unique), so every field keeps a distinct label."""
+    """Label names with invalid characters replaced by `_`, each distinct and never starting with `__`
+    (Prometheus reserves those: its client libraries refuse them and its server drops them).
+
+    A name starting with `__` keeps one leading `_` (`__pad` → `_pad`); a name that is reserved or
+    already taken gets a leading `_` (`le` → `_le`), or, when it already starts with `_`, a suffix
+    `_2`, `_3`, ... (`_le` → `_le_2`, `_` → `_2`), so every field keeps a label of its own.
+    """
     taken = set(reserved)
     out: list[str] = []
     for raw in names:
         name = _INVALID_LABEL_CHARS.sub("_", raw) or "_"
         if name[0].isdigit():
             name = "_" + name
-        while name in taken:
+        if name.startswith("__"):
+            name = "_" + name.lstrip("_")
+        if name in taken and not name.startswith("_"):
             name = "_" + name
+        base, number = name if name.endswith("_") else name + "_", 1
+        while name in taken:
+            number += 1
+            name = f"{base}{number}"
         taken.add(name)
         out.append(name)
     return tuple(out)

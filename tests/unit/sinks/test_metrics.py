@@ -330,3 +330,10 @@ def test_names_are_sanitized() -> None:
     assert metric_name("counter_events_hash") == "ebpf_solo_io_counter_events_hash"
     assert metric_name("my.map") == "ebpf_solo_io_my_map"
     assert sanitize_label_names(["a.b", "a_b", "1x", ""]) == ("a_b", "_a_b", "_1x", "_")
+
+
+def test_label_names_never_start_with_two_underscores() -> None:
+    # Prometheus reserves `__*` label names; a C field may well be called `__pad`
+    assert sanitize_label_names(["__pad", "pad", "__", "_x", "", "."]) == ("_pad", "pad", "_", "_x", "_2", "_3")
+    assert sanitize_label_names(["le", "_le", "__le"], reserved=("le",)) == ("_le", "_le_2", "_le_3")
+    assert sanitize_label_names(["a", "a", "a"]) == ("a", "_a", "_a_2")

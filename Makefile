@@ -54,6 +54,17 @@ fleet-demo: setup
 	@scripts/docker-up.sh
 	.venv/bin/python -m tests.fleet.demo --size $(FLEET_SIZE) $(if $(FLEET_TIME),--time $(FLEET_TIME))
 
+# Every fuzz target under atheris for FUZZ_SECONDS each, FUZZ_JOBS at a time, growing the corpus kept in
+# FUZZ_WORK; findings are copied to fuzz/regressions/ (the tests replay them). fuzz/README.md explains.
+FUZZ_SECONDS ?= 600
+FUZZ_JOBS ?= 2
+FUZZ_WORK ?= .fuzz-work
+FUZZ_TARGETS ?=
+.PHONY: fuzz
+fuzz: setup
+	.venv/bin/python -m fuzz.run --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) --work $(FUZZ_WORK) \
+		$(if $(FUZZ_JSON),--json $(FUZZ_JSON)) $(FUZZ_TARGETS)
+
 # ruff, the import contracts (import-linter) and mypy; `make test` runs the same first
 lint: setup
 	@scripts/lint.sh

@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
-.venv/bin/ruff check bee tests || status=1
+.venv/bin/ruff check bee tests bench fuzz || status=1
 .venv/bin/lint-imports --no-logo || status=1
 .venv/bin/mypy || status=1
 exit $status

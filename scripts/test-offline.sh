@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-$PWD/.venv/bin/python}
-selection="not root and not kernel and not clang and not bpftool and not docker and not registry"
+selection="not root and not kernel and not clang and not bpftool and not docker and not registry and not fuzz"
 # bee's own tool lookup (bee.compile.toolchain) then finds no compiler, whatever is installed
 no_toolchain=(BEE_CLANG=bee-no-clang BEE_LLVM_STRIP=bee-no-llvm-strip)
 pytest=("$python" -m pytest -p no:cacheprovider -m "$selection" "$@")

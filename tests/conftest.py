@@ -11,6 +11,7 @@ A test that needs a capability carries its marker (pyproject.toml declares them)
 | `docker` | a Docker engine |
 | `registry` | Debian's docker-registry, for real registries on 127.0.0.1 |
 | `kubectl` | kubectl, for `kubectl kustomize` (offline: no cluster) |
+| `fuzz` | atheris (a test extra), for the coverage-guided runs of the fuzz targets (a few minutes) |
 
 The marker is set on the test (`@pytest.mark.clang`, a module's `pytestmark`) or comes from a
 fixture it requests, directly or through other fixtures (`FIXTURE_NEEDS`). Before a marked test
@@ -19,7 +20,8 @@ in CI). A test that reaches a fixture of `FIXTURE_NEEDS` without its markers (th
 `request.getfixturevalue`) fails, so the markers stay right. Everything else (tools such as
 readelf, IPv6 on lo) is checked with `require(...)` where it is used.
 
-The offline subset, which needs none of them but `kubectl` (it works offline and unprivileged):
+The offline subset, which needs none of them but `kubectl` (it works offline and unprivileged), and
+leaves out the `fuzz` runs (offline too, but minutes long, and already run by `make test`):
 `scripts/test-offline.sh` (`make test-offline`).
 """
 
@@ -108,11 +110,18 @@ def _registry() -> str | None:
     return None if registry_available() else "needs Debian's docker-registry at /usr/bin/docker-registry"
 
 
+def _atheris() -> str | None:
+    import importlib.util
+
+    return None if importlib.util.find_spec("atheris") else "needs atheris (pip install -e '.[test]')"
+
+
 # marker → a check giving None when the capability is there, else the reason (checked once per session)
 CAPABILITIES: dict[str, Callable[[], str | None]] = {
     name: functools.cache(check) for name, check in (
         ("root", _root), ("kernel", _kernel), ("clang", _clang), ("bpftool", _bpftool),
-        ("docker", _docker), ("registry", _registry), ("kubectl", _kubectl))
+        ("docker", _docker), ("registry", _registry), ("kubectl", _kubectl),
+        ("fuzz", _atheris))
 }
 
 

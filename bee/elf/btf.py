@@ -314,7 +314,13 @@ def _records(types: bytes, strings: bytes, endian: str) -> list[BtfType]:
         t: BtfType
         if raw_kind == 1:  # INT
             (word,) = u32.unpack_from(types, body)
-            t = Int(*common, size_or_type, IntEncoding((word >> 24) & 0xF), (word >> 16) & 0xFF, word & 0xFF)
+            bit_offset, bits = (word >> 16) & 0xFF, word & 0xFF
+            # as the kernel checks (btf_int_check_meta): 1..128 bits that fit in the integer's 1..16 bytes
+            if not 0 < size_or_type <= 16 or not 0 < bits <= 128 or bit_offset + bits > 8 * size_or_type:
+                raise ElfError(f"the .BTF section has integer type {type_id} ({name or 'anonymous'}) of "
+                               f"{size_or_type} bytes holding {bits} bits at bit {bit_offset}, which no compiler "
+                               "writes: the object is damaged")
+            t = Int(*common, size_or_type, IntEncoding((word >> 24) & 0xF), bit_offset, bits)
         elif raw_kind == 2:  # PTR
             t = Ptr(*common, size_or_type)
         elif raw_kind == 3:  # ARRAY

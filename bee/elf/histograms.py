@@ -144,9 +144,15 @@ def value_layout(m: MapSpec, btf: Btf) -> HistogramLayout:
     return _checked(m, layout)
 
 
+MAX_SLOTS = 4096  # slots bee exports per histogram (each is a bucket series of every label set)
+
+
 def _checked(m: MapSpec, layout: HistogramLayout) -> HistogramLayout:
     if layout.slots < 1:
         raise ElfError(f"map {m.name}: its array of counts has no slots")
+    if layout.slots > MAX_SLOTS:
+        raise ElfError(f"map {m.name}: its array of counts has {layout.slots} slots, more than the {MAX_SLOTS} "
+                       "bee exports (each slot is a bucket series); use fewer, wider slots")
     return layout
 
 

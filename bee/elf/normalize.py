@@ -65,6 +65,10 @@ _BTF_HEADER_SIZE = 24
 _ITEM = 12  # struct btf_type, struct btf_var_secinfo
 
 
+MAX_ALIGNMENT = 1 << 16  # the largest section alignment the rewrite honours (clang writes at most 8)
+MAX_NOBITS = 1 << 20  # the largest map section without file data the rewrite lays out
+
+
 class MapMergeError(ElfError):
     """An object with `.maps.<kind>` sections that cannot be merged into `.maps` safely."""
 
@@ -141,7 +145,22 @@ class _Merge:
 
     # --- ELF -----------------------------------------------------------------------------------------
 
+    def _check_layout(self) -> None:
+        """MapMergeError for section alignments or empty-section sizes no compiler writes, which the
+        rewrite would otherwise turn into gigabytes of padding."""
+        for section in self.elf.sections:
+            alignment = section.addralign
+            if alignment > MAX_ALIGNMENT or alignment & (alignment - 1):
+                raise MapMergeError(
+                    f"{self.name} is damaged: section {section.name or section.index} asks for an alignment of "
+                    f"{alignment} bytes (compilers write a power of two, at most {MAX_ALIGNMENT}); rebuild it")
+            if section.type == SHT_NOBITS and section.index in self.merged_indexes and section.size > MAX_NOBITS:
+                raise MapMergeError(
+                    f"{self.name} is damaged: map section {section.name} says it is {section.size} bytes, more "
+                    f"than {MAX_NOBITS >> 20} MiB of map definitions; rebuild it")
+
     def _layout_maps(self) -> None:
+        self._check_layout()
         content = bytearray()
         for section in self.merged:
             base = _align(len(content), section.addralign)

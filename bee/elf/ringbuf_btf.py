@@ -25,7 +25,7 @@ import struct
 
 from bee.elf.btf import Btf, parse_btf
 from bee.elf.btf_types import Array, Ptr, Struct, Var
-from bee.elf.elf import SHT_RELA, ElfFile, read_elf
+from bee.elf.elf import SHT_RELA, ElfFile, Section, read_elf
 from bee.elf.maps import BPF_MAP_TYPE_RINGBUF, is_map_section
 
 BTF_SECTION = ".BTF"
@@ -61,6 +61,13 @@ def _map_type(btf: Btf, definition: Struct) -> int | None:
     return None
 
 
+def _overlaps_another(elf: ElfFile, section: Section) -> bool:
+    """True when the file bytes of `section` overlap those of another section (never so in compiler output)."""
+    start, end = section.offset, section.offset + section.size
+    return any(other.index != section.index and other.in_file and other.size
+               and other.offset < end and start < other.offset + other.size for other in elf.sections)
+
+
 def untype_ring_buffers(data: bytes, name: str = "input", *, elf: ElfFile | None = None,
                         btf: Btf | None = None) -> bytes:
     """Return `data` with the `key`/`value` members of its RINGBUF map definitions removed from `.BTF`.
@@ -68,7 +75,7 @@ def untype_ring_buffers(data: bytes, name: str = "input", *, elf: ElfFile | None
     `elf` and `btf`, when given, must be the parse of `data` and of its `.BTF` section (as in
     `ObjectSpec`), which saves parsing again. An object without such ring buffers, or whose
     `.BTF` is not laid out as compilers write it (types, then strings, up to the end of the
-    section) or has a `.rel.BTF` entry inside a removed member, is returned as is (the same
+    section; no other section's bytes overlapping it or its relocations) or has a `.rel.BTF` entry inside a removed member, is returned as is (the same
     object): libbpf then still loads it, retrying without BTF. Raises NotElfError,
     NotBpfError or ElfError only for input that `read_elf`/`parse_btf` reject.
     """
@@ -122,6 +129,9 @@ def untype_ring_buffers(data: bytes, name: str = "input", *, elf: ElfFile | None
                 return None
         return offset - shift
 
+    rewritten = [section, *(rel.section for rel in elf.relocations if rel.target == section.index)]
+    if any(_overlaps_another(elf, s) for s in rewritten):  # a damaged layout: patching would corrupt the other
+        return data
     out = bytearray(data)
     for rel in elf.relocations:
         if rel.target != section.index:

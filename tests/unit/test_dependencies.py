@@ -4,7 +4,7 @@ Imports are read from the source (every `import`/`from` statement, function-loca
 not those under `if TYPE_CHECKING:`, which only the type checker reads, from its own stubs) and
 mapped to the installed distributions that provide them; the declarations are bee's installed
 metadata (its `pyproject.toml`). The base and the `build`/`tui` extras must together be exactly
-what `bee/` imports; the tests and benchmarks may import those and the `test` extra's packages.
+what `bee/` imports; the tests, benchmarks and fuzz targets may import those and the `test` extra's packages.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _imported(*roots: str) -> dict[str, set[str]]:
                     continue
                 for name in names:
                     top = name.partition(".")[0]
-                    if top in sys.stdlib_module_names or top in ("bee", "tests", "bench"):
+                    if top in sys.stdlib_module_names or top in ("bee", "tests", "bench", "fuzz"):
                         continue
                     if top not in providers:
                         assert top.startswith("_"), f"{path.relative_to(REPO)} imports {top}, which nothing installs"
@@ -85,7 +85,7 @@ def test_bee_declares_exactly_what_it_imports() -> None:
 def test_tests_import_only_what_is_declared() -> None:
     declared = _declared()
     assert declared["test"] >= declared["all"], "the test extra must bring every extra"
-    imported = _imported("tests", "bench")
+    imported = _imported("tests", "bench", "fuzz")
     assert {d: sorted(files) for d, files in imported.items() if d not in declared[""] | declared["test"]} == {}
     assert sorted(declared["test"] - declared["all"] - declared[""] - set(imported) - TOOLS) == [], \
         "in the test extra, never imported by the tests"

@@ -75,9 +75,10 @@ def untype_ring_buffers(data: bytes, name: str = "input", *, elf: ElfFile | None
     `elf` and `btf`, when given, must be the parse of `data` and of its `.BTF` section (as in
     `ObjectSpec`), which saves parsing again. An object without such ring buffers, or whose
     `.BTF` is not laid out as compilers write it (types, then strings, up to the end of the
-    section; no other section's bytes overlapping it or its relocations) or has a `.rel.BTF` entry inside a removed member, is returned as is (the same
-    object): libbpf then still loads it, retrying without BTF. Raises NotElfError,
-    NotBpfError or ElfError only for input that `read_elf`/`parse_btf` reject.
+    section; no other section's bytes overlapping it or its relocations) or has a `.rel.BTF`
+    entry inside a removed member, is returned as is (the same object): libbpf then still loads
+    it, retrying without BTF. Raises NotElfError, NotBpfError or ElfError only for input that
+    `read_elf`/`parse_btf` reject.
     """
     if elf is None:
         elf = read_elf(data, name)

@@ -287,6 +287,9 @@ def _scalar(btf: Btf, type_id: int, size: int) -> Kind | None:
     return None
 
 
+MAX_ARRAY = 1024  # elements of an array parameter bee sets and shows
+
+
 def kind_of(btf: Btf, type_id: int, size: int) -> Kind:
     """The kind of a parameter of type `type_id` taking `size` bytes (an `Unsettable` when bee cannot
     write it). Raises ElfError only for malformed BTF."""
@@ -299,7 +302,9 @@ def kind_of(btf: Btf, type_id: int, size: int) -> Kind:
             return TextKind(size) if size > 0 else Unsettable(size)
         element_size = btf.size_of(t.type_id)
         element = _scalar(btf, t.type_id, element_size) if element_size else None
-        if element is None or t.nelems == 0:
+        # the declared shape must be the variable's size (damaged BTF may say otherwise), and a list typed on
+        # a command line stays short
+        if element is None or t.nelems == 0 or t.nelems > MAX_ARRAY or t.nelems * element_size != size:
             return Unsettable(size)
         return ArrayKind(element, t.nelems, size)
     return _scalar(btf, type_id, size) or Unsettable(size)

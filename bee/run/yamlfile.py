@@ -55,7 +55,11 @@ class YamlNode:
         """The value of a scalar node as YAML's core schema reads it (str, int, float, bool, None)."""
         if not isinstance(self.node, yaml.ScalarNode):
             raise self.error(f"expected a single value, got {self._kind()}")
-        return yaml.SafeLoader("").construct_object(self.node)
+        try:
+            return yaml.SafeLoader("").construct_object(self.node)
+        except yaml.YAMLError as exc:  # a tag the safe schema has no type for (`!!python/...`, `!!value`)
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise self.error(f"this value cannot be read: {problem}") from None
 
     def mapping(self, known: tuple[str, ...]) -> dict[str, YamlNode]:
         """The keys of a mapping node, each with its value; ConfigError for another node, a key that is not a

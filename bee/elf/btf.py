@@ -315,7 +315,7 @@ def _records(types: bytes, strings: bytes, endian: str) -> list[BtfType]:
         if raw_kind == 1:  # INT
             (word,) = u32.unpack_from(types, body)
             bit_offset, bits = (word >> 16) & 0xFF, word & 0xFF
-            # as the kernel checks (btf_int_check_meta): 1..128 bits that fit in the integer's 1..16 bytes
+            # 1..128 bits that fit in the integer's 1..16 bytes (the kernel's btf_int_check_meta bounds)
             if not 0 < size_or_type <= 16 or not 0 < bits <= 128 or bit_offset + bits > 8 * size_or_type:
                 raise ElfError(f"the .BTF section has integer type {type_id} ({name or 'anonymous'}) of "
                                f"{size_or_type} bytes holding {bits} bits at bit {bit_offset}, which no compiler "

@@ -184,20 +184,14 @@ def test_bad_references_are_refused_in_one_sentence(tmp_path: Path) -> None:
     _sweep(cases, tmp_path)
 
 
-BAD_OPTIONS = [
-    ["run", str(OBJECTS / "hello.o"), "--poll-interval", "nan"],
-    ["run", str(OBJECTS / "hello.o"), "--poll-interval", "inf"],
-    ["run", str(OBJECTS / "hello.o"), "--poll-interval", "-1"],
-    ["run", str(OBJECTS / "hello.o"), "--prom-port", "99999"],
-    ["run", str(OBJECTS / "hello.o"), "--prom-port", "x"],
-    ["run", str(OBJECTS / "hello.o"), "--format", "xml"],
-    ["run", str(OBJECTS / "hello.o"), "-f", "nomap,comm,x"],
-    ["run", str(OBJECTS / "hello.o"), "-f", "unbalanced,(,x"],
-    ["run", str(OBJECTS / "hello.o"), "-b", "nomap,1,2"],
-    ["run", str(OBJECTS / "hello.o"), "-k", "nomap,x"],
-    ["run", str(OBJECTS / "params.o"), "--param", "nosuch=1"],
-    ["run", str(OBJECTS / "params.o"), "--param", "=1"],
-    ["run", str(OBJECTS / "params.o"), "--param", "novalue"],
+# (object, option, value) given to `bee run OBJECT OPTION VALUE`
+BAD_RUN_OPTIONS = [("hello.o", "--poll-interval", value) for value in ("nan", "inf", "-1")] + [
+    ("hello.o", "--prom-port", "99999"), ("hello.o", "--prom-port", "x"), ("hello.o", "--format", "xml"),
+    ("hello.o", "-f", "nomap,comm,x"), ("hello.o", "-f", "unbalanced,(,x"), ("hello.o", "-b", "nomap,1,2"),
+    ("hello.o", "-k", "nomap,x"), ("params.o", "--param", "nosuch=1"), ("params.o", "--param", "=1"),
+    ("params.o", "--param", "novalue"),
+]
+BAD_OPTIONS = [["run", str(OBJECTS / name), option, value] for name, option, value in BAD_RUN_OPTIONS] + [
     ["run", "--config", "/nonexistent/runner.yaml"],
     ["run"],
     ["--timeout", "nan", "pull", "127.0.0.1:1/x:y"],

@@ -10,9 +10,18 @@ from pathlib import Path
 from bee.errors import InputFileError
 
 
+def expand_user(path: str | Path) -> Path:
+    """`path` with a leading `~` or `~user` expanded; as given when that user (or the home) is unknown, so
+    that the file is then reported missing instead of failing with RuntimeError."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        return Path(path)
+
+
 def existing_file(text: str) -> Path | None:
     """`text` as a path when it names a regular file, else None; InputFileError when it cannot be checked."""
-    path = Path(text).expanduser()
+    path = expand_user(text)
     try:
         return path if path.is_file() else None
     except OSError as exc:
@@ -27,7 +36,7 @@ def looks_like_path(text: str) -> bool:
 
 def missing_file_message(text: str) -> str:
     """Why `text`, meant as a file, cannot be used (it was found not to be a regular file)."""
-    return f"{text} is not a file" if Path(text).expanduser().exists() else f"{text} does not exist"
+    return f"{text} is not a file" if expand_user(text).exists() else f"{text} does not exist"
 
 
 #: The largest program object bee reads (64 MiB): real BPF objects are kilobytes to a few MiB (BTF included),

@@ -11,6 +11,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from bee.commands.params import CHOICE, FLAG, FLOAT, INT, PATH, Opt
+from bee.inputs import expand_user
 from bee.oci.store import LocalStore
 from bee.options import GlobalOptions
 
@@ -80,7 +81,7 @@ def complete_store_ref(ctx: click.Context, param: click.Parameter, incomplete: s
     if store_dir is None:
         return []
     try:
-        refs = [entry.ref for entry in LocalStore(store_dir.expanduser()).entries()]
+        refs = [entry.ref for entry in LocalStore(expand_user(store_dir)).entries()]
     except Exception:  # completion must never fail loudly
         return []
     return [CompletionItem(ref) for ref in refs if ref.startswith(incomplete)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bee.inputs import expand_user
 from bee.options import DEFAULT_CONFIG_DIR, DEFAULT_REGISTRY_TIMEOUT, DEFAULT_STORAGE, GlobalOptions
 from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
 from bee.run.settings import DEFAULT_POLL_INTERVAL, DEFAULT_PROM_PORT
@@ -110,8 +111,8 @@ def global_options(values: dict[str, object]) -> GlobalOptions:
     auth_configs = values["auth_configs"]
     assert isinstance(storage, Path) and isinstance(config_dir, Path) and isinstance(auth_configs, tuple)
     return GlobalOptions(
-        storage=storage.expanduser(), config_dir=config_dir.expanduser(),
-        auth_configs=tuple(p.expanduser() for p in auth_configs),
+        storage=expand_user(storage), config_dir=expand_user(config_dir),
+        auth_configs=tuple(expand_user(p) for p in auth_configs),
         username=values["username"], password=values["password"],  # type: ignore[arg-type]
         insecure=bool(values["insecure"]), plain_http=bool(values["plain_http"]),
         verbose=bool(values["verbose"]), debug=bool(values["debug"]),

@@ -20,6 +20,7 @@ from bee.elf.btf import Btf
 from bee.elf.btf_types import Array, Const, Datasec, Linkage, Restrict, TypeTag, Var, Volatile
 from bee.elf.elf import STT_SECTION
 from bee.elf.spec import ObjectSpec
+from bee.errors import ElfError
 
 RODATA_SECTION = ".rodata"
 MUTABLE_SECTIONS = (".data", ".bss")
@@ -93,6 +94,9 @@ def c_type_name(btf: Btf, type_id: int) -> str:
     return btf.type_name(t.id) + dims
 
 
+MAX_EMPTY_RODATA = 1 << 20  # the largest `.rodata` without file bytes (never so in compiler output) laid out
+
+
 def _datasec(btf: Btf, name: str) -> Datasec | None:
     return next((d for d in btf.datasecs() if d.name == name), None)
 
@@ -123,13 +127,16 @@ def parameters(spec: ObjectSpec) -> Parameters | None:
     """The parameters of `spec`, or None when it has no `.rodata` section with BTF (then it has none).
 
     A parameter whose bytes lie outside the section is left out. Raises ElfError for malformed BTF
-    (a VAR type without a size)."""
+    (a VAR type without a size, a `.rodata` of over 1 MiB without file bytes)."""
     btf, section = spec.btf, spec.elf.section(RODATA_SECTION)
     if btf is None or section is None:
         return None
     datasec = _datasec(btf, RODATA_SECTION)
     if datasec is None:
         return None
+    if not section.in_file and section.size > MAX_EMPTY_RODATA:
+        raise ElfError(f"section {RODATA_SECTION} says it is {section.size} bytes but has none in the file, which "
+                       "no compiler writes: the object is damaged")
     image = spec.elf.section_data(section) if section.in_file else bytes(section.size)
     items = []
     for var, offset, size in _variables(spec, RODATA_SECTION):

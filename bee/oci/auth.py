@@ -220,7 +220,14 @@ def docker_config_path(env: Mapping[str, str] | None = None) -> Path:
     """Docker's config file: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`."""
     env = os.environ if env is None else env
     directory = env.get("DOCKER_CONFIG")
-    return Path(directory).expanduser() / "config.json" if directory else Path.home() / ".docker" / "config.json"
+    return _expanded(directory) / "config.json" if directory else Path.home() / ".docker" / "config.json"
+
+
+def _expanded(directory: str) -> Path:
+    try:
+        return Path(directory).expanduser()
+    except RuntimeError:  # `~user` of a user unknown here: the path as written (then missing)
+        return Path(directory)
 
 
 def read_config(path: Path) -> dict[str, Any] | None:

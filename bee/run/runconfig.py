@@ -11,9 +11,9 @@ with a value other than its default, is refused with one sentence naming it. `--
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from bee.errors import UsageError
+from bee.inputs import expand_user
 from bee.run.settings import (
     DEFAULT_POLL_INTERVAL,
     DEFAULT_PROM_PORT,
@@ -64,7 +64,7 @@ def settings_from(programs: Sequence[str], values: Mapping[str, Any]) -> RunSett
     _refuse_clashes(values, path)
     from bee.run.config import load_config
 
-    config = load_config(Path(path).expanduser())
+    config = load_config(expand_user(path))
     return RunSettings(
         entries=tuple(options_of(entry) for entry in config.programs),
         no_tty=values["no_tty"], fmt=config.fmt, prom_host=config.prom_host, prom_port=config.prom_port,

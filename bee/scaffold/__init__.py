@@ -20,6 +20,7 @@ from pathlib import Path
 import bee
 from bee.errors import ScaffoldError, UsageError
 from bee.extras import reraise_missing
+from bee.inputs import expand_user
 
 try:
     import jinja2
@@ -152,7 +153,7 @@ def write_program(path: Path, text: str, *, force: bool = False) -> Path:
     Raises ScaffoldError if the file exists and `force` is false, or if the file or its
     directory cannot be written.
     """
-    target = Path(os.path.abspath(Path(path).expanduser()))
+    target = Path(os.path.abspath(expand_user(path)))
     if target.is_dir():
         raise ScaffoldError(f"{target} is a directory; give the path of a file to write")
     if target.exists() and not force:

@@ -193,6 +193,9 @@ BAD_RUN_OPTIONS = [("hello.o", "--poll-interval", value) for value in ("nan", "i
 ]
 BAD_OPTIONS = [["run", str(OBJECTS / name), option, value] for name, option, value in BAD_RUN_OPTIONS] + [
     ["run", "--config", "/nonexistent/runner.yaml"],
+    ["run", "--config", "~nosuchuser/runner.yaml"],  # a user unknown here: the path is simply missing
+    ["describe", "~nosuchuser/x.o"],
+    ["--storage", "~nosuchuser/store", "rm", "x:v1"],
     ["run"],
     ["--timeout", "nan", "pull", "127.0.0.1:1/x:y"],
     ["--timeout", "0", "pull", "127.0.0.1:1/x:y"],

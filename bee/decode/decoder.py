@@ -61,16 +61,23 @@ def _not_scalar(type_name: str) -> Callable[[Buffer], Value]:
     return decode_scalar
 
 
+MAX_DECODED_SIZE = 16 << 20  # bytes of the largest type decoded; BTF claiming more is damaged in practice
+
+
 def compile_decoder(btf: Btf, type_id: int, *, endian: str = "little") -> Decoder:
     """Compile the decoder of BTF type `type_id` for data in `endian` byte order ("little" or "big").
 
     Struct and union members are flattened (`outer_inner`; anonymous members add no part).
     Raises DecodeError (one sentence naming the type) for forward declarations, functions,
-    unsupported sizes, members outside their struct, and other types with no data layout.
+    unsupported sizes, members outside their struct, types over `MAX_DECODED_SIZE`, and other types with
+    no data layout.
     """
     compiler = LayoutCompiler(btf, endian)
     type_name = compiler.name(type_id)
     size = compiler.size(type_id)
+    if size > MAX_DECODED_SIZE:
+        raise DecodeError(f"{type_name} is {size} bytes, more than the {MAX_DECODED_SIZE >> 20} MiB bee decodes "
+                          "(such a map value or event means damaged BTF)")
     scalar = not isinstance(btf.resolve(type_id), Composite)
     leaves = [Leaf(SCALAR_FIELD, *compiler.value(type_id))] if scalar else compiler.struct_leaves(type_id)
 

@@ -41,7 +41,7 @@ class EnumNames(dict[int, int | str]):
 
 def element_list(element: Callable[[bytes], Any], size: int, count: int) -> Callable[[bytes], list[Any]]:
     """A function turning the bytes of an array into the list of its `count` elements of `size` bytes."""
-    offsets = tuple(range(0, size * count, size))
+    offsets = range(0, size * count, size)  # not a tuple: count comes from BTF and may be large
 
     def decode(raw: bytes) -> list[Any]:
         return [element(raw[o:o + size]) for o in offsets]

@@ -131,7 +131,11 @@ def generate(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, names
         return DecodeError(f"{what} needs {size} bytes, got {len(data)}")
 
     scope = dict(namespace.values, _struct_error=struct.error, _too_short=too_short)
-    exec(compile(source, f"<decoder for {what}>", "exec"), scope)  # noqa: S102 (source built above from BTF)
+    try:
+        code = compile(source, f"<decoder for {what}>", "exec")
+    except (RecursionError, MemoryError):  # an expression nested deeper than Python compiles: damaged BTF
+        raise DecodeError(f"{what} nests its members too deeply to be decoded") from None
+    exec(code, scope)  # noqa: S102 (source built above from BTF)
     return Generated(scope["decode"], source, formats)
 
 

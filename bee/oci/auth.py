@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bee.inputs import expand_user
 from bee.oci.errors import CredentialsError
 from bee.oci.fileutil import atomic_write
 
@@ -220,14 +221,7 @@ def docker_config_path(env: Mapping[str, str] | None = None) -> Path:
     """Docker's config file: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`."""
     env = os.environ if env is None else env
     directory = env.get("DOCKER_CONFIG")
-    return _expanded(directory) / "config.json" if directory else Path.home() / ".docker" / "config.json"
-
-
-def _expanded(directory: str) -> Path:
-    try:
-        return Path(directory).expanduser()
-    except RuntimeError:  # `~user` of a user unknown here: the path as written (then missing)
-        return Path(directory)
+    return expand_user(directory) / "config.json" if directory else Path.home() / ".docker" / "config.json"
 
 
 def read_config(path: Path) -> dict[str, Any] | None:

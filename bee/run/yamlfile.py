@@ -58,8 +58,7 @@ class YamlNode:
         try:
             return yaml.SafeLoader("").construct_object(self.node)
         except yaml.YAMLError as exc:  # a tag the safe schema has no type for (`!!python/...`, `!!value`)
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise self.error(f"this value cannot be read: {problem}") from None
+            raise self.error(f"this value cannot be read: {_problem(exc)}") from None
 
     def mapping(self, known: tuple[str, ...]) -> dict[str, YamlNode]:
         """The keys of a mapping node, each with its value; ConfigError for another node, a key that is not a
@@ -121,6 +120,11 @@ def _closest(key: str, known: tuple[str, ...]) -> str:
     return f" (known keys: {', '.join(known)}){hint}"
 
 
+def _problem(exc: yaml.YAMLError) -> str:
+    """What PyYAML says is wrong, without its position lines."""
+    return getattr(exc, "problem", None) or str(exc).splitlines()[0]
+
+
 def read_yaml(path: Path) -> YamlNode:
     """The document of YAML file `path` as a `YamlNode`; ConfigError when it cannot be read or used."""
     name = str(path)
@@ -141,7 +145,7 @@ def read_yaml(path: Path) -> YamlNode:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = _problem(exc)
         raise ConfigError(f"{name}{line}: not valid YAML: {problem}") from None
     if document is None:
         raise ConfigError(f"the config file {name} is empty")

@@ -17,7 +17,6 @@ import contextlib
 import io
 import json
 import shutil
-import struct
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -128,26 +127,18 @@ def btf(data: bytes) -> None:
             decoder.decode(sample)
 
 
-@dataclass(frozen=True)
-class _Decoders:
-    names: tuple[str, ...]
-    decoders: tuple[Callable[[bytes], object], ...]
-
-
-def _tricky_decoders() -> _Decoders:
+def _tricky_decoders() -> tuple[Callable[[bytes], object], ...]:
     """Decoders of every struct and union of the test objects with tricky layouts (bitfields, unions,
     nested structs, arrays of structs, ip addresses, enums, durations), both byte orders."""
     from bee.decode.decoder import compile_decoder
     from bee.elf.btf import parse_btf
     from bee.elf.btf_types import Struct, Union
-    from bee.elf.elf import read_elf
 
-    names, decoders = [], []
+    decoders = []
     for stem in ("dec_layout", "dec_layout_be", "dec_values", "dec_ipv6", "opensnoop", "lb_ringbuf_be"):
-        elf = read_elf((OBJECTS / f"{stem}.o").read_bytes(), stem)
-        section = elf.section(".BTF")
-        assert section is not None
-        parsed = parse_btf(elf.section_data(section))
+        raw = _btf_section(OBJECTS / f"{stem}.o")
+        assert raw is not None
+        parsed = parse_btf(raw)
         endian = "little" if parsed.endian == "<" else "big"
         for t in parsed.types:
             if not (isinstance(t, (Struct, Union)) and t.name and t.size):
@@ -156,12 +147,11 @@ def _tricky_decoders() -> _Decoders:
                 decoder = compile_decoder(parsed, t.id, endian=endian)
             except BeeError:  # a type bee refuses to decode (the btf target covers those)
                 continue
-            names.append(f"{stem}:{t.name}")
             decoders.append(decoder.decode)
-    return _Decoders(tuple(names), tuple(decoders))
+    return tuple(decoders)
 
 
-_decoders: _Decoders | None = None
+_decoders: tuple[Callable[[bytes], object], ...] = ()
 
 
 def event_decoder(data: bytes) -> None:
@@ -170,11 +160,11 @@ def event_decoder(data: bytes) -> None:
     from bee.sinks.eventlog import text_value
 
     global _decoders
-    if _decoders is None:
+    if not _decoders:
         _decoders = _tricky_decoders()
     if not data:
         return
-    decode = _decoders.decoders[data[0] % len(_decoders.decoders)]
+    decode = _decoders[data[0] % len(_decoders)]
     record = decode(data[1:])
     json.dumps(record, default=str, allow_nan=True)
     for value in record.values():
@@ -396,12 +386,3 @@ def regressions(name: str) -> Iterator[tuple[str, bytes]]:
         for path in sorted(directory.iterdir()):
             yield f"regressions/{name}/{path.name}", path.read_bytes()
 
-
-def pack_strings(*parts: str) -> bytes:
-    """A `metric_labels` input from its parts (NUL-separated), for seeds and tests."""
-    return "\x00".join(parts).encode()
-
-
-def u8(value: int) -> bytes:
-    """One selector byte (the first byte of an `event_decoder`/`manifest`/`param_value` input)."""
-    return struct.pack("B", value & 0xFF)

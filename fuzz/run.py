@@ -57,13 +57,12 @@ def _child(name: str, seconds: int, work: Path, timeout: int, rss_limit_mb: int)
 
     corpus = work / name / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
-    for label, data in [*seeds(name), *regressions(name)]:
+    inputs = [*seeds(name), *regressions(name)]
+    for label, data in inputs:
         if len(data) <= MAX_INPUT:
             (corpus / label.replace("/", "_")).write_bytes(data)
     with atheris.instrument_imports(include=["bee"]):
-        for _label, data in seeds(name):  # imports every module the target reaches, instrumented
-            run_one(name, data)
-            break
+        run_one(name, inputs[0][1])  # imports the modules the target reaches, instrumented
 
     def test_one_input(data: bytes) -> None:
         run_one(name, data)

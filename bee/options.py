@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 DEFAULT_CONFIG_DIR = Path("~/.bumblebee")
 DEFAULT_STORAGE = DEFAULT_CONFIG_DIR / "store"
-#: Seconds a registry may stay silent before bee gives up on it (`--timeout`, `BEE_TIMEOUT`).
+#: Seconds a registry operation may take (plus its blobs' time) and a registry may stay silent (`--timeout`).
 DEFAULT_REGISTRY_TIMEOUT = 60.0
 
 

@@ -63,7 +63,8 @@ GLOBAL_OPTIONS: tuple[Opt, ...] = (
     Opt("insecure", ("--insecure",), FLAG, "Allow registries with TLS certificates that do not verify."),
     Opt("plain_http", ("--plain-http",), FLAG, "Talk to registries over plain HTTP."),
     Opt("timeout", ("--timeout",), FLOAT,
-        "Seconds a registry may stay silent (no answer, no data) before bee gives up on it.",
+        "Seconds a pull, push or login may take (plus time for its blobs at 32 KiB/s), and that a registry "
+        "may stay silent.",
         default=DEFAULT_REGISTRY_TIMEOUT, bounds=(0.1, 86400), envvar="BEE_TIMEOUT", show_default=True),
 )
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from bee.inputs import expand_user
 from bee.oci.errors import CredentialsError
-from bee.oci.fileutil import atomic_write
+from bee.oci.fileutil import FileTooLarge, atomic_write, read_bounded
 
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 DOCKER_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io")
@@ -224,12 +224,19 @@ def docker_config_path(env: Mapping[str, str] | None = None) -> Path:
     return expand_user(directory) / "config.json" if directory else Path.home() / ".docker" / "config.json"
 
 
+#: The largest credentials file read (Docker's are a few KiB; a bigger one is a mistake, refused before reading).
+MAX_CONFIG_SIZE = 16 << 20
+
+
 def read_config(path: Path) -> dict[str, Any] | None:
     """A Docker-format config file decoded, or None if it does not exist; `CredentialsError` if unreadable."""
     try:
-        data = path.read_bytes()
+        data = read_bounded(path, MAX_CONFIG_SIZE)
     except FileNotFoundError:
         return None
+    except FileTooLarge as exc:
+        raise CredentialsError(f"the credentials file {path} is {exc.size} bytes, more than bee's limit of "
+                               f"{MAX_CONFIG_SIZE >> 20} MiB for one: fix or remove it") from None
     except OSError as exc:
         raise CredentialsError(f"cannot read the credentials file {path}: {exc.strerror or exc}") from None
     try:

@@ -5,6 +5,7 @@ it over the target, so the target name only ever holds complete content; on any
 failure the temporary file is removed and the `OSError` propagates (callers turn it
 into a `StoreError`). The temporary files of writers that were killed are found by
 `temporaries` and deleted by `remove_stale_temporaries` once older than `STALE_TEMP_AGE`.
+`read_bounded` reads a file only when it is no larger than a limit (checked before reading).
 `locked` holds an `fcntl.flock` on a lock file for the
 duration of a `with` block and closes its descriptor on exit.
 """
@@ -63,6 +64,31 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
             os.unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+class FileTooLarge(Exception):
+    """A file holds more bytes than its reader accepts (`size` found, `limit` allowed)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"{size} bytes, more than {limit}")
+        self.size = size
+        self.limit = limit
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The bytes of `path`, refused with `FileTooLarge` before reading when it holds more than `limit`.
+
+    The size is taken with fstat on the open file and at most `limit + 1` bytes are read, so a file
+    that grows meanwhile is refused too. Raises `OSError` when it cannot be read.
+    """
+    with open(path, "rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        if size > limit:
+            raise FileTooLarge(size, limit)
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLarge(len(data), limit)
+    return data
 
 
 def temporaries(directory: Path) -> list[tuple[Path, float]]:

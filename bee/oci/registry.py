@@ -3,8 +3,8 @@
 `RegistryClient` speaks the few endpoints push, pull and login use: `GET /v2/`, manifests
 (GET and PUT, as exact bytes: a digest is computed over them), blob HEAD and GET, and blob
 uploads (POST then PUT, or POST, PATCH per chunk, then PUT). Every request goes through
-`RegistryClient.request`: that is where the challenge flow, the token cache, retries and
-one-sentence errors live.
+`RegistryClient.request`: that is where redirects, the challenge flow (`registry_auth`), retries,
+the operation's deadline (`deadline`) and one-sentence errors (`netfaults`) meet.
 
 Importing this module imports `requests`; only push, pull and login do.
 Errors: `RegistryError` and its subclasses from `bee.oci.errors`.
@@ -16,31 +16,38 @@ import hashlib
 import re
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
 
 from bee.errors import InvalidReferenceError
-from bee.oci.auth import DOCKER_HUB_HOSTS, CredentialLookup, Credentials, merge_scopes, parse_www_authenticate
-from bee.oci.errors import IntegrityError, RegistryAuthError, RegistryError, RegistryNotFoundError
+from bee.oci.auth import DOCKER_HUB_HOSTS, CredentialLookup
+from bee.oci.bodies import UploadBody, read_limited
+from bee.oci.deadline import MIN_RATE, Deadline, DeadlineAdapter
+from bee.oci.errors import IntegrityError, RegistryError, RegistryNotFoundError
+from bee.oci.fileutil import FileTooLarge, read_bounded
+from bee.oci.netfaults import NOT_TLS, cannot_connect, connection_reason, oci_errors, ssl_reason, timed_out
 from bee.oci.progress import Task
+from bee.oci.registry_auth import LOGIN_SOURCE, Authorization
+
+__all__ = ["DEFAULT_TIMEOUT", "LOGIN_SOURCE", "MAX_BLOB_SIZE", "MAX_MANIFEST_SIZE", "MIN_RATE", "Endpoint",
+           "RegistryClient"]
 
 ATTEMPTS = 4  # tries of one request on 5xx, 429 and resets (never on silence: see `timeout`)
 BACKOFF = 0.25  # seconds before the second try; doubled for each next one
 MAX_RETRY_AFTER = 5.0
 CONNECT_TIMEOUT = 10.0  # seconds to connect (at most the client's timeout)
-DEFAULT_TIMEOUT = 60.0  # seconds a registry may stay silent (bee.options.DEFAULT_REGISTRY_TIMEOUT, --timeout)
-LOGIN_SOURCE = "the login command"  # `Credentials.source` of what `bee login` checks
+DEFAULT_TIMEOUT = 60.0  # seconds an operation may take (plus blob time) (bee.options.DEFAULT_REGISTRY_TIMEOUT)
 MAX_MANIFEST_SIZE = 4 << 20
 MAX_BLOB_SIZE = 512 << 20
 MAX_SMALL_BODY = 1 << 20  # errors, tokens, upload answers
-READ_CHUNK = 1 << 16
+MAX_REDIRECTS = 10  # hops a GET or HEAD follows (a registry redirects blobs to storage once)
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _OK = range(200, 300)
 
@@ -78,27 +85,17 @@ class Endpoint:
         return cls(host, api_host, repository, plain_http, insecure)
 
 
-class _Body:
-    """Bytes sent as a request body in blocks, reporting each block to a progress task."""
+class _Session(requests.Session):
+    """A session that never follows redirects itself: even with `allow_redirects=False`, requests reads a
+    redirect's whole body (to prepare the next hop), unbounded; `RegistryClient.request` follows them."""
 
-    def __init__(self, data: bytes, task: Task) -> None:
-        self._view = memoryview(data)
-        self._pos = 0
-        self._task = task
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        return None
 
-    def __len__(self) -> int:
-        return len(self._view)
 
-    def __iter__(self) -> Iterator[bytes]:
-        while block := self.read(READ_CHUNK):
-            yield block
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._pos + size)
-        block = bytes(self._view[self._pos:end])
-        self._pos = end
-        self._task.advance(len(block))
-        return block
+def _seconds(value: float) -> str:
+    """Seconds for a message: whole from 10 up, two significant digits below (60, not 59.98; 0.031)."""
+    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
 
 
 class _Truncated(RegistryError):
@@ -106,14 +103,18 @@ class _Truncated(RegistryError):
 
 
 class RegistryClient:
-    """Requests to one repository (or, with `repository=""`, to the registry's base endpoint).
+    """Requests to one repository (or, with `repository=""`, to the registry's base endpoint), for one
+    operation: the client's `timeout` is that operation's deadline.
 
     `scope_actions` is what the token is asked for (`pull`, `pull,push`; None: none, as for a
     login check); `subject` names the reference in messages; `credentials` is called at most
     once, at the first challenge, so anonymous registries never run credential helpers. The
-    tokens obtained are kept for the client's life. `timeout` is how many seconds the registry may
-    stay silent: waiting for an answer, or for the next bytes of a body; a silent registry is not
-    asked again, so no request waits longer than that for nothing.
+    tokens obtained are kept for the client's life.
+
+    Time: the operation may take `timeout` seconds in all, plus, for each blob sent or received,
+    its size at `deadline.MIN_RATE`; the registry may also stay silent for at most `timeout` seconds
+    at a time. Neither silence nor the deadline is retried. The owner calls `close()` (or uses
+    `with`), which stops the deadline's watchdog and closes the connections.
     """
 
     def __init__(self, endpoint: Endpoint, *, subject: str, scope_actions: str | None,
@@ -122,66 +123,111 @@ class RegistryClient:
         self.timeout = timeout
         self.subject = subject
         self.action = "push" if scope_actions and "push" in scope_actions else "pull"
-        self.session = requests.Session()
+        self.deadline = Deadline(timeout)
+        self.session = _Session()
+        adapter = DeadlineAdapter(self.deadline)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         # No cookies: some registries (Harbor) take one as a sign of a browser and start CSRF checks.
         self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         if endpoint.insecure:  # asked for: urllib3 would otherwise warn on every request
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        self._auth = _Auth(self, f"repository:{endpoint.repository}:{scope_actions}" if scope_actions else None,
-                           credentials)
+        self._auth = Authorization(self, f"repository:{endpoint.repository}:{scope_actions}" if scope_actions
+                                   else None, credentials)
+
+    def close(self) -> None:
+        """End the operation: stop the deadline's watchdog and close the connections."""
+        self.deadline.close()
+        self.session.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- the request path -------------------------------------------------------------------------
 
     def request(self, method: str, url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None,
                 stream: bool = False, authenticate: bool = True, task: Task | None = None) -> requests.Response:
-        """Send one request: answer auth challenges, retry 5xx/429/resets with backoff.
+        """Send one request: follow redirects (GET and HEAD), answer auth challenges, retry 5xx/429/resets.
 
-        A `data` body sent with a `task` reports its progress there (reset on a retry). Returns
-        the final response (any status); raises `RegistryError` when the registry cannot be
-        reached, `RegistryAuthError` when a challenge cannot be answered.
+        A redirect's body is never read; a hop to another host is sent without credentials (as
+        storage behind a registry expects). A `data` body sent with a `task` reports its progress
+        there (reset on a retry). Returns the final response (any status), its body read (bounded)
+        unless `stream`; raises `RegistryError` when the registry cannot be reached, is too slow or
+        redirects in a loop, `RegistryAuthError` when a challenge cannot be answered.
         """
+        first = url
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(method, url, data, headers, authenticate, task)
+            location = response.headers.get("Location")
+            if method not in ("GET", "HEAD") or response.status_code not in REDIRECT_STATUSES or not location:
+                if not stream:
+                    self._read_small(response)
+                return response
+            response.close()  # unread: a redirect's body may be anything, of any size
+            target = urljoin(url, location)
+            if urlsplit(target).netloc != urlsplit(url).netloc:
+                authenticate = False
+                headers = {k: v for k, v in (headers or {}).items() if k.lower() != "authorization"}
+            url = target
+        raise RegistryError(f"{first.split('?', 1)[0]} redirects in a loop (more than {MAX_REDIRECTS} redirects): "
+                            "check the registry's address and the proxy or load balancer in front of it")
+
+    def _send(self, method: str, url: str, data: bytes | None, headers: dict[str, str] | None,
+              authenticate: bool, task: Task | None) -> requests.Response:
+        """One request (no redirects followed), with the challenge flow and retries; `request` explains."""
         attempt = 0
         challenges = 0
         while True:
             attempt += 1
+            left = self.deadline.remaining()
+            if left <= 0:
+                raise RegistryError(self.overdue_message(method, url))
             sent = dict(headers or {})
             if authenticate and (value := self._auth.header()):
                 sent["Authorization"] = value
-            body: bytes | _Body | None = data
+            body: bytes | UploadBody | None = data
             if data and task is not None:
                 if attempt > 1:
                     task.reset()
-                body = _Body(data, task)
+                body = UploadBody(data, task)
             retryable = method != "PATCH"  # a repeated chunk would be appended twice
             try:
                 response = self.session.request(method, url, data=body, headers=sent, stream=True,
                                                 verify=not self.endpoint.insecure,
                                                 timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
-                                                allow_redirects=method in ("GET", "HEAD"))
+                                                allow_redirects=False)
             except requests.exceptions.SSLError as exc:
+                if self._overdue():
+                    raise RegistryError(self.overdue_message(method, url)) from None
                 raise RegistryError(self._tls_message(exc)) from None
-            except requests.TooManyRedirects:
-                raise RegistryError(
-                    f"{url.split('?', 1)[0]} redirects in a loop (more than {self.session.max_redirects} redirects): "
-                    "check the registry's address and the proxy or load balancer in front of it") from None
-            except requests.ReadTimeout:
+            except requests.ReadTimeout:  # nothing at all for `timeout` s (before the deadline's watchdog acts)
                 raise RegistryError(self.silent_message(url)) from None
             except requests.exceptions.InvalidURL as exc:
                 raise RegistryError(f"cannot talk to the registry at {self._where(url)}: the URL is invalid "
                                     f"({str(exc).splitlines()[0][:160]})") from None
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if _timed_out(exc) and not _cannot_connect(exc):  # silent while bee sent: not retried either
+                if self._overdue():
+                    raise RegistryError(self.overdue_message(method, url)) from None
+                if timed_out(exc) and not cannot_connect(exc):  # silent while bee sent: not retried either
                     raise RegistryError(
                         f"{urlsplit(url).netloc} went silent for {self.timeout:g} s during {method} "
                         f"{url.split('?', 1)[0]}: check that it is up, or wait longer with --timeout "
                         "(or BEE_TIMEOUT)") from None
-                if not retryable or attempt >= ATTEMPTS or _cannot_connect(exc):
+                if not retryable or attempt >= ATTEMPTS or cannot_connect(exc):
                     raise RegistryError(self._connection_message(url, exc)) from None
                 self._sleep(attempt, None)
                 continue
             except requests.RequestException as exc:  # an answer that is not HTTP as requests knows it
+                if self._overdue():
+                    raise RegistryError(self.overdue_message(method, url)) from None
                 raise RegistryError(f"the registry at {self._where(url)} answered something that is not valid "
                                     f"HTTP ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+            if self.deadline.fired:  # the watchdog's shutdown may end a header block early, as if complete
+                response.close()
+                raise RegistryError(self.overdue_message(method, url))
             if response.status_code == 401 and authenticate and challenges < 2:
                 challenges += 1
                 attempt -= 1
@@ -192,9 +238,11 @@ class RegistryClient:
                 response.close()
                 self._sleep(attempt, response)
                 continue
-            if not stream:
-                self._read_small(response)
             return response
+
+    def _overdue(self) -> bool:
+        """True when the operation's deadline has passed (a read that failed then failed because of it)."""
+        return self.deadline.fired or self.deadline.remaining() <= 0
 
     def _read_small(self, response: requests.Response) -> None:
         """Read the body of an answer that is not a manifest or blob (an error, a token, an upload's
@@ -216,7 +264,7 @@ class RegistryClient:
         retry_after = response.headers.get("Retry-After", "") if response is not None else ""
         if retry_after.isdigit():
             delay = min(float(retry_after), MAX_RETRY_AFTER)
-        time.sleep(delay)
+        time.sleep(min(delay, self.deadline.remaining()))
 
     def _tls_message(self, exc: Exception) -> str:
         text = str(exc)
@@ -226,8 +274,8 @@ class RegistryClient:
             reason = match.group(1).strip() if match else ""
             return (f"the TLS certificate of {host} cannot be verified ({reason or 'unknown issuer'}): "
                     "use --insecure to skip verification, or set REQUESTS_CA_BUNDLE to its CA certificate")
-        reason = _ssl_reason(text)
-        if reason == _NOT_TLS and self._speaks_plain_http():
+        reason = ssl_reason(text)
+        if reason == NOT_TLS and self._speaks_plain_http():
             return f"{host} speaks plain HTTP, not HTTPS: use --plain-http"
         return (f"TLS with {self.endpoint.base_url} failed ({reason}): "
                 "if the registry serves plain HTTP, use --plain-http")
@@ -249,7 +297,7 @@ class RegistryClient:
         return base if url.startswith(base) else url.split("?", 1)[0]
 
     def _connection_message(self, url: str, exc: Exception) -> str:
-        return f"cannot reach the registry at {self._where(url)}: {_connection_reason(exc)}"
+        return f"cannot reach the registry at {self._where(url)}: {connection_reason(exc, ATTEMPTS)}"
 
     def silent_message(self, url: str) -> str:
         """The error for a registry that accepted the connection and sent nothing for `timeout` seconds."""
@@ -257,28 +305,44 @@ class RegistryClient:
         return (f"{host} accepted the connection but did not answer within {self.timeout:g} s: check that "
                 "it is a registry and that it is up, or wait longer with --timeout (or BEE_TIMEOUT)")
 
+    def overdue_message(self, method: str, url: str, received: str = "") -> str:
+        """The error for an operation past its deadline while `method url` was under way."""
+        host = urlsplit(url).netloc or self.endpoint.api_host
+        allowance = (f" (--timeout {self.timeout:g} s, plus {_seconds(self.deadline.limit - self.timeout)} s for the "
+                     f"blob sizes at {MIN_RATE >> 10} KiB/s)") if self.deadline.limit > self.timeout else ""
+        return (f"{host} did not finish answering {method} {url.split('?', 1)[0]}{received} within "
+                f"{_seconds(self.deadline.limit)} s{allowance}: it answers too slowly or stopped answering; check that "
+                "it is up, or allow longer with --timeout (or BEE_TIMEOUT)")
+
     def _read(self, response: requests.Response, limit: int, what: str, task: Task | None, bound: str,
               expected: int | None) -> bytes:
-        """`_read_limited`, with a stalled or cut body reported as such (`_Truncated` when cut)."""
+        """`read_limited`, with a stalled, cut or overdue body reported as such (`_Truncated` when cut)."""
         host = urlsplit(response.url).netloc or self.endpoint.api_host
         declared = response.headers.get("Content-Length", "")
         total = expected if expected is not None else int(declared) if declared.isdigit() else None
         received: list[int] = [0]
+        of = f" of {total}" if total is not None else ""
         try:
-            return _read_limited(response, limit, what, task, bound, received)
-        except requests.exceptions.ChunkedEncodingError:
-            of = f" of {total}" if total is not None else ""
-            raise _Truncated(f"{host} closed the connection after {received[0]}{of} bytes of {what}: "
-                             "try again; if it keeps happening, the registry or a proxy in front of it "
-                             "is cutting responses short") from None
-        except (requests.ConnectionError, urllib3.exceptions.HTTPError) as exc:
-            of = f" of {total}" if total is not None else ""
-            if _timed_out(exc):
+            data = read_limited(response, limit, what, task, bound, received)
+            if self.deadline.fired:  # the body may have ended at the watchdog's shutdown, as if complete
+                raise RegistryError(self.overdue_message(response.request.method or "GET", response.url,
+                                                         f" (after {received[0]}{of} bytes of {what})"))
+            return data
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                urllib3.exceptions.HTTPError) as exc:
+            if timed_out(exc) and not self.deadline.fired:
                 raise RegistryError(f"the download of {what} from {host} stalled: no data for {self.timeout:g} s "
                                     f"after {received[0]}{of} bytes; try again, or wait longer with --timeout "
                                     "(or BEE_TIMEOUT)") from None
+            if self._overdue():
+                raise RegistryError(self.overdue_message(response.request.method or "GET", response.url,
+                                                         f" (after {received[0]}{of} bytes of {what})")) from None
+            if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+                raise _Truncated(f"{host} closed the connection after {received[0]}{of} bytes of {what}: "
+                                 "try again; if it keeps happening, the registry or a proxy in front of it "
+                                 "is cutting responses short") from None
             raise _Truncated(f"the connection to {host} broke after {received[0]}{of} bytes of {what} "
-                             f"({_connection_reason(exc)}): try again") from None
+                             f"({connection_reason(exc, ATTEMPTS)}): try again") from None
 
     # -- errors -----------------------------------------------------------------------------------
 
@@ -287,7 +351,7 @@ class RegistryClient:
         status = response.status_code
         if not response._content_consumed:  # a streamed answer: its error body is read bounded too
             self._read_small(response)
-        detail = _oci_errors(response)
+        detail = oci_errors(response)
         host = self.endpoint.host
         if status == 401:
             return self._auth.refused()
@@ -357,7 +421,15 @@ class RegistryClient:
 
         Raises `RegistryError` unless the registry answers 201 with the same digest.
         """
-        data = path.read_bytes()
+        try:
+            data = read_bounded(path, MAX_BLOB_SIZE)
+        except FileTooLarge as exc:
+            raise IntegrityError(f"blob {digest} of {self.subject} is {exc.size} bytes, more than bee's limit of "
+                                 f"{MAX_BLOB_SIZE >> 20} MiB") from None
+        except OSError as exc:
+            raise IntegrityError(f"cannot read blob {digest} of {self.subject} ({path}): "
+                                 f"{exc.strerror or exc}") from None
+        self.deadline.allow(len(data))
         doing = f"cannot upload blob {digest} of {self.subject}"
         location = self._session_step("POST", self._url("blobs/uploads"), doing,
                                       headers={"Content-Type": "application/octet-stream", "Content-Length": "0"})
@@ -402,6 +474,7 @@ class RegistryClient:
         if size > MAX_BLOB_SIZE:
             raise IntegrityError(f"blob {digest} of {self.subject} is {size} bytes, more than bee's limit of "
                                  f"{MAX_BLOB_SIZE >> 20} MiB")
+        self.deadline.allow(size)
         for attempt in range(1, ATTEMPTS + 1):
             response = self.request("GET", self._url("blobs", digest), stream=True)
             with response:
@@ -427,238 +500,3 @@ class RegistryClient:
                                      f"(the registry sent content with digest {actual})")
             return data
         raise AssertionError("unreachable")
-
-
-class _Auth:
-    """The Authorization of one client: Basic, or Bearer tokens from the challenge's realm.
-
-    A token is asked for every scope the client has needed so far (`merge_scopes`), so a pull
-    token is never resent for a push; rejected credentials are reported as such.
-    """
-
-    def __init__(self, client: RegistryClient, scope: str | None, credentials: Callable[[], CredentialLookup]) -> None:
-        self._client = client
-        self._scope = scope
-        self._credentials = credentials
-        self._lookup: CredentialLookup | None = None
-        self._header: str | None = None
-        self._scheme: str | None = None
-        self._token_scopes: list[str] = []
-
-    @property
-    def lookup(self) -> CredentialLookup:
-        if self._lookup is None:
-            self._lookup = self._credentials()
-        return self._lookup
-
-    def header(self) -> str | None:
-        return self._header
-
-    def challenged(self, response: requests.Response) -> None:
-        """Answer a 401: get a token for the scopes asked, or use Basic credentials.
-
-        Raises `RegistryAuthError` when there is nothing better to send than what was refused.
-        """
-        raw = response.headers.get("WWW-Authenticate", "")
-        host = self._client.endpoint.host
-        try:
-            challenges = parse_www_authenticate(raw)
-        except ValueError as exc:
-            raise RegistryAuthError(f"{host} sent a WWW-Authenticate header bee cannot read ({exc})") from None
-        bearer = next((c for c in challenges if c.scheme == "bearer" and c.params.get("realm")), None)
-        if bearer is not None:
-            scopes = merge_scopes([*self._token_scopes, *([self._scope] if self._scope else []),
-                                   *bearer.params.get("scope", "").split()])
-            if self._scheme == "bearer" and scopes == self._token_scopes:
-                raise self.refused()
-            token = self._fetch_token(bearer.params["realm"], bearer.params.get("service"), scopes)
-            self._scheme, self._header, self._token_scopes = "bearer", f"Bearer {token}", scopes
-            return
-        if challenges and not any(c.scheme == "basic" for c in challenges):
-            schemes = ", ".join(sorted({c.scheme.capitalize() for c in challenges}))
-            raise RegistryAuthError(f"{host} asks for {schemes} authentication; bee supports Basic and Bearer")
-        credentials = self.lookup.credentials
-        if credentials is None or self._scheme == "basic":
-            raise self.refused()
-        self._scheme, self._header = "basic", f"Basic {credentials.basic()}"
-
-    def _fetch_token(self, realm: str, service: str | None, scopes: list[str]) -> str:
-        host = self._client.endpoint.host
-        if not realm.startswith(("https://", "http://")):
-            raise RegistryAuthError(f"{host} named a token service that is not an http(s) URL: {realm}")
-        params = ([("service", service)] if service else []) + [("scope", scope) for scope in scopes]
-        credentials = self.lookup.credentials
-        headers = {"Accept": "application/json"}
-        if credentials is not None:
-            headers["Authorization"] = f"Basic {credentials.basic()}"
-        url = requests.Request("GET", realm, params=params).prepare().url or realm
-        response = self._client.request("GET", url, headers=headers, authenticate=False)
-        with response:
-            if response.status_code == 401:
-                raise self._rejected(credentials) if credentials else self.refused()
-            if response.status_code == 403:
-                raise self.forbidden()
-            if response.status_code not in _OK:
-                raise RegistryAuthError(f"the token service of {host} ({realm}) answered "
-                                        f"{response.status_code} {response.reason}{_oci_errors(response)}")
-            try:
-                payload = response.json()
-                token = payload.get("token") or payload.get("access_token")
-            except (ValueError, AttributeError, RecursionError, requests.RequestException):
-                token = None
-        if not isinstance(token, str) or not token:
-            raise RegistryAuthError(f"the token service of {host} ({realm}) answered without a token")
-        return token
-
-    def _who(self, credentials: Credentials) -> str:
-        return f"{credentials.username} (from {credentials.source})"
-
-    def _rejected(self, credentials: Credentials) -> RegistryAuthError:
-        host = self._client.endpoint.host
-        if credentials.source == LOGIN_SOURCE:
-            return RegistryAuthError(f"{host} rejected the credentials of {credentials.username}: "
-                                     "check the username and the password or token")
-        return RegistryAuthError(f"{host} rejected the credentials of {self._who(credentials)}: "
-                                 f"check them, or log in again with `bee login {host}`")
-
-    def _notes(self) -> str:
-        notes = self._lookup.notes if self._lookup else ()
-        return f" ({'; '.join(notes)})" if notes else ""
-
-    def refused(self) -> RegistryAuthError:
-        """The error for a 401 that bee cannot answer better."""
-        client, host = self._client, self._client.endpoint.host
-        credentials = self.lookup.credentials
-        if credentials is not None and (self._scheme == "basic" or not client.endpoint.repository):
-            return self._rejected(credentials)
-        if credentials is None:
-            if not client.endpoint.repository:
-                return RegistryAuthError(f"{host} requires credentials: give -u and -p{self._notes()}")
-            if client.action == "push":
-                return RegistryAuthError(f"{host} requires credentials to push {client.subject}: log in with "
-                                         f"`bee login {host}` or give -u/-p{self._notes()}")
-            return RegistryAuthError(
-                f"{client.subject}: not found, or not authorized without credentials: log in with "
-                f"`bee login {host}` or give -u/-p if it is private{self._notes()}")
-        if client.action == "push":
-            return RegistryAuthError(f"{self._who(credentials)} is not authorized to push {client.subject}")
-        return RegistryAuthError(f"{client.subject}: not found, or {self._who(credentials)} "
-                                 "is not authorized to pull it")
-
-    def forbidden(self) -> RegistryError:
-        """The error for a 403 (GHCR's answer for an image that does not exist, too)."""
-        client, host = self._client, self._client.endpoint.host
-        credentials = self.lookup.credentials
-        who = self._who(credentials) if credentials else "anonymous access"
-        if client.action == "push":
-            return RegistryAuthError(f"{who} is not authorized to push {client.subject} "
-                                     f"({host} answered 403 Forbidden)")
-        hint = "" if credentials else f"; log in with `bee login {host}` if it is private"
-        return RegistryNotFoundError(f"{client.subject}: not found, or not authorized to pull it "
-                                     f"({host} answered 403 Forbidden to {who}){hint}")
-
-
-def _cannot_connect(exc: Exception) -> bool:
-    """True when no connection was made (refused, unresolvable, connect timeout): retrying will not help."""
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        item = stack.pop()
-        if item is None or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError,
-                             ConnectionRefusedError, requests.exceptions.ConnectTimeout)):
-            return True
-        stack.extend([getattr(item, "reason", None), item.__cause__, item.__context__,
-                      *(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))])
-    return False
-
-
-def _connection_reason(exc: Exception) -> str:
-    text = str(exc)
-    lowered = text.lower()
-    if "refused" in lowered:
-        return "connection refused (is it running, on this address and port?)"
-    if "name or service not known" in lowered or "nameresolution" in lowered or "failed to resolve" in lowered:
-        return "the host name does not resolve"
-    if isinstance(exc, requests.Timeout) or "timed out" in lowered:
-        return "the connection timed out"
-    if "reset" in lowered or "aborted" in lowered or "remotedisconnected" in lowered.replace(" ", ""):
-        return f"the connection was closed by the registry {ATTEMPTS} times"
-    return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
-_NOT_TLS = "the server does not answer TLS"
-
-
-def _ssl_reason(text: str) -> str:
-    for marker in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "record layer failure", "UNKNOWN_PROTOCOL",
-                   "packet length too long", "unexpected eof"):
-        if marker.lower() in text.lower():
-            return _NOT_TLS
-    return text.split("(", 1)[-1].rstrip(")")[:160]
-
-
-def _oci_errors(response: requests.Response) -> str:
-    """`: CODE: message` from a distribution-spec error body, or ""."""
-    try:
-        body = response.json()
-        errors = body.get("errors") if isinstance(body, dict) else None
-    except (ValueError, RuntimeError):
-        return ""
-    if not isinstance(errors, list):
-        return ""
-    parts = [f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors if isinstance(e, dict)]
-    return f" ({'; '.join(p for p in parts if p)})" if parts else ""
-
-
-def _timed_out(exc: BaseException) -> bool:
-    """True when `exc` (or what it wraps) is a read timeout."""
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        item = stack.pop()
-        if item is None or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, (urllib3.exceptions.ReadTimeoutError, requests.ReadTimeout, TimeoutError)):
-            return True
-        stack.extend([item.__cause__, item.__context__,
-                      *(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))])
-    return False
-
-
-def _chunks(response: requests.Response) -> Iterator[bytes]:
-    """The body as it arrives (`read1`: whatever is there, so progress and stall messages count every
-    byte), with urllib3's errors turned into requests' as `iter_content` does."""
-    try:
-        while chunk := response.raw.read1(READ_CHUNK, decode_content=True):
-            yield chunk
-    except urllib3.exceptions.ProtocolError as exc:
-        raise requests.exceptions.ChunkedEncodingError(exc) from exc
-    except urllib3.exceptions.ReadTimeoutError as exc:
-        raise requests.ConnectionError(exc) from exc
-
-
-def _read_limited(response: requests.Response, limit: int, what: str, task: Task | None, bound: str,
-                  received_out: list[int] | None = None) -> bytes:
-    """The response body, refusing more than `limit` bytes (announced or actually sent); `bound` says why.
-
-    `received_out[0]`, when given, is kept at the count of bytes received so far (for messages).
-    """
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise IntegrityError(f"{what} is {int(declared)} bytes, more than {bound}")
-    chunks: list[bytes] = []
-    received = 0
-    for chunk in _chunks(response):
-        received += len(chunk)
-        if received_out is not None:
-            received_out[0] = received
-        if received > limit:
-            raise IntegrityError(f"{what} is more than {bound}")
-        chunks.append(chunk)
-        if task is not None:
-            task.advance(len(chunk))
-    return b"".join(chunks)

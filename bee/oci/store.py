@@ -21,13 +21,16 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from bee.errors import InvalidReferenceError, RefNotFoundError, StoreError
+from bee.inputs import MAX_OBJECT_SIZE
 from bee.oci import mediatypes
 from bee.oci.fileutil import (
     STALE_TEMP_AGE,
     TEMP_PREFIX,
+    FileTooLarge,
     atomic_write,
     fsync_dir,
     locked,
+    read_bounded,
     remove_stale_temporaries,
     temporaries,
 )
@@ -56,6 +59,8 @@ if TYPE_CHECKING:
 LOCK_NAME = ".bee.lock"
 HASH_CHUNK = 1 << 20
 MAX_JSON_BLOB = 4 << 20  # a manifest or index larger than this is not followed (bee's manifest limit)
+MAX_INDEX = 64 << 20  # index.json: ~300 bytes a name, so far more names than any store holds
+MAX_LAYOUT = 64 << 10  # oci-layout: one short JSON object
 
 __all__ = ["LOCK_NAME", "LocalStore", "Platform", "StoreCheck", "StoreEntry"]
 
@@ -136,7 +141,7 @@ class LocalStore:
 
     def manifest(self, entry: StoreEntry) -> dict[str, Any]:
         """The decoded, digest-checked manifest of `entry`; raises `StoreError`."""
-        data = self._read_blob(entry.digest, entry.size, f"the manifest of {entry.ref}")
+        data = self._read_blob(entry.digest, entry.size, f"the manifest of {entry.ref}", MAX_JSON_BLOB)
         try:
             return parse_manifest(data)
         except ValueError as exc:
@@ -144,7 +149,7 @@ class LocalStore:
 
     def manifest_bytes(self, entry: StoreEntry) -> bytes:
         """The exact, digest-checked manifest bytes of `entry` (what a push sends); raises `StoreError`."""
-        return self._read_blob(entry.digest, entry.size, f"the manifest of {entry.ref}")
+        return self._read_blob(entry.digest, entry.size, f"the manifest of {entry.ref}", MAX_JSON_BLOB)
 
     def has_blob(self, digest: str, size: int) -> bool:
         """True when the store holds blob `digest` with exactly this size and content."""
@@ -162,7 +167,7 @@ class LocalStore:
                 f"{entry.ref} has no eBPF program layer "
                 f"(media type {mediatypes.PROGRAM} or title {mediatypes.PROGRAM_TITLE})"
             )
-        return self._read_blob(layer["digest"], layer["size"], f"the program of {entry.ref}")
+        return self._read_blob(layer["digest"], layer["size"], f"the program of {entry.ref}", MAX_OBJECT_SIZE)
 
     def check(self, *, repair: bool = False) -> StoreCheck:
         """Read every blob against its digest, find blobs stored names need that are missing, and
@@ -401,11 +406,14 @@ class LocalStore:
     def _read_index(self) -> dict[str, Any] | None:
         """The checked index, or None when there is none yet. Raises `StoreError`."""
         try:
-            data = self.index_path.read_bytes()
+            data = read_bounded(self.index_path, MAX_INDEX)
         except FileNotFoundError:
             return None
         except NotADirectoryError:
             raise self._not_a_directory() from None
+        except FileTooLarge as exc:
+            raise self._corrupted(f"it is {exc.size} bytes, more than bee's limit of {MAX_INDEX >> 20} MiB "
+                                  "for an index") from None
         except OSError as exc:
             raise StoreError(f"cannot read the local store index {self.index_path}: {exc.strerror}") from None
         try:
@@ -422,10 +430,12 @@ class LocalStore:
 
         self.blobs_dir.mkdir(parents=True, exist_ok=True)
         try:
-            data = self.layout_path.read_bytes()
+            data = read_bounded(self.layout_path, MAX_LAYOUT)
         except FileNotFoundError:
             atomic_write(self.layout_path, gojson.dumps({"imageLayoutVersion": mediatypes.LAYOUT_VERSION}))
             return
+        except FileTooLarge:
+            data = b""
         try:
             version = json.loads(data).get("imageLayoutVersion")
         except (ValueError, AttributeError, RecursionError):
@@ -443,24 +453,31 @@ class LocalStore:
         return self.blobs_dir / match.group(1)
 
     def _has_blob(self, digest: str, size: int) -> bool:
-        """True when the blob exists with exactly this size and digest."""
+        """True when the blob exists with exactly this size and digest (hashed in chunks: any size)."""
+        path = self._blob_path(digest)
         try:
-            data = self._blob_path(digest).read_bytes()
+            return os.stat(path).st_size == size and _file_digest(path) == digest
         except OSError:
             return False
-        return len(data) == size and sha256_digest(data) == digest
 
     def _put_blob(self, digest: str, data: bytes) -> None:
         if not self._has_blob(digest, len(data)):
             atomic_write(self._blob_path(digest), data, mode=0o444)
 
-    def _read_blob(self, digest: str, size: int, what: str) -> bytes:
+    def _read_blob(self, digest: str, size: int, what: str, limit: int) -> bytes:
+        """Blob `digest`, checked against `size` and its digest; refused before reading when `size` (what
+        the store's own records say) or the file is over `limit`. Raises `StoreError`."""
         path = self._blob_path(digest)
+        if size > limit:
+            raise StoreError(f"{what} is {size} bytes by the local store's records, more than bee's limit of "
+                             f"{limit >> 20} MiB: the store {self.root} is damaged; remove that name with `bee rm`")
         with self._reading():
             try:
-                data = path.read_bytes()
+                data = read_bounded(path, size)
             except FileNotFoundError:
                 raise StoreError(f"{what} ({digest}) is missing from the local store {self.root}") from None
+            except FileTooLarge:
+                data = b""  # not the size recorded: corrupted, said below
             except OSError as exc:
                 raise StoreError(f"cannot read {what} from the local store ({path}): {exc.strerror}") from None
         if len(data) != size or sha256_digest(data) != digest:
@@ -508,10 +525,11 @@ class LocalStore:
                 continue
             try:
                 with open(self.blobs_dir / match.group(1), "rb") as blob:
-                    if blob.read(1) != b"{":
-                        continue
-                    blob.seek(0)
-                    data = blob.read()
+                    data = blob.read(MAX_JSON_BLOB + 1)
+                if not data.startswith(b"{"):
+                    continue
+                if len(data) > MAX_JSON_BLOB:
+                    return  # not a manifest bee can read whole: keep everything rather than guess
             except FileNotFoundError:
                 continue
             except OSError:

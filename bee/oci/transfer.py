@@ -70,7 +70,8 @@ class TransferSettings(Protocol):
 
     @property
     def timeout(self) -> float:
-        """Seconds a registry may stay silent before the transfer fails."""
+        """Seconds one push, pull or login may take (plus time for its blobs), and the most a registry
+        may stay silent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +142,13 @@ def push(ref: str, settings: TransferSettings, *, progress: Progress | None = No
     entry = store.resolve(ref)
     manifest_bytes = store.manifest_bytes(entry)
     manifest = parse_manifest(manifest_bytes)
-    client = _client(reference, settings, "pull,push")
     uploaded = skipped = 0
-    with progress or Silent() as bars:
+    with _client(reference, settings, "pull,push") as client, progress or Silent() as bars:
         for desc in [manifest["config"], *manifest["layers"]]:
             digest, size = desc["digest"], desc["size"]
+            if size > MAX_BLOB_SIZE:
+                raise IntegrityError(f"blob {digest} of {ref} is {size} bytes by its manifest in the local store, "
+                                     f"more than bee's limit of {MAX_BLOB_SIZE >> 20} MiB")
             path = store.blob_path(digest)
             if not _file_matches(path, digest, size):
                 raise IntegrityError(f"blob {digest} of {ref} is missing or corrupted in the local store ({path})")
@@ -207,25 +210,25 @@ def pull(ref: str, settings: TransferSettings, *, progress: Progress | None = No
     `StoreError`.
     """
     reference = parse_reference(ref)
-    client = _client(reference, settings, "pull")
     store = LocalStore(settings.storage)
-    manifest_bytes, manifest, platform = _fetch_program_manifest(client, reference)
     blobs: dict[str, bytes] = {}
-    with progress or Silent() as bars:
-        for desc in [manifest["config"], *manifest["layers"]]:
-            digest, size = desc["digest"], desc["size"]
-            if not SHA256_PATTERN.fullmatch(digest):
-                raise UnsupportedArtifactError(f"blob {digest} of {ref} is not a sha256 digest; "
-                                               "bee's store holds sha256 digests only")
-            if size > MAX_BLOB_SIZE:
-                raise IntegrityError(f"blob {digest} of {ref} is {size} bytes, more than bee's limit of "
-                                     f"{MAX_BLOB_SIZE >> 20} MiB")
-            if digest in blobs or store.has_blob(digest, size):
-                continue
-            title = (desc.get("annotations") or {}).get(mediatypes.TITLE) or desc.get("mediaType", "blob")
-            task = bars.task(f"{_short(digest)} {title}", size)
-            blobs[digest] = client.fetch_blob(digest, size, task)
-            task.finish()
+    with _client(reference, settings, "pull") as client:
+        manifest_bytes, manifest, platform = _fetch_program_manifest(client, reference)
+        with progress or Silent() as bars:
+            for desc in [manifest["config"], *manifest["layers"]]:
+                digest, size = desc["digest"], desc["size"]
+                if not SHA256_PATTERN.fullmatch(digest):
+                    raise UnsupportedArtifactError(f"blob {digest} of {ref} is not a sha256 digest; "
+                                                   "bee's store holds sha256 digests only")
+                if size > MAX_BLOB_SIZE:
+                    raise IntegrityError(f"blob {digest} of {ref} is {size} bytes, more than bee's limit of "
+                                         f"{MAX_BLOB_SIZE >> 20} MiB")
+                if digest in blobs or store.has_blob(digest, size):
+                    continue
+                title = (desc.get("annotations") or {}).get(mediatypes.TITLE) or desc.get("mediaType", "blob")
+                task = bars.task(f"{_short(digest)} {title}", size)
+                blobs[digest] = client.fetch_blob(digest, size, task)
+                task.finish()
     return store.import_manifest(ref, manifest_bytes, blobs, platform or Platform.host())
 
 
@@ -244,8 +247,8 @@ def login(server: str, username: str, password: str, settings: TransferSettings)
         raise UsageError(f"{server!r} is not a registry host name (such as ghcr.io or localhost:5000)")
     endpoint = Endpoint.of(host, "", plain_http=settings.plain_http, insecure=settings.insecure)
     given = CredentialLookup(Credentials(username, password, LOGIN_SOURCE))
-    client = RegistryClient(endpoint, subject=host, scope_actions=None, credentials=lambda: given,
-                            timeout=settings.timeout)
-    client.ping()
+    with RegistryClient(endpoint, subject=host, scope_actions=None, credentials=lambda: given,
+                        timeout=settings.timeout) as client:
+        client.ping()
     return save_login(settings.config_dir, server, username, password)
 

@@ -31,7 +31,11 @@ class Misbehaving:
 
     "redirect": every GET, HEAD or POST redirects to itself; "short": a manifest announced as 1000 bytes,
     18 sent, then the connection closed; "huge": an error answer of 2 MiB; "deep": a manifest of 100,000
-    nested arrays; "stall": a valid manifest whose program blob sends 10 of its 1000 bytes, then nothing.
+    nested arrays; "stall": a valid manifest whose program blob sends 10 of its 1000 bytes, then nothing;
+    "trickle-headers": an answer whose headers come one byte every 0.2 s, forever; "trickle-body": a manifest
+    announced as 1000 bytes whose body comes one byte every 0.2 s; "redirect-body": the manifest behind a
+    302 whose own body is 256 MiB (`redirect_body_sent` counts what of it got out), blobs served whole;
+    "offsite": Basic auth required, blobs redirected to `offsite_url` (another server).
     """
 
     def __init__(self, mode: str) -> None:
@@ -42,6 +46,10 @@ class Misbehaving:
                     + b'","size":2},"layers":[{"mediaType":"' + mediatypes.PROGRAM.encode() + b'","digest":"'
                     + self.blob.encode() + b'","size":1000}]}')
         release = self.release = threading.Event()
+        self.redirect_body_sent = 0
+        self.offsite_url = ""
+        self.requests: list[tuple[str, dict[str, str]]] = []  # (path, headers) of every GET and HEAD
+        server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -58,9 +66,45 @@ class Misbehaving:
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
+            def _trickle(self, data: bytes) -> None:
+                for byte in data:
+                    if release.wait(0.2):
+                        return
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:
+                        return
+
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                if self.path == "/v2/":
+                server.requests.append((self.path, dict(self.headers)))
+                if mode == "offsite" and self.headers.get("Authorization") != "Basic dTpw":  # u:p
+                    self._send(401, b"{}", {"WWW-Authenticate": 'Basic realm="test"'})
+                elif self.path == "/v2/":
                     self._send(200, b"{}")
+                elif mode == "trickle-headers":
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    self._trickle(b"X-Slow: " + b"z" * 10_000)
+                elif mode == "trickle-body" and "/manifests/" in self.path:
+                    self.send_response(200)
+                    self.send_header("Content-Type", MANIFEST)
+                    self.send_header("Content-Length", "1000")
+                    self.end_headers()
+                    self._trickle(b" " * 1000)
+                elif mode == "redirect-body" and self.path.endswith("/manifests/v1"):
+                    self.send_response(302)
+                    self.send_header("Location", self.path.replace("/v1", "/final"))
+                    self.send_header("Content-Length", str(256 << 20))
+                    self.end_headers()
+                    block = b"r" * (1 << 16)
+                    try:
+                        for _ in range((256 << 20) // len(block)):
+                            self.wfile.write(block)
+                            server.redirect_body_sent += len(block)
+                    except OSError:
+                        self.close_connection = True
+                elif mode == "offsite" and "/blobs/" in self.path:
+                    self._send(307, b"", {"Location": server.offsite_url + self.path})
                 elif mode == "redirect":
                     self._send(302, b"", {"Location": self.path})
                 elif mode == "short":
@@ -80,6 +124,8 @@ class Misbehaving:
                     self._send(200, manifest, {"Content-Type": MANIFEST})
                 elif self.path.endswith(sha256_digest(config)):
                     self._send(200, config)
+                elif mode != "stall":
+                    self._send(200, b"x" * 1000)
                 else:  # stall: 10 of the 1000 bytes the descriptor announces, then silence
                     self.send_response(200)
                     self.send_header("Content-Length", "1000")
@@ -245,6 +291,47 @@ def test_stalled_blob_download(beecli, misbehaving, store_snapshot) -> None:
                           f"{server.host}/stall/tiny:v1 from {server.host} stalled: no data for 1 s after 10 of "
                           "1000 bytes")
     assert store_snapshot() == before
+
+
+def test_headers_that_trickle_end_at_the_deadline(beecli, misbehaving, store_snapshot) -> None:
+    """A registry that sends a byte every 0.2 s is never silent for --timeout, yet the pull ends at the deadline."""
+    server = misbehaving("trickle-headers")
+    before = store_snapshot()
+    proc = beecli("--plain-http", "--timeout", "2", "pull", f"{server.host}/drip/tiny:v1", timeout=60)
+    assert proc.returncode == 1
+    assert_one_line_error(proc, f"{server.host} did not finish answering GET http://{server.host}/v2/drip/tiny/"
+                          "manifests/v1 within 2 s", "allow longer with --timeout (or BEE_TIMEOUT)")
+    assert store_snapshot() == before
+
+
+def test_a_manifest_that_trickles_ends_at_the_deadline(beecli, misbehaving, store_snapshot) -> None:
+    server = misbehaving("trickle-body")
+    before = store_snapshot()
+    proc = beecli("--plain-http", "--timeout", "2", "pull", f"{server.host}/drip/tiny:v1", timeout=60)
+    assert proc.returncode == 1
+    assert_one_line_error(proc, f"{server.host} did not finish answering GET", "bytes of the manifest of "
+                          f"{server.host}/drip/tiny:v1) within 2 s")
+    assert store_snapshot() == before
+
+
+def test_a_redirect_body_is_never_read(beecli, misbehaving, store_dir: Path) -> None:
+    """requests reads a redirect's whole body before following it; bee closes it unread (any size)."""
+    server = misbehaving("redirect-body")
+    proc = beecli("--plain-http", "pull", f"{server.host}/moved/tiny:v1", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert server.redirect_body_sent < 128 << 20  # what socket buffers took before the close, not 256 MiB
+    assert (store_dir / "blobs" / "sha256" / server.blob.split(":")[1]).read_bytes() == b"x" * 1000
+
+
+def test_credentials_stay_with_the_registry_on_a_redirect_elsewhere(beecli, misbehaving) -> None:
+    """Storage behind a registry (S3, a CDN) gets no Authorization header: it would refuse a foreign one."""
+    registry, storage = misbehaving("offsite"), misbehaving("recording")
+    registry.offsite_url = f"http://{storage.host}"
+    proc = beecli("--plain-http", "-u", "u", "-p", "p", "pull", f"{registry.host}/off/tiny:v1")
+    assert proc.returncode == 0, proc.stderr
+    blob_requests = [headers for path, headers in storage.requests if "/blobs/" in path]
+    assert len(blob_requests) == 2  # the config and the program, each once
+    assert all("Authorization" not in headers for headers in blob_requests)
 
 
 def test_plain_http_registry_without_the_flag(beecli, registry_plain, store_snapshot) -> None:

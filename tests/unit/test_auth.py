@@ -18,6 +18,7 @@ from bee.oci.auth import (
     login_key,
     merge_scopes,
     parse_www_authenticate,
+    read_config,
     save_login,
     server_host,
 )
@@ -199,3 +200,13 @@ def test_save_login_refuses_to_overwrite_a_corrupt_file(tmp_path: Path) -> None:
     with pytest.raises(CredentialsError, match="not valid JSON"):
         save_login(tmp_path, "ghcr.io", "me", "pw")
     assert (tmp_path / "config.json").read_text() == "{oops"
+
+
+def test_a_credentials_file_over_the_limit_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bee.oci.auth.MAX_CONFIG_SIZE", 1 << 20)  # the real limit is 16 MiB
+    path = tmp_path / "config.json"
+    with open(path, "wb") as file:
+        file.truncate((1 << 20) + 1)
+    with pytest.raises(CredentialsError, match=r"config.json is 1048577 bytes, more than bee's limit of 1 MiB for "
+                                               r"one: fix or remove it"):
+        read_config(path)

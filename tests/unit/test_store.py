@@ -631,3 +631,49 @@ def test_importing_the_store_stays_light():
     code = "import sys, bee.oci.store; print(sorted(m for m in ('rich', 'docker', 'requests') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# -- sizes are bounded before anything is read -----------------------------------------------
+
+
+def test_an_index_over_the_limit_is_refused_unread(fixture_copy: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("bee.oci.store.MAX_INDEX", 1024)  # the real limit (64 MiB) with a file of 1 KiB + 1
+    index_path = fixture_copy / "index.json"
+    index_path.write_bytes(b" " * 1025)
+    with pytest.raises(StoreError, match=r"is corrupted: it is 1025 bytes, more than bee's limit of 0 MiB"):
+        LocalStore(fixture_copy).entries()
+
+
+def test_a_program_recorded_over_the_limit_is_refused_before_reading(fixture_copy: Path):
+    """A manifest that says its program is 3 GiB (and a sparse blob that is) costs no memory: refused by size."""
+    store = LocalStore(fixture_copy)
+    huge = 3 << 30
+    blob = fixture_copy / "blobs" / "sha256" / PROGRAM_HEX
+    blob.chmod(0o644)
+    with open(blob, "r+b") as file:
+        file.truncate(huge)
+    data = json.dumps({"schemaVersion": 2, "config": {"mediaType": mediatypes.CONFIG, "digest": CONFIG_DIGEST,
+                                                      "size": 2},
+                       "layers": [{"mediaType": mediatypes.PROGRAM, "digest": f"sha256:{PROGRAM_HEX}",
+                                   "size": huge}]}).encode()
+    digest = sha256_digest(data)
+    (fixture_copy / "blobs" / "sha256" / digest.split(":")[1]).write_bytes(data)
+    index_path = fixture_copy / "index.json"
+    index = json.loads(index_path.read_bytes())
+    index["manifests"][1].update(digest=digest, size=len(data))  # my_probe:v1 now names that manifest
+    index_path.write_text(json.dumps(index))
+    entry = store.resolve("my_probe:v1")
+    with pytest.raises(StoreError, match=r"the program of my_probe:v1 is 3221225472 bytes by the local store's "
+                                         r"records, more than bee's limit of 64 MiB"):
+        store.program_bytes(entry)
+
+
+def test_a_blob_larger_than_recorded_is_corrupt_not_read(fixture_copy: Path):
+    store = LocalStore(fixture_copy)
+    entry = store.resolve("my_probe:v1")
+    blob = fixture_copy / "blobs" / "sha256" / PROGRAM_HEX
+    blob.chmod(0o644)
+    with open(blob, "r+b") as file:
+        file.truncate(1 << 30)  # sparse: 1 GiB that would be read whole before
+    with pytest.raises(StoreError, match="program of my_probe:v1 in the local store is corrupted"):
+        store.program_bytes(entry)

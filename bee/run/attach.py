@@ -80,21 +80,35 @@ def attach_all(obj: BpfObject, spec: ObjectSpec, iface: str | None) -> list[Hook
     return hooks
 
 
-def pin_all(obj: BpfObject, maps_dir: Path | None, programs_dir: Path | None) -> None:
+class PinSet:
+    """The pins one `pin_all` made and the directories it created, to be undone by `undo()` (idempotent)."""
+
+    def __init__(self) -> None:
+        self.pinned: list[tuple[Map | Program, str]] = []
+        self.made: list[Path] = []
+
+    def undo(self) -> None:
+        """Remove the pins, then the directories made (deepest first) if empty."""
+        pinned, made, self.pinned, self.made = self.pinned, self.made, [], []
+        _unpin(pinned, made)
+
+
+def pin_all(obj: BpfObject, maps_dir: Path | None, programs_dir: Path | None) -> PinSet:
     """Pin the object's maps under `maps_dir` and its programs under `programs_dir` (each when given),
     mounting bpffs at /sys/fs/bpf first if needed; internal maps (.rodata, .bss) are not pinned.
     RunError when a directory cannot be made; the libbpf error when a pin fails. All or nothing: on a
-    failure the pins this call made are removed, and so are the directories it created (when empty)."""
-    pinned: list[tuple[Map | Program, str]] = []
-    made: list[Path] = []
+    failure the pins this call made are removed, and so are the directories it created (when empty).
+    Returns what it made, for a run that fails later to undo."""
+    pins = PinSet()
     try:
         if maps_dir is not None:
-            _pin(maps_dir, obj.maps, ("map", "--pin-maps"), pinned, made)
+            _pin(maps_dir, obj.maps, ("map", "--pin-maps"), pins.pinned, pins.made)
         if programs_dir is not None:
-            _pin(programs_dir, obj.programs, ("program", "--pin-progs"), pinned, made)
+            _pin(programs_dir, obj.programs, ("program", "--pin-progs"), pins.pinned, pins.made)
     except BaseException:
-        _unpin(pinned, made)
+        pins.undo()
         raise
+    return pins
 
 
 def _pin(directory: Path, items: Mapping[str, Map] | Mapping[str, Program], what: tuple[str, str],

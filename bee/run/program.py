@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 
 from bee.records import Record
-from bee.run.attach import Hook, attach_all, pin_all
+from bee.run.attach import Hook, PinSet, attach_all, pin_all
 from bee.run.load import Loading
 from bee.run.outputs.factory import ProgramOutputs, Sinks, make_outputs
 from bee.run.outputs.hashmap import HashOutput
@@ -51,6 +51,7 @@ class ProgramRun:
         self.hooks: list[Hook] = []
         self.ring: RingBuffer | None = None  # over its tracked ring buffers, once attached
         self.hash_maps: list[tuple[Map, HashOutput]] = []  # its tracked hash maps, once attached
+        self.pinned = PinSet()  # what `attach()` pinned; `unpin()` undoes it when the run fails at its start
         self._loading: Loading | None = None
         self._obj: BpfObject | None = None
         self._closing = threading.Lock()  # `_obj` is let go under it: `run_stats()` never reads a closed object
@@ -76,15 +77,24 @@ class ProgramRun:
 
     def attach(self) -> None:
         """Wait for the load, attach every program, pin, and make the ring buffer over the tracked ring
-        buffers. Raises the load's and attach's errors; whatever was made stays for `close()`."""
+        buffers. Raises the load's and attach's errors; the pins made are removed on such an error, whatever
+        else was made stays for `close()`."""
         if self._loading is None:
             raise RuntimeError("start_loading() must come first")
         obj = self._obj = self._loading.result()
         self.hooks = attach_all(obj, self.prepared.spec, self.prepared.iface)
-        pin_all(obj, self.pins.maps, self.pins.programs)
-        self.hash_maps = [(obj.map(name), out) for name, out in self.outputs.hash]
-        handlers: dict[str | Map, Handler] = {name: out for name, out in self.outputs.ring.items()}
-        self.ring = obj.ring_buffer(handlers) if handlers else None
+        self.pinned = pin_all(obj, self.pins.maps, self.pins.programs)
+        try:
+            self.hash_maps = [(obj.map(name), out) for name, out in self.outputs.hash]
+            handlers: dict[str | Map, Handler] = {name: out for name, out in self.outputs.ring.items()}
+            self.ring = obj.ring_buffer(handlers) if handlers else None
+        except BaseException:
+            self.unpin()
+            raise
+
+    def unpin(self) -> None:
+        """Remove the pins `attach()` made (a run that failed at its start leaves none); idempotent."""
+        self.pinned.undo()
 
     def run_stats(self) -> dict[str, RunStats]:
         """What the kernel counted of each of its loaded BPF programs (by function) while its run-time

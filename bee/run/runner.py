@@ -212,7 +212,12 @@ class Runner:
         with contextlib.ExitStack() as stack:
             for program in programs:
                 stack.callback(program.close)
-            programs = attach_all(lineup, programs)
+            try:
+                programs = attach_all(lineup, programs)
+            except BaseException:  # the run fails at its start: the programs attached first leave no pins
+                for program in programs:
+                    program.unpin()
+                raise
             lineup.tolerant = True  # from here on a program that fails leaves the others running
             loop = self._loop = RingLoop([p.ring for p in programs if p.ring is not None], self._stop, registry)
             poller = HashPoller([m for p in programs for m in p.hash_maps], self.settings.poll_interval,

@@ -117,3 +117,15 @@ def test_a_write_error_is_said_once_and_ends_the_run(root: None, store_dir: Path
     assert lines == ["Error: cannot write events to standard output: No space left on device; the run ended "
                      "(1 event not written)"], lines
     _assert_detached(mine)
+
+
+def test_a_failed_start_of_several_programs_leaves_none_of_their_pins(bee, object_file, pins: Path) -> None:
+    """With --fail-fast, the second program's pin failure ends the run: the first program's pins go too."""
+    _pin_placeholder(pins / "maps" / "tui_flood" / "counter_sent")  # run_types is attached and pinned first
+    before = bpf_prog_ids("on_exec")
+    proc = bee("run", object_file("run_types"), object_file("tui_flood"), "--fail-fast", "--no-tty", "--prom-port",
+               "0", "--pin-maps", str(pins / "maps"))
+    assert proc.returncode == 1
+    assert_one_line_error(proc, "counter_sent", str(pins / "maps" / "tui_flood" / "counter_sent"))
+    assert _everything_under(pins) == {"maps", "maps/tui_flood", "maps/tui_flood/counter_sent"}  # only ours
+    assert bpf_prog_ids("on_exec") <= before

@@ -19,8 +19,8 @@ from typing import Any
 
 import bee
 from bee.compile import headers
-from bee.compile.compiler import check_output, make_output_dir
-from bee.errors import BuildError, InputFileError
+from bee.compile.compiler import check_c_source, check_output, make_output_dir
+from bee.errors import BuildError
 from bee.extras import require
 
 BUILDER_REPOSITORY = "bee-builder"
@@ -134,8 +134,7 @@ def compile_in_container(source: Path, output: Path, *, image: str, builder: str
 
     require("docker", "building in a container", instead="build with --local")
     source, output = Path(source).absolute(), Path(output).absolute()
-    if not source.is_file():
-        raise InputFileError(f"input file {source} does not exist")
+    check_c_source(source)  # the same refusals as a local build, before Docker is asked for anything
     check_output(source, output)
     make_output_dir(output)
     if not os.access(output.parent, os.W_OK):

@@ -79,6 +79,32 @@ def test_compiler_errors_come_back_verbatim(bee, docker_client, tmp_path: Path) 
     assert not list(tmp_path.glob("*.o")) and not list(tmp_path.glob(".*.tmp"))
 
 
+@pytest.mark.parametrize("case", ["onto the input", "through a symlink", "under a file", "an object as input"])
+def test_container_builds_refuse_what_local_builds_refuse(bee, docker_client, tmp_path: Path, case: str) -> None:
+    """The output and input checks of `--local` hold in the container too, before any container starts."""
+    source = tmp_path / "hello.c"
+    shutil.copy(DATA / "src" / "hello.c", source)
+    link = tmp_path / "link.o"
+    link.symlink_to(source)
+    obj = tmp_path / "hello.o"
+    obj.write_bytes(b"\x7fELF" + b"\0" * 60)
+    args, status, words = {
+        "onto the input": ([str(source), "-o", str(source)], 2, f"the output file {source} is the input file"),
+        "through a symlink": ([str(source), "-o", str(link)], 2, f"the output file {link} is a symbolic link"),
+        "under a file": ([str(source), "-o", str(source / "x.o")], 2, f"{source} is a file, not a directory"),
+        "an object as input": ([str(obj), "-o", str(tmp_path / "y.o")], 1,
+                               f"input file {obj} is already a compiled object (ELF), not C source"),
+    }[case]
+    before = {p.name: p.read_bytes() for p in (source, obj)}
+    containers = _bee_containers(docker_client)
+    proc = bee("build", *args, "--binary-only", timeout=900)
+    assert proc.returncode == status
+    assert_one_line_error(proc, words)
+    assert {p.name: p.read_bytes() for p in (source, obj)} == before and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hello.c", "hello.o", "link.o"]  # no output, no .tmp
+    assert _bee_containers(docker_client) == containers
+
+
 def test_a_missing_builder_image_is_built(bee, docker_client, tmp_path: Path) -> None:
     image = f"bee-builder:missing-{os.getpid()}"
     try:

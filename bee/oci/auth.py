@@ -13,7 +13,6 @@ Helpers are `docker-credential-<name> get` programs: the server on stdin, JSON o
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
 import re
@@ -271,7 +270,7 @@ def _from_auths_entry(entry: object, source: str) -> Credentials | None:
     if isinstance(encoded, str) and encoded:
         try:
             decoded = base64.b64decode(encoded, validate=False).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, or a non-ASCII string
             raise CredentialsError(f"the auth entry in {source} is not base64 of user:password") from None
         username, sep, password = decoded.partition(":")
         if not sep:

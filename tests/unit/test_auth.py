@@ -180,6 +180,16 @@ def test_broken_sources_are_skipped_with_a_note(places: dict[str, Path], monkeyp
     assert any("is not valid JSON" in note for note in lookup.notes)
 
 
+
+@pytest.mark.parametrize("auth", ["not base64!", "c\ua404", _b64("no colon"), base64.b64encode(b"\xff:x").decode()])
+def test_an_auth_entry_that_is_not_base64_of_user_password_is_skipped_with_a_note(
+        places: dict[str, Path], auth: str) -> None:
+    _write(places["bee"] / "config.json", {"auths": {"reg.example:5000": {"auth": auth}}})
+    _write(places["docker"] / "config.json", {"auths": {"reg.example:5000": {"auth": _b64("d:d")}}})
+    lookup = _find(places)
+    assert lookup.credentials.username == "d"
+    assert any("is not base64 of user:password" in note for note in lookup.notes)
+
 # -- saving -----------------------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from bee.decode.codegen import Generated, Leaf, Records, Rows, generate, generate_records, generate_rows
 from bee.decode.errors import DecodeError
+from bee.decode.grouping import Grouping, compile_grouping
 from bee.decode.layout import LayoutCompiler
 from bee.decode.values import Value
 from bee.elf.btf import Btf
@@ -34,6 +35,7 @@ class Decoder(Record):
     or `any`; `compile_rows(template, args, scope)` makes the `generate_rows` function of
     these fields (samples → formatted lines, for the event log), `compile_records` the
     `generate_records` one (ring-buffer records read in place → lines; None when it cannot).
+    `compile_grouping(value_field)` makes the `bee.decode.grouping` of these events (None when it cannot).
     """
 
     type_name: str
@@ -47,8 +49,10 @@ class Decoder(Record):
     kinds: tuple[str, ...] = ()
     compile_rows: Callable[[str, tuple[str, ...], dict[str, Any]], Rows] | None = None
     compile_records: Callable[[str, tuple[str, ...], dict[str, Any]], Records | None] | None = None
+    compile_grouping: Callable[[str | None], Grouping | None] | None = None
 
-    _hidden: ClassVar[tuple[str, ...]] = ("formats", "source", "kinds", "compile_rows", "compile_records")
+    _hidden: ClassVar[tuple[str, ...]] = ("formats", "source", "kinds", "compile_rows", "compile_records",
+                                          "compile_grouping")
 
     __eq__ = object.__eq__  # compiled functions: two decoders are equal only when they are the same one
     __hash__ = object.__hash__
@@ -93,9 +97,13 @@ def compile_decoder(btf: Btf, type_id: int, *, endian: str = "little") -> Decode
         return generate_records(leaves, endian=endian, what=type_name, size=size, namespace=compiler.namespace,
                                 template=template, args=args, scope=scope)
 
+    def grouping(value_field: str | None) -> Grouping | None:
+        return compile_grouping(leaves, value_field=value_field, endian=endian, size=size,
+                                namespace=compiler.namespace, what=type_name)
+
     generated = build(False)
     decode_scalar = build(True).function if scalar else _not_scalar(type_name)
     return Decoder(type_name=type_name, size=size, fields=tuple(leaf.name for leaf in leaves), scalar=scalar,
                    decode=generated.function, decode_scalar=decode_scalar, formats=generated.formats,
                    source=generated.source, kinds=tuple(leaf.kind for leaf in leaves), compile_rows=compile_rows,
-                   compile_records=compile_records)
+                   compile_records=compile_records, compile_grouping=grouping)

@@ -237,6 +237,9 @@ class BoundHistogram:
     def observe(self, labels: Labels, value: float) -> None:
         self.family.observe(labels + self.suffix, value)
 
+    def observe_many(self, labels: Labels, values: Iterable[float]) -> None:
+        self.family.observe_many(labels + self.suffix, values)
+
     def retain(self, live: LabelSet) -> None:
         self.family.retain({labels + self.suffix for labels in live}, self.suffix)
 

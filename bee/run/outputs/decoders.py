@@ -29,6 +29,7 @@ class RecordDecoder(RecordBase):
     kinds: tuple[str, ...] = ()  # per field: the type its value always has, or `any`
     compile_rows: Callable[[str, tuple[str, ...], dict], Any] | None = None  # see Decoder.compile_rows
     compile_records: Callable[[str, tuple[str, ...], dict], Any] | None = None  # see Decoder.compile_records
+    compile_grouping: Callable[[str | None], Any] | None = None  # see Decoder.compile_grouping
 
 
 def record_decoder(btf: Btf, type_id: int, fallback_name: str, endian: str) -> RecordDecoder:
@@ -41,9 +42,9 @@ def record_decoder(btf: Btf, type_id: int, fallback_name: str, endian: str) -> R
         same = decoder.fields == (fallback_name,)
         return RecordDecoder((fallback_name,), decoder.size, lambda data: {fallback_name: scalar(data)},
                              decoder.kinds, decoder.compile_rows if same else None,
-                             decoder.compile_records if same else None)
+                             decoder.compile_records if same else None, decoder.compile_grouping if same else None)
     return RecordDecoder(tuple(decoder.fields), decoder.size, decoder.decode, decoder.kinds, decoder.compile_rows,
-                         decoder.compile_records)
+                         decoder.compile_records, decoder.compile_grouping)
 
 
 def labels_of(record: Record, names: tuple[str, ...]) -> tuple[str, ...]:

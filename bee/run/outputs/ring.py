@@ -3,8 +3,10 @@
 They are called from the ring-buffer read (one thread) with the samples read at once
 (`handle_batch`, see bee.libbpf.ringbuf.BatchHandler). A `print_` ring buffer whose events only go
 to the event log (no filter, no view) is decoded and formatted in one generated loop per batch,
-straight from the samples to the lines. `show` (the interactive view) gets each decoded event on the
-reader's thread, so it must only append to bounded buffers and return.
+straight from the samples to the lines. A `counter_` or `hist_` ring buffer without a view groups
+each batch by label bytes (`bee.decode.grouping`): one decode per distinct label set, one counter
+increment or one `observe_many` per group. `show` (the interactive view) gets each decoded event on
+the reader's thread, so it must only append to bounded buffers and return.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from bee.decode.grouping import Grouping
 from bee.elf.maps import MapSpec
 from bee.run.errors import RunSetupError
 from bee.run.outputs.decoders import Record, RecordDecoder, ShowEvent, labels_of
@@ -121,29 +124,89 @@ class RingPrint(RingOutput):
             self.log.emit(self.channel, record)
 
 
-class RingCounter(RingOutput):
+#: Label sets remembered per grouped output (raw key → labels); past this the memory starts again.
+MAX_REMEMBERED_LABELS = 4096
+
+
+class _Grouped(RingOutput):
+    """A ring output whose batches are grouped by label bytes when it has no view (module docstring);
+    `label_names` are the fields its labels come from, `value_field` the one it observes (None: counts)."""
+
+    def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry | ProgramMetrics,
+                 show: ShowEvent | None, label_names: tuple[str, ...], value_field: str | None) -> None:
+        super().__init__(spec, decoder, registry, show)
+        self.label_names = label_names
+        compile_grouping = decoder.compile_grouping
+        self.grouping: Grouping | None = (compile_grouping(value_field) if show is None and compile_grouping
+                                          else None)
+        self._labels: dict[Any, tuple[str, ...]] = {}
+
+    def handle_batch(self, samples: list[bytes]) -> None:
+        if self.grouping is None:
+            super().handle_batch(samples)
+            return
+        groups, short = self.grouping.samples(samples)
+        self.events += len(samples)
+        self.errors += short
+        self.add_groups(groups)
+
+    def record_reader(self) -> tuple[int, Callable[[memoryview], int]] | None:
+        """(sample size, reader) for reading this map's records in place (bee.libbpf.ringbuf), or None."""
+        grouping = self.grouping
+        if grouping is None or grouping.records is None:
+            return None
+        group_records = grouping.records
+
+        def read_records(region: memoryview) -> int:
+            groups, count = group_records(region)
+            self.events += count
+            self.add_groups(groups)
+            return count
+
+        return grouping.size, read_records
+
+    def labels_of_key(self, key: Any) -> tuple[str, ...]:
+        """The labels of the events grouped under `key`: one event rebuilt from it and decoded (remembered)."""
+        labels = self._labels.get(key)
+        if labels is None:
+            if len(self._labels) >= MAX_REMEMBERED_LABELS:
+                self._labels.clear()
+            record = self.decoder.decode(self.grouping.sample_of(key))  # type: ignore[union-attr]
+            labels = self._labels[key] = labels_of(record, self.label_names)
+        return labels
+
+    def add_groups(self, groups: dict[Any, Any]) -> None:
+        raise NotImplementedError
+
+
+class RingCounter(_Grouped):
     """`counter_` ring buffer: +1 per event, labels = every event field."""
 
     def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry | ProgramMetrics,
                  show: ShowEvent | None = None) -> None:
-        super().__init__(spec, decoder, registry, show)
+        super().__init__(spec, decoder, registry, show, decoder.fields, None)
         self.counter = registry.counter(spec.name, decoder.fields, map_type=spec.type_name)
 
     def handle(self, record: Record) -> None:
         self.counter.inc(labels_of(record, self.decoder.fields))
 
+    def add_groups(self, groups: dict[Any, int]) -> None:
+        inc, labels_of_key = self.counter.inc, self.labels_of_key
+        for key, count in groups.items():
+            inc(labels_of_key(key), count)
 
-class RingHistogram(RingOutput):
+
+class RingHistogram(_Grouped):
     """`hist_` ring buffer: observe field `value_key` (default `le`), labels = the other fields."""
 
     def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry | ProgramMetrics,
                  value_key: str, buckets: tuple[float, ...] | None, show: ShowEvent | None = None) -> None:
-        super().__init__(spec, decoder, registry, show)
         if value_key not in decoder.fields:
             raise RunSetupError(f"map {spec.name}: its event has no field {value_key!r} to observe; "
                                 f"name one with -k {spec.name},FIELD (fields: {', '.join(decoder.fields)})")
+        super().__init__(spec, decoder, registry, show, tuple(f for f in decoder.fields if f != value_key),
+                         value_key)
         self.value_key = value_key
-        self.label_names = tuple(f for f in decoder.fields if f != value_key)
         kwargs = {"buckets": buckets} if buckets else {}
         self.histogram = registry.histogram(spec.name, self.label_names, map_type=spec.type_name, **kwargs)
 
@@ -153,3 +216,8 @@ class RingHistogram(RingOutput):
             self.histogram.observe(labels_of(record, self.label_names), value)
         else:
             self.errors += 1
+
+    def add_groups(self, groups: dict[Any, list[float]]) -> None:
+        observe_many, labels_of_key = self.histogram.observe_many, self.labels_of_key
+        for key, values in groups.items():
+            observe_many(labels_of_key(key), values)

@@ -35,6 +35,13 @@ log = get_logger("bee.run")
 #: Longest wait of a ring-buffer poll: how late a stop without `wake()` is seen, and how often
 #: events submitted without a wake-up (BPF_RB_NO_WAKEUP) are read.
 POLL_TIMEOUT_MS = 100
+#: A read that found fewer events than this is followed by a pause of `BATCH_PAUSE_S` before the next
+#: one. What it buys: under a fast producer, the kernel wakes the reader once the ring was empty, so
+#: without a pause every wake-up reads a handful of events and the per-read cost (the wake-up, the
+#: epoll call, the read set-up) is paid every few events, by bee and by the producer's CPU that sends
+#: the wake-up; after a pause one read takes hundreds of events. Events wait at most that long more.
+SMALL_BATCH = 256
+BATCH_PAUSE_S = 0.002
 
 
 class HashPoller:
@@ -156,16 +163,22 @@ class RingLoop:
             self._stop.wait(POLL_TIMEOUT_MS / 1000)
         elif self._epoll is None:
             ring = self._rings[0]
-            if ring.poll(POLL_TIMEOUT_MS) == 0:
+            handled = ring.poll(POLL_TIMEOUT_MS)
+            if handled == 0:
                 ring.consume()  # nothing woke us: read what programs submitted with BPF_RB_NO_WAKEUP
+            elif handled < SMALL_BATCH:
+                self._stop.wait(BATCH_PAUSE_S)
         else:
             ready = {fd for fd, _ in self._epoll.poll(POLL_TIMEOUT_MS / 1000)}
             if self._wake_fd in ready:
                 with contextlib.suppress(BlockingIOError):
                     os.eventfd_read(self._wake_fd)
+            handled = 0
             for ring in self._rings:  # on a timeout every ring is read: BPF_RB_NO_WAKEUP submissions
                 if not ready or ring.epoll_fd in ready:
-                    ring.consume()
+                    handled += ring.consume()
+            if 0 < handled < SMALL_BATCH:
+                self._stop.wait(BATCH_PAUSE_S)
 
     def _close(self) -> None:
         with self._fd_lock:

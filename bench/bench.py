@@ -127,6 +127,8 @@ def make_tools(setup: Setup, names: list[str], bee_nocache: bool, others: list[s
         "bee-nopyc": Tool("bee-nopyc", bee_argv, env_bee_cold, True,
                           "PYTHONDONTWRITEBYTECODE=1"
                           + ("" if cached else ", bee's own modules compiled at every start")),
+        "bee-text": Tool("bee-text", [("text" if arg == "json" else arg) for arg in bee_argv], env_bee, True,
+                         "bytecode cached, event lines in text"),
         "opensnoop": Tool("opensnoop", [shutil.which("opensnoop") or "/usr/sbin/opensnoop"], {},
                           note="libbpf-tools, perf buffer 64 pages/CPU"),
         "bpftrace": Tool("bpftrace", [shutil.which("bpftrace") or "bpftrace", "-e", BPFTRACE_SCRIPT], {},
@@ -333,6 +335,15 @@ def proc_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_mib(pid: int) -> float | None:
+    """The largest resident set of `pid` so far (VmHWM), in MiB."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
 def cpu_times() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -431,8 +442,10 @@ def flood_run(setup: Setup, tool: Tool, events: int, rate: int, keep: bool) -> d
         after = scrape(url)
         cpu_after = proc_cpu_seconds(proc.pid)
         machine_after, producer_after = cpu_times(), children_cpu()
+        result["peak_rss_mib"] = peak_rss_mib(proc.pid)
         if cpu_before is not None and cpu_after is not None:
             result["tool_cpu_s"] = round(cpu_after - cpu_before, 2)
+            result["cpu_us_per_event"] = round((cpu_after - cpu_before) / max(1, produced) * 1e6, 2)
             # CPUs busy meanwhile (machine-wide), and how much of that was neither the tool nor the producer:
             # other jobs on the machine (the BPF programs run inside the producer's syscalls, in its time).
             wall = (machine_after[1] - machine_before[1]) / (os.cpu_count() or 1)
@@ -556,8 +569,9 @@ def report(data: dict[str, Any]) -> str:
     if data.get("flood"):
         lines += [f"## Flood: {data['events']:,} failed openat(2) calls per run (median [min–max] of runs)", "",
                   "| tool | asked rate/s | produced/s | delivered | missing | lost (tool's count) | "
-                  "bee read | tool CPU s | other jobs (CPUs busy, ±0.3) | drain s | runs |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "bee read | tool CPU s | CPU µs/event | peak RSS MiB | other jobs (CPUs busy, ±0.3) | drain s | "
+                  "runs |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
         for r in data["flood"]:
             if "error" not in r:
@@ -582,6 +596,8 @@ def report(data: dict[str, Any]) -> str:
                           f" {span([r['missing'] for r in runs])} | {span(lost)} |"
                           f" {span([r['read'] for r in runs]) if 'read' in runs[0] else '–'} |"
                           f" {span([r.get('tool_cpu_s', 0) for r in runs], '{:.1f}')} |"
+                          f" {span([r.get('cpu_us_per_event', 0) for r in runs], '{:.2f}')} |"
+                          f" {span([r.get('peak_rss_mib') or 0 for r in runs], '{:.0f}')} |"
                           f" {span([max(0.0, r.get('other_busy_cpus', 0)) for r in runs], '{:.1f}')} |"
                           f" {span([r['drain_s'] for r in runs], '{:.1f}')} | {len(runs)} |")
         lines.append("")
@@ -613,8 +629,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tools", default="bee,opensnoop,bpftrace",
-                        help="comma-separated: bee, bee-nopyc, opensnoop, bpftrace, bpftrace-16M [%(default)s]")
-    parser.add_argument("--flood-tools", default="bee,opensnoop,bpftrace,bpftrace-16M",
+                        help="comma-separated: bee, bee-text, bee-nopyc, opensnoop, bpftrace, bpftrace-16M "
+                             "[%(default)s]")
+    parser.add_argument("--flood-tools", default="bee,bee-text,opensnoop,bpftrace,bpftrace-16M",
                         help="tools of the flood part [%(default)s]")
     parser.add_argument("--runs", type=int, default=15, help="starts per tool for the first event [%(default)s]")
     parser.add_argument("--flood-runs", type=int, default=3, help="floods per tool and rate [%(default)s]")

@@ -42,8 +42,8 @@ class MetricsRegistry:
 
     Thread-safe: families may be registered, updated and rendered from any thread.
     Self-metrics (plain Prometheus counters, `_total` in their names) for the runner to update:
-    `events_read` / `events_lost` / `ringbuf_full` / `map_read_errors` (label `map`) and
-    `ringbuf_poll_errors`.
+    `events_read` / `events_lost` / `ringbuf_full` / `map_read_errors` / `events_fallback` (label `map`)
+    and `ringbuf_poll_errors`.
     A labelled family shows no series until first touched: `inc((map,), 0)` makes one appear at 0.
     With `program_label` (a run of several programs) the families with label `map` have a second
     label, `program`, and the programs write through `ProgramMetrics`.
@@ -83,6 +83,15 @@ class MetricsRegistry:
         )
         self.map_read_errors = self.register(
             CounterFamily("bee_map_read_errors_total", "Failed reads of BPF hash maps, per map.", ("map",), extra)
+        )
+        self.events_fallback = self.register(
+            CounterFamily(
+                "bee_events_fallback_total",
+                "Events of a batch the batch path could not take, decoded one by one instead (the same "
+                "output, more CPU), per map; shown once it happens.",
+                ("map",),
+                extra,
+            )
         )
 
     def register(self, family: F, *, owner: str | None = None) -> F:
@@ -272,6 +281,7 @@ class ProgramMetrics:
         self.events_lost = self._bound(registry.events_lost)
         self.ringbuf_full = self._bound(registry.ringbuf_full)
         self.map_read_errors = self._bound(registry.map_read_errors)
+        self.events_fallback = self._bound(registry.events_fallback)
         self.ringbuf_poll_errors = registry.ringbuf_poll_errors
 
     def _bound(self, family: CounterFamily) -> CounterFamily | BoundCounter:

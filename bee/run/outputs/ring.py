@@ -5,7 +5,10 @@ They are called from the ring-buffer read (one thread) with the samples read at 
 to the event log (no filter, no view) is decoded and formatted in one generated loop per batch,
 straight from the samples to the lines. A `counter_` or `hist_` ring buffer without a view groups
 each batch by label bytes (`bee.decode.grouping`): one decode per distinct label set, one counter
-increment or one `observe_many` per group. `show` (the interactive view) gets each decoded event on
+increment or one `observe_many` per group. A batch the generated loop cannot take (a value it does
+not expect) is handled again the ordinary way, one decoded event at a time: the same output, more
+CPU; such events are counted (`bee_events_fallback_total`) and the first one of each map is logged
+as a warning. `show` (the interactive view) gets each decoded event on
 the reader's thread, so it must only append to bounded buffers and return.
 """
 
@@ -16,6 +19,7 @@ from collections.abc import Callable
 
 from bee.decode.grouping import Grouping
 from bee.elf.maps import MapSpec
+from bee.log import get as get_logger
 from bee.run.errors import RunSetupError
 from bee.run.outputs.decoders import Record, RecordDecoder, ShowEvent, labels_of
 from bee.sinks.eventlog import EventLog
@@ -25,6 +29,8 @@ from bee.sinks.metrics import MetricsRegistry, ProgramMetrics
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
     from typing import Any
+
+log = get_logger("bee.run")
 
 
 class RingOutput:
@@ -38,6 +44,7 @@ class RingOutput:
         self.show = show
         self.events = 0
         self.errors = 0
+        self._fell_back = False
         registry.events_read.inc((self.name,), 0)
         registry.events_lost.inc((self.name,), 0)
         registry.ringbuf_full.inc((self.name,), 0)
@@ -51,6 +58,17 @@ class RingOutput:
         """Handle the samples of one read, oldest first."""
         for data in samples:
             self(data)
+
+    def fall_back(self, samples: list[bytes], error: Exception) -> None:
+        """Handle `samples` one by one after the batch path failed on them with `error` (which it
+        must have done before any output); counted, and logged for the first batch of this map."""
+        if not self._fell_back:
+            self._fell_back = True
+            log.warning("map %s: a batch of events was decoded one by one, the batch path could not take it "
+                        "(%s: %s); the output is the same (bee_events_fallback_total counts such events)",
+                        self.name, type(error).__name__, error)
+        self.registry.events_fallback.inc((self.name,), len(samples))
+        RingOutput.handle_batch(self, samples)
 
     def __call__(self, data: bytes) -> None:
         self.events += 1
@@ -112,8 +130,8 @@ class RingPrint(RingOutput):
         prefix, micros = line.clock.parts(time.time())
         try:
             lines, short = rows(samples, prefix, micros)
-        except Exception:  # a value the generated loop cannot take: the record path handles (or raises)
-            super().handle_batch(samples)
+        except Exception as exc:  # a value the generated loop cannot take: the record path handles (or raises)
+            self.fall_back(samples, exc)
             return
         self.events += len(samples)
         self.errors += short
@@ -145,7 +163,11 @@ class _Grouped(RingOutput):
         if self.grouping is None:
             super().handle_batch(samples)
             return
-        groups, short = self.grouping.samples(samples)
+        try:
+            groups, short = self.grouping.samples(samples)
+        except Exception as exc:  # nothing counted yet: the record path handles (or raises)
+            self.fall_back(samples, exc)
+            return
         self.events += len(samples)
         self.errors += short
         self.add_groups(groups)

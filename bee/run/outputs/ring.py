@@ -14,6 +14,7 @@ the reader's thread, so it must only append to bounded buffers and return.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 
@@ -70,6 +71,20 @@ class RingOutput:
         self.registry.events_fallback.inc((self.name,), len(samples))
         RingOutput.handle_batch(self, samples)
 
+    def fall_back_records(self, region: memoryview, error: Exception) -> int:
+        """`fall_back` for ring records read in place (bee.libbpf.ringbuf.RecordReader): the leading
+        records of exactly this map's sample size, one by one; returns how many."""
+        size = self.decoder.size
+        stride = (size + 8 + 7) & ~7  # 8-byte header, sample padded to 8 bytes
+        header = size.to_bytes(4, sys.byteorder)  # the kernel writes it in the host's order
+        samples = []
+        for offset in range(0, len(region) - stride + 1, stride):
+            if bytes(region[offset:offset + 4]) != header:
+                break
+            samples.append(bytes(region[offset + 8:offset + 8 + size]))
+        self.fall_back(samples, error)
+        return len(samples)
+
     def __call__(self, data: bytes) -> None:
         self.events += 1
         if len(data) < self.decoder.size:
@@ -114,7 +129,10 @@ class RingPrint(RingOutput):
 
     def _read_records(self, region: memoryview) -> int:
         prefix, micros = self._line.clock.parts(time.time())
-        lines = self._records(region, prefix, micros)
+        try:
+            lines = self._records(region, prefix, micros)
+        except Exception as exc:  # nothing written yet
+            return self.fall_back_records(region, exc)
         self.events += len(lines)
         self.log.emit_lines(self.channel, lines)  # type: ignore[union-attr]
         return len(lines)
@@ -180,7 +198,10 @@ class _Grouped(RingOutput):
         group_records = grouping.records
 
         def read_records(region: memoryview) -> int:
-            groups, count = group_records(region)
+            try:
+                groups, count = group_records(region)
+            except Exception as exc:  # nothing counted yet
+                return self.fall_back_records(region, exc)
             self.events += count
             self.add_groups(groups)
             return count

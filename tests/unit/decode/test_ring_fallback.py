@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -17,7 +18,7 @@ from bee.run.outputs import RecordDecoder, RingCounter, RingPrint
 from bee.sinks.eventlog import EventLog
 from bee.sinks.filters import FilterSet
 from bee.sinks.metrics import MetricsRegistry
-from tests.unit.decode.test_grouping import _decoders, _samples, _spec
+from tests.unit.decode.test_grouping import _decoders, _region, _samples, _spec
 
 
 def _raises(*_args: object) -> object:
@@ -83,3 +84,24 @@ def test_a_print_batch_the_line_loop_raises_on_gives_the_same_lines(decoder: Rec
     got, registry = lines(broken=True)
     assert got == expected and len(got) == len(samples)
     assert _fallbacks(registry, "print_events") == [f'bee_events_fallback_total{{map="print_events"}} {len(samples)}']
+
+
+def test_records_read_in_place_that_the_grouping_raises_on_are_counted_one_by_one(decoder: RecordDecoder) -> None:
+    samples = [s for s in _samples(decoder.size, seed=6) if len(s) == decoder.size][:30]
+    region = bytearray(_region(samples, decoder.size))
+    stride = len(region) // len(samples)
+    region[20 * stride:20 * stride + 4] = (decoder.size | 1 << 31).to_bytes(4, sys.byteorder)  # 21st still busy
+    registry = MetricsRegistry()
+    output = RingCounter(_spec("counter_events", "counter"), decoder, registry)
+    assert output.grouping is not None
+    output.grouping = Grouping(decoder.size, _raises, _raises, lambda key: key, True)
+    reader = output.record_reader()
+    assert reader is not None
+    assert reader[1](memoryview(bytes(region))) == 20
+    expected_registry = MetricsRegistry()
+    with_view = RingCounter(_spec("counter_events", "counter"), decoder, expected_registry, lambda r: None)
+    with_view.handle_batch(samples[:20])
+    assert registry.exposition() != expected_registry.exposition()  # only by the fallback's own series
+    assert [line for line in registry.exposition().decode().splitlines() if "fallback" not in line] == \
+        expected_registry.exposition().decode().splitlines()
+    assert _fallbacks(registry, "counter_events") == ['bee_events_fallback_total{map="counter_events"} 20']

@@ -259,7 +259,7 @@ class RingBuffer:
             on_sample = self._make_batch_sample(handler, watch)
         else:
             on_sample = self._make_sample(handler, watch)
-        callback = ffi.callback("ring_buffer_sample_fn", on_sample)
+        callback = ffi.callback("ring_buffer_sample_fn", on_sample, onerror=self._on_callback_error)
         lib = _ffi.lib()
         if self._ptr is None:
             opts = ffi.new("struct ring_buffer_opts *", {"sz": ffi.sizeof("struct ring_buffer_opts")})
@@ -293,6 +293,14 @@ class RingBuffer:
         self._epoll.register(source.fd, select.EPOLLIN)
         self._direct.append(direct)
         self.names.append(source.name)
+
+    def _on_callback_error(self, _type: type, error: BaseException, _traceback: object) -> int:
+        """An exception a sample callback raised outside its own `try`: above all a Ctrl-C whose Python
+        handler runs as the next callback starts (cffi would print it and go on). Kept for
+        poll()/consume() to re-raise, and libbpf stopped, as for a handler's exception."""
+        if self._error is None:
+            self._error = error
+        return _STOP
 
     def _make_sample(self, handler: SampleHandler, watch: _FullWatch | None) -> Callable[[Any, Any, int], int]:
         buffer = ffi.buffer

@@ -219,8 +219,8 @@ def report(data: dict[str, Any]) -> str:
     lines += ["", "## Tools", ""] + [f"- {name}: `{command}`" for name, command in data["commands"].items()]
     lines += ["", f"## {data['events']:,} failed openat(2) per run, each one event (median [min–max] of runs)", "",
               "| tool | asked rate/s | produced/s | counted | missing | tool CPU s | CPU µs/event | "
-              "share of one core | peak RSS MiB | reads that found the ring full | runs |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "share of one core | peak RSS MiB | reads that found the ring full | producer CPU s | runs |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for r in data["runs"]:
         if "error" not in r:
@@ -234,7 +234,8 @@ def report(data: dict[str, Any]) -> str:
                  col(lambda r: r["counted"], "{:,.0f}"), col(lambda r: r["missing"], "{:,.0f}"),
                  col(lambda r: r["tool_cpu_s"], "{:.2f}"), col(lambda r: r["cpu_us_per_event"], "{:.2f}"),
                  col(lambda r: r["share_of_a_core"], "{:.0%}"), col(lambda r: r["peak_rss"] / MIB, "{:.0f}"),
-                 col(lambda r: r["ring_full"], "{:,.0f}") if "ring_full" in runs[0] else "–", str(len(runs))]
+                 col(lambda r: r["ring_full"], "{:,.0f}") if "ring_full" in runs[0] else "–",
+                 col(lambda r: r["producer_cpu_s"], "{:.2f}"), str(len(runs))]
         lines.append("| " + " | ".join(cells) + " |")
     errors = [r for r in data["runs"] if "error" in r]
     if errors:
@@ -251,12 +252,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per tool and rate [%(default)s]")
     parser.add_argument("--quick", action="store_true", help="1 run of 200,000 per tool and rate")
     parser.add_argument("--json", type=Path, help="also write every measurement to this JSON file")
+    parser.add_argument("--report", type=Path, metavar="JSON", help="only print the tables of an earlier --json file")
     parser.add_argument("--bee", default=f"{sys.executable} -m bee",
                         help="how to start bee; this tree by default [%(default)s]")
     parser.add_argument("--also-bee", action="append", default=[], metavar="LABEL=COMMAND",
                         help="another bee to compare, e.g. "
                              "'.venv/bin/python bench/bee_with.py bee.run.outputs.ring=OLD.py --'; repeatable")
     args = parser.parse_args()
+    if args.report:
+        print(report(json.loads(args.report.read_text())))
+        return 0
     if args.quick:
         args.runs, args.events = 1, 200_000
     if os.geteuid() != 0:

@@ -119,11 +119,16 @@ def test_ctrl_c_arriving_during_a_handler_is_not_swallowed(traced: BpfObject) ->
 
     ring = traced.ring_buffer({"events": handler})
     _open_files(3)
+    # Python's own Ctrl-C handler, whatever this process inherited (started in the background by a
+    # non-interactive shell, SIGINT is ignored and Python then installs none)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         ring.poll(1000)
         raised = False
     except KeyboardInterrupt:
         raised = True
+    finally:
+        signal.signal(signal.SIGINT, previous)
     # both at once, so that a failure says whether the samples came at all
     assert {"raised": raised, "handled": count[0]} == {"raised": True, "handled": 1}
 

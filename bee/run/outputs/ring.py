@@ -1,15 +1,17 @@
 """Ring-buffer outputs: what each event of a `print_`, `counter_` or `hist_` ring buffer becomes.
 
 They are called from the ring-buffer read (one thread) with the samples read at once
-(`handle_batch`, see bee.libbpf.ringbuf.BatchHandler). A `print_` ring buffer whose events only go
-to the event log (no filter, no view) is decoded and formatted in one generated loop per batch,
-straight from the samples to the lines. A `counter_` or `hist_` ring buffer without a view groups
-each batch by label bytes (`bee.decode.grouping`): one decode per distinct label set, one counter
-increment or one `observe_many` per group. A batch the generated loop cannot take (a value it does
-not expect) is handled again the ordinary way, one decoded event at a time: the same output, more
-CPU; such events are counted (`bee_events_fallback_total`) and the first one of each map is logged
-as a warning. `show` (the interactive view) gets each decoded event on
-the reader's thread, so it must only append to bounded buffers and return.
+(`handle_batch`, see bee.libbpf.ringbuf.BatchHandler), or with ring records read in place
+(`record_reader`). An output that needs no decoded event has a batch path
+(bee.run.outputs.batch): a `print_` ring buffer whose events only go to the event log (no filter,
+no view) is formatted in one generated loop per batch, straight from the bytes to the lines; a
+`counter_` or `hist_` ring buffer without a view groups each batch by label bytes
+(bee.decode.grouping): one decode per distinct label set, one counter increment or one
+`observe_many` per group. Otherwise, and for a batch the generated loop cannot take (a value it does
+not expect), each event is decoded and handled on its own (the record path): the same output, more
+CPU; such fallen-back events are counted (`bee_events_fallback_total`) and the first batch of each
+map is logged as a warning. `show` (the interactive view) gets each decoded event on the reader's
+thread, so it must only append to bounded buffers and return.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bee.decode.grouping import Grouping
 from bee.elf.maps import MapSpec
 from bee.log import get as get_logger
 from bee.run.errors import RunSetupError
+from bee.run.outputs.batch import BatchPath, lazily
 from bee.run.outputs.decoders import Record, RecordDecoder, ShowEvent, labels_of
 from bee.sinks.eventlog import EventLog
 from bee.sinks.filters import FilterSet
@@ -35,7 +38,8 @@ log = get_logger("bee.run")
 
 
 class RingOutput:
-    """Base of ring-buffer outputs: counts events read and decodes them; subclasses `handle` a record."""
+    """Base of ring-buffer outputs: counts events read and decodes them; subclasses `handle` a record,
+    and set `path` (bee.run.outputs.batch) when whole batches can go without decoding each event."""
 
     def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry | ProgramMetrics,
                  show: ShowEvent | None = None) -> None:
@@ -46,6 +50,7 @@ class RingOutput:
         self.events = 0
         self.errors = 0
         self._fell_back = False
+        self.path: BatchPath | None = None  # set by a subclass that has a batch path
         registry.events_read.inc((self.name,), 0)
         registry.events_lost.inc((self.name,), 0)
         registry.ringbuf_full.inc((self.name,), 0)
@@ -56,7 +61,40 @@ class RingOutput:
         self.registry.map_read_errors.follow((self.name,), self.errors)
 
     def handle_batch(self, samples: list[bytes]) -> None:
-        """Handle the samples of one read, oldest first."""
+        """Handle the samples of one read, oldest first: through the batch path when there is one."""
+        path = self.path
+        if path is None:
+            self._record_path(samples)
+            return
+        try:
+            result, short = path.from_samples(samples)
+        except Exception as exc:  # a value the generated loop cannot take; nothing done yet
+            self.fall_back(samples, exc)
+            return
+        self.events += len(samples)
+        self.errors += short
+        path.apply(result)
+
+    def record_reader(self) -> tuple[int, Callable[[memoryview], int]] | None:
+        """(sample size, reader) for reading this map's records in place (bee.libbpf.ringbuf), or None."""
+        path = self.path
+        from_records = path.make_records() if path is not None else None
+        if path is None or from_records is None:
+            return None
+        apply = path.apply
+
+        def read_records(region: memoryview) -> int:
+            try:
+                result, count = from_records(region)
+            except Exception as exc:  # nothing done yet
+                return self.fall_back_records(region, exc)
+            self.events += count
+            apply(result)
+            return count
+
+        return path.size, read_records
+
+    def _record_path(self, samples: list[bytes]) -> None:
         for data in samples:
             self(data)
 
@@ -69,7 +107,7 @@ class RingOutput:
                         "(%s: %s); the output is the same (bee_events_fallback_total counts such events)",
                         self.name, type(error).__name__, error)
         self.registry.events_fallback.inc((self.name,), len(samples))
-        RingOutput.handle_batch(self, samples)
+        self._record_path(samples)
 
     def fall_back_records(self, region: memoryview, error: Exception) -> int:
         """`fall_back` for ring records read in place (bee.libbpf.ringbuf.RecordReader): the leading
@@ -109,51 +147,36 @@ class RingPrint(RingOutput):
         self.log = log
         self.channel = log.channel(spec.name, program) if log is not None else spec.name  # its event log name
         self.filters = filters if filters.for_map(spec.name) else None
-        # When every event goes straight to the log: its line template, from which the generated
-        # functions are made on first need (samples → lines; ring records read in place → lines).
-        self._line: Any = None
-        self._rows: Any = None
-        self._records: Any = None
+        # When every event goes straight to the log: lines formatted in bulk from the line template,
+        # the generated functions made on first need (samples → lines; ring records read in place → lines).
         if log is not None and self.filters is None and show is None and decoder.compile_rows is not None:
-            self._line = log.line_template(self.channel, list(zip(decoder.fields, decoder.kinds, strict=True)))
+            self.path = self._lines_path(log, decoder)
 
-    def record_reader(self) -> tuple[int, Callable[[memoryview], int]] | None:
-        """(sample size, reader) for reading this map's records in place (bee.libbpf.ringbuf), or None."""
-        line, compile_records = self._line, self.decoder.compile_records
-        if line is None or compile_records is None:
-            return None
-        self._records = compile_records(line.template, line.args, dict(line.scope))
-        if self._records is None:
-            return None
-        return self.decoder.size, self._read_records
+    def _lines_path(self, log: EventLog, decoder: RecordDecoder) -> BatchPath:
+        line = log.line_template(self.channel, list(zip(decoder.fields, decoder.kinds, strict=True)))
+        clock, channel = line.clock, self.channel
+        compile_rows, compile_records = decoder.compile_rows, decoder.compile_records
+        assert compile_rows is not None
+        rows = lazily(lambda: compile_rows(line.template, line.args, dict(line.scope)))
 
-    def _read_records(self, region: memoryview) -> int:
-        prefix, micros = self._line.clock.parts(time.time())
-        try:
-            lines = self._records(region, prefix, micros)
-        except Exception as exc:  # nothing written yet
-            return self.fall_back_records(region, exc)
-        self.events += len(lines)
-        self.log.emit_lines(self.channel, lines)  # type: ignore[union-attr]
-        return len(lines)
+        def from_samples(samples: list[bytes]) -> tuple[list[str], int]:
+            return rows(samples, *clock.parts(time.time()))
 
-    def handle_batch(self, samples: list[bytes]) -> None:
-        line = self._line
-        if line is None:
-            super().handle_batch(samples)
-            return
-        rows = self._rows
-        if rows is None:
-            rows = self._rows = self.decoder.compile_rows(line.template, line.args, dict(line.scope))  # type: ignore[misc]
-        prefix, micros = line.clock.parts(time.time())
-        try:
-            lines, short = rows(samples, prefix, micros)
-        except Exception as exc:  # a value the generated loop cannot take: the record path handles (or raises)
-            self.fall_back(samples, exc)
-            return
-        self.events += len(samples)
-        self.errors += short
-        self.log.emit_lines(self.channel, lines)  # type: ignore[union-attr]
+        def make_records() -> Callable[[memoryview], tuple[list[str], int]] | None:
+            records = compile_records(line.template, line.args, dict(line.scope)) if compile_records else None
+            if records is None:
+                return None
+
+            def from_records(region: memoryview) -> tuple[list[str], int]:
+                lines = records(region, *clock.parts(time.time()))
+                return lines, len(lines)
+
+            return from_records
+
+        def apply(lines: list[str]) -> None:
+            log.emit_lines(channel, lines)
+
+        return BatchPath(decoder.size, from_samples, make_records, apply)
 
     def handle(self, record: Record) -> None:
         if self.log is not None and (self.filters is None or self.filters.matches(self.name, record)):
@@ -176,37 +199,15 @@ class _Grouped(RingOutput):
         self.grouping: Grouping | None = (compile_grouping(value_field) if show is None and compile_grouping
                                           else None)
         self._labels: dict[Any, tuple[str, ...]] = {}
+        if self.grouping is not None:
+            self.path = BatchPath(self.grouping.size, self._groups_of_samples, self._groups_reader,
+                                  self.add_groups)
 
-    def handle_batch(self, samples: list[bytes]) -> None:
-        if self.grouping is None:
-            super().handle_batch(samples)
-            return
-        try:
-            groups, short = self.grouping.samples(samples)
-        except Exception as exc:  # nothing counted yet: the record path handles (or raises)
-            self.fall_back(samples, exc)
-            return
-        self.events += len(samples)
-        self.errors += short
-        self.add_groups(groups)
+    def _groups_of_samples(self, samples: list[bytes]) -> tuple[dict[Any, Any], int]:
+        return self.grouping.samples(samples)  # type: ignore[union-attr]
 
-    def record_reader(self) -> tuple[int, Callable[[memoryview], int]] | None:
-        """(sample size, reader) for reading this map's records in place (bee.libbpf.ringbuf), or None."""
-        grouping = self.grouping
-        if grouping is None or grouping.records is None:
-            return None
-        group_records = grouping.records
-
-        def read_records(region: memoryview) -> int:
-            try:
-                groups, count = group_records(region)
-            except Exception as exc:  # nothing counted yet
-                return self.fall_back_records(region, exc)
-            self.events += count
-            self.add_groups(groups)
-            return count
-
-        return grouping.size, read_records
+    def _groups_reader(self) -> Callable[[memoryview], tuple[dict[Any, Any], int]] | None:
+        return self.grouping.records if self.grouping is not None else None
 
     def labels_of_key(self, key: Any) -> tuple[str, ...]:
         """The labels of the events grouped under `key`: one event rebuilt from it and decoded (remembered)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import struct
+import sys
 from collections.abc import Callable, Sequence
 
 from bee.decode.errors import DecodeError
@@ -201,6 +202,46 @@ def generate_records(leaves: Sequence[Leaf], *, endian: str, what: str, size: in
     return records
 
 
+def batch_loop(reads: Sequence[Read], *, size: int, byte_order: str, namespace: Namespace,
+               records: bool) -> tuple[list[str], dict[Read, str]] | None:
+    """The head of a generated loop over one batch of events of `size` bytes: the one loop every batch
+    function (event lines, grouped metrics) is built on. Over `samples` (libbpf's copies; one shorter
+    than `size` adds 1 to `short` and is skipped), or over `region` (ring-buffer records read in place:
+    each an 8-byte header, the sample length as a u32 in the host's order then 4 bytes, and the sample
+    padded to 8 bytes; one `struct.iter_unpack` splits and unpacks them all; the loop ends at the first
+    record whose length is not `size`, as a busy or discarded one). In the loop's body (8 spaces in),
+    each of `reads` is a local variable: the returned names. None for records when reads overlap
+    (unions, bitfield storage: more than one struct format per sample, which `iter_unpack` cannot do).
+    """
+    variables: dict[Read, str] = {}
+    for read in reads:
+        variables.setdefault(read, f"r{len(variables)}")
+    layers = _layers(list(variables))
+    if records:
+        if len(layers) > 1:
+            return None
+        layer = layers[0] if layers else []
+        sample_format = _format(layer, byte_order)[1:]  # without the byte order
+        pad = (size + 15) // 8 * 8 - 8 - struct.calcsize(byte_order + sample_format)
+        # the length is compared as bytes: the host's order, whatever the event's byte order
+        record_format = struct.Struct(f"{byte_order}4s4x{sample_format}{pad}x")
+        names = "".join(f"{variables[r]}, " for r in layer)
+        header = namespace.add(size.to_bytes(4, sys.byteorder))
+        return [f"    expected_length = {header}",
+                f"    for length, {names}in {namespace.add(record_format.iter_unpack)}(region):",
+                "        if length != expected_length:",
+                "            break"], variables
+    head = ["    short = 0",
+            "    for data in samples:",
+            f"        if len(data) < {size}:",
+            "            short += 1",
+            "            continue"]
+    for layer in layers:
+        unpack = namespace.add(struct.Struct(_format(layer, byte_order)).unpack_from)
+        head.append(f"        {''.join(f'{variables[r]}, ' for r in layer)}= {unpack}(data)")
+    return head, variables
+
+
 def _generate_lines(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, namespace: Namespace,
                     template: str, args: Sequence[str], scope: dict[str, Any], records: bool) -> Any:
     if len(args) != len(leaves):
@@ -209,36 +250,17 @@ def _generate_lines(leaves: Sequence[Leaf], *, endian: str, what: str, size: int
     if codes[:2] != ["s", "06d"] or len(codes) != len(leaves) + 2 or "06d" in codes[2:]:
         raise ValueError(f"line template {template!r} does not hold the time and {len(leaves)} fields")
     byte_order = "<" if endian == "little" else ">"
-    variables: dict[Read, str] = {}
-    for leaf in leaves:
-        for read in leaf.reads:
-            variables.setdefault(read, f"r{len(variables)}")
-    layers = _layers(list(variables))
+    loop = batch_loop([read for leaf in leaves for read in leaf.reads], size=size, byte_order=byte_order,
+                      namespace=namespace, records=records)
+    if loop is None:
+        return None
+    loop_head, variables = loop
     body = [f"def lines({'region' if records else 'samples'}, prefix, micros):",
             "    head = f'{_l0}{prefix}{_l1}{micros:06d}{_l2}'",
             *(f"    l{i} = _l{i}" for i in range(3, len(literals))),
             "    out = []",
-            "    append = out.append"]
-    if records:
-        if len(layers) > 1:
-            return None
-        layer = layers[0] if layers else []
-        sample_format = _format(layer, byte_order)[1:]  # without the byte order
-        pad = (size + 15) // 8 * 8 - 8 - struct.calcsize(byte_order + sample_format)
-        record_format = struct.Struct(f"{byte_order}I4x{sample_format}{pad}x")
-        names = "".join(f"{variables[r]}, " for r in layer)
-        body += [f"    for length, {names}in {namespace.add(record_format.iter_unpack)}(region):",
-                 f"        if length != {size}:",
-                 "            break"]
-    else:
-        body += ["    short = 0",
-                 "    for data in samples:",
-                 f"        if len(data) < {size}:",
-                 "            short += 1",
-                 "            continue"]
-        for layer in layers:
-            unpack = namespace.add(struct.Struct(_format(layer, byte_order)).unpack_from)
-            body.append(f"        {''.join(f'{variables[r]}, ' for r in layer)}= {unpack}(data)")
+            "    append = out.append",
+            *loop_head]
     pieces = ["{head}"]
     for i, (leaf, arg) in enumerate(zip(leaves, args, strict=True)):
         expr = leaf.expr.format(*(variables[r] for r in leaf.reads))

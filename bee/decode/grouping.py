@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 
-from bee.decode.codegen import Leaf, Namespace, Read, _format, _layers
+from bee.decode.codegen import Leaf, Namespace, Read, _layers, batch_loop
 from bee.records import Record
 
 TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
@@ -94,60 +94,47 @@ def compile_grouping(leaves: Sequence[Leaf], *, value_field: str | None, endian:
     if end > size or any(read.offset < end and read.offset + read.size > start
                          for leaf in leaves if leaf is not value for read in leaf.reads):
         return None  # value bytes shared with a label (bitfield storage, a union): not separable
-    reads = sorted(set(value.reads), key=lambda r: r.offset)
-    layers = _layers(reads)
-    if len(layers) != 1:
+    if len(_layers(list(value.reads))) != 1:
         return None
-    variables = {read: f"r{i}" for i, read in enumerate(layers[0])}
-    relative = [Read(read.offset - start, read.code) for read in layers[0]]
-    value_format = _format(relative, "")
-    gap = end - start - struct.calcsize(byte_order + value_format)
-    inner = f"{value_format}{gap}x" if gap else value_format
+    # the key: the bytes before and after the value's, read as `s` items of the same loop's struct
+    key_reads = [Read(0, f"{start}s")] if start else []
+    key_reads += [Read(end, f"{size - end}s")] if end < size else []
+    loops = [batch_loop([*key_reads, *value.reads], size=size, byte_order=byte_order, namespace=namespace,
+                        records=records) for records in (False, True)]
+    samples_loop, records_loop = loops
+    assert samples_loop is not None  # the samples' loop takes any reads
+    variables = samples_loop[1]
+    key = (f"({variables[key_reads[0]] if start else repr(b'')}, "
+           f"{variables[key_reads[-1]] if end < size else repr(b'')})")
     expr = value.expr.format(*(variables[read] for read in value.reads))
-    names = "".join(f"{variables[read]}, " for read in layers[0])
-    stride = _record_stride(size)
-    record_split = struct.Struct(f"{byte_order}4s4x{start}s{inner}{size - end}s{stride - 8 - size}x")
-    value_unpack = struct.Struct(byte_order + inner).unpack_from
+    body = ["        values = get(key)",
+            "        if values is None:",
+            "            values = groups[key] = []",
+            f"        values.append({expr})"]
     source = "\n".join([
-        "def samples(batch):",
+        "def samples(samples):",
         "    groups = {}",
         "    get = groups.get",
-        "    short = 0",
-        "    for data in batch:",
-        f"        if len(data) < {size}:",
-        "            short += 1",
-        "            continue",
-        f"        {names}= _value(data, {start})",
-        f"        key = (data[:{start}], data[{end}:{size}])",
-        "        values = get(key)",
-        "        if values is None:",
-        "            values = groups[key] = []",
-        f"        values.append({expr})",
+        *samples_loop[0],
+        f"        key = {key}",
+        *body,
         "    return groups, short",
         "",
+    ] + ([] if records_loop is None else [
         "def records(region):",
         "    groups = {}",
         "    get = groups.get",
-        "    n = 0",
-        f"    for length, before, {names}after in _split(region):",
-        "        if length != _header:",
-        "            break",
-        "        n += 1",
-        "        key = (before, after)",
-        "        values = get(key)",
-        "        if values is None:",
-        "            values = groups[key] = []",
-        f"        values.append({expr})",
-        "    return groups, n",
+        *records_loop[0],
+        f"        key = {key}",
+        *body,
+        "    return groups, sum(map(len, groups.values()))",
         "",
-    ])
-    # the header's length is in the host's order whatever the event's: compared as bytes
-    header = struct.pack("=I", size)
-    scope = dict(namespace.values, _value=value_unpack, _split=record_split.iter_unpack, _header=header)
+    ]))
+    scope = dict(namespace.values)
     exec(compile(source, f"<event groups of {what}>", "exec"), scope)  # noqa: S102 (built above from BTF)
     filler = bytes(end - start)
 
     def sample_of(key: tuple[bytes, bytes]) -> bytes:
         return key[0] + filler + key[1]
 
-    return Grouping(size, scope["samples"], scope["records"] if size else None, sample_of, False)
+    return Grouping(size, scope["samples"], scope.get("records") if size else None, sample_of, False)

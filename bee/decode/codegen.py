@@ -202,6 +202,12 @@ def generate_records(leaves: Sequence[Leaf], *, endian: str, what: str, size: in
     return records
 
 
+def record_stride(size: int) -> int:
+    """Bytes a ring-buffer record of a `size`-byte sample takes: its 8-byte header, then the sample
+    padded to 8 bytes."""
+    return (size + 8 + 7) & ~7
+
+
 def batch_loop(reads: Sequence[Read], *, size: int, byte_order: str, namespace: Namespace,
                records: bool) -> tuple[list[str], dict[Read, str]] | None:
     """The head of a generated loop over one batch of events of `size` bytes: the one loop every batch
@@ -222,7 +228,7 @@ def batch_loop(reads: Sequence[Read], *, size: int, byte_order: str, namespace: 
             return None
         layer = layers[0] if layers else []
         sample_format = _format(layer, byte_order)[1:]  # without the byte order
-        pad = (size + 15) // 8 * 8 - 8 - struct.calcsize(byte_order + sample_format)
+        pad = record_stride(size) - 8 - struct.calcsize(byte_order + sample_format)
         # the length is compared as bytes: the host's order, whatever the event's byte order
         record_format = struct.Struct(f"{byte_order}4s4x{sample_format}{pad}x")
         names = "".join(f"{variables[r]}, " for r in layer)

@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 
-from bee.decode.codegen import Leaf, Namespace, Read, _layers, batch_loop
+from bee.decode.codegen import Leaf, Namespace, Read, _layers, batch_loop, record_stride
 from bee.records import Record
 
 TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
@@ -48,16 +48,11 @@ class Grouping(Record):
     samples: SampleGroups
     records: RecordGroups | None
     sample_of: Callable[[Any], bytes]
-    counts: bool  # True: groups hold counts (a counter); False: lists of values (a histogram)
-
-
-def _record_stride(size: int) -> int:
-    return (size + 8 + 7) & ~7
 
 
 def _counting(size: int, byte_order: str) -> Grouping:
     """Counts of identical samples (every byte of a counter's event is a label or padding)."""
-    stride = _record_stride(size)
+    stride = record_stride(size)
     words = stride // 4  # the header of record i is 32-bit word i * words of the region
     split = struct.Struct(f"{byte_order}8x{size}s{stride - 8 - size}x").iter_unpack
     first = itemgetter(0)
@@ -76,7 +71,7 @@ def _counting(size: int, byte_order: str) -> Grouping:
             n = next(i for i, header in enumerate(headers) if header != size)
         return Counter(map(first, split(region[:n * stride]))), n
 
-    return Grouping(size, samples, records if size else None, lambda key: key, True)
+    return Grouping(size, samples, records if size else None, lambda key: key)
 
 
 def compile_grouping(leaves: Sequence[Leaf], *, value_field: str | None, endian: str, size: int,
@@ -137,4 +132,4 @@ def compile_grouping(leaves: Sequence[Leaf], *, value_field: str | None, endian:
     def sample_of(key: tuple[bytes, bytes]) -> bytes:
         return key[0] + filler + key[1]
 
-    return Grouping(size, scope["samples"], scope.get("records") if size else None, sample_of, False)
+    return Grouping(size, scope["samples"], scope.get("records") if size else None, sample_of)

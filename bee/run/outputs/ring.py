@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from bee.decode.codegen import record_stride
 from bee.decode.grouping import Grouping
 from bee.elf.maps import MapSpec
 from bee.log import get as get_logger
@@ -113,7 +114,7 @@ class RingOutput:
         """`fall_back` for ring records read in place (bee.libbpf.ringbuf.RecordReader): the leading
         records of exactly this map's sample size, one by one; returns how many."""
         size = self.decoder.size
-        stride = (size + 8 + 7) & ~7  # 8-byte header, sample padded to 8 bytes
+        stride = record_stride(size)
         header = size.to_bytes(4, sys.byteorder)  # the kernel writes it in the host's order
         samples = []
         for offset in range(0, len(region) - stride + 1, stride):

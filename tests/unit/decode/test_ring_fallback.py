@@ -44,7 +44,7 @@ def test_a_counter_batch_the_grouping_raises_on_is_counted_one_by_one(decoder: R
     registry = MetricsRegistry()
     output = RingCounter(_spec("counter_events", "counter"), decoder, registry)
     assert output.grouping is not None
-    output.grouping = Grouping(decoder.size, _raises, None, lambda key: key, True)
+    output.grouping = Grouping(decoder.size, _raises, None, lambda key: key)
     with caplog.at_level(logging.WARNING, logger="bee.run"):
         output.handle_batch(samples)
         output.handle_batch(samples[:10])
@@ -94,7 +94,7 @@ def test_records_read_in_place_that_the_grouping_raises_on_are_counted_one_by_on
     registry = MetricsRegistry()
     output = RingCounter(_spec("counter_events", "counter"), decoder, registry)
     assert output.grouping is not None
-    output.grouping = Grouping(decoder.size, _raises, _raises, lambda key: key, True)
+    output.grouping = Grouping(decoder.size, _raises, _raises, lambda key: key)
     reader = output.record_reader()
     assert reader is not None
     assert reader[1](memoryview(bytes(region))) == 20

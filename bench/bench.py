@@ -38,6 +38,11 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
+# bench.runner_cost's helpers, whether run as a file or with -m: as a file, bench/ itself is on the path
+# first, where this file would shadow the bench directory
+sys.path[:] = [str(REPO), *(p for p in sys.path if p and Path(p).resolve() != BENCH)]
+from bench.runner_cost import peak_rss  # noqa: E402
+
 OPENSNOOP_C = REPO / "examples" / "opensnoop" / "opensnoop.c"
 REF = "opensnoop:bench"
 
@@ -335,15 +340,6 @@ def proc_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def peak_rss_mib(pid: int) -> float | None:
-    """The largest resident set of `pid` so far (VmHWM), in MiB."""
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    return None
-
-
 def cpu_times() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -442,7 +438,8 @@ def flood_run(setup: Setup, tool: Tool, events: int, rate: int, keep: bool) -> d
         after = scrape(url)
         cpu_after = proc_cpu_seconds(proc.pid)
         machine_after, producer_after = cpu_times(), children_cpu()
-        result["peak_rss_mib"] = peak_rss_mib(proc.pid)
+        peak = peak_rss(proc.pid)
+        result["peak_rss_mib"] = round(peak / 2**20, 1) if peak is not None else None
         if cpu_before is not None and cpu_after is not None:
             result["tool_cpu_s"] = round(cpu_after - cpu_before, 2)
             result["cpu_us_per_event"] = round((cpu_after - cpu_before) / max(1, produced) * 1e6, 2)

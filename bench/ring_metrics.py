@@ -40,12 +40,9 @@ REPO = BENCH.parent
 # bench.runner_cost's helpers, whether run as a file or with -m: as a file, bench/ itself is on the path
 # first, where bench/bench.py would shadow the bench directory
 sys.path[:] = [str(REPO), *(p for p in sys.path if p and Path(p).resolve() != BENCH)]
-from bench.runner_cost import Children, bee_env, cpu_seconds, machine, machine_busy, span  # noqa: E402
+from bench.runner_cost import MIB, SAMPLE, URL, Children, bee_env, cpu_seconds, machine, machine_busy, peak_rss, span  # noqa: E402
 
 FLOOD_COMM = "beeflood"  # the producer's command name: the label the metrics count it under
-SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$", re.M)
-URL = re.compile(r"metrics on (http://\S+)/metrics")
-MIB = 1 << 20
 #: per program: its source, the series counting the flood's events, bee's name of its map
 PROGRAMS = {
     "counter": ("ring_counter.c", f'ebpf_solo_io_counter_opens{{comm="{FLOOD_COMM}"}}', "counter_opens"),
@@ -91,14 +88,6 @@ def bpftrace_count(output: str, program: str) -> int:
         elif inside and (bucket := re.match(r"^\[[^\]]*[\])]\s+(\d+)", line)):
             total += int(bucket[1])
     return total
-
-
-def peak_rss(pid: int) -> int:
-    """The largest resident set `pid` had so far (VmHWM), in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
 class Bench:
@@ -185,7 +174,7 @@ class Bench:
             cpu_after, busy_after = cpu_seconds(proc.pid), machine_busy()
             result["tool_cpu_s"] = round(cpu_after - cpu_before, 3)
             result["busy_s"] = round(ended - started, 3)
-            result["peak_rss"] = peak_rss(proc.pid)
+            result["peak_rss"] = peak_rss(proc.pid) or 0
             wall = (busy_after[1] - busy_before[1]) / (os.cpu_count() or 1)
             result["machine_busy_cpus"] = round((busy_after[0] - busy_before[0]) / wall, 2) if wall > 0 else None
         finally:

@@ -154,6 +154,15 @@ def machine_busy() -> tuple[float, float]:
     return (sum(ticks) - ticks[3] - ticks[4]) / tick, sum(ticks) / tick
 
 
+def peak_rss(pid: int) -> int | None:
+    """The largest resident set `pid` had so far (VmHWM), in bytes; None once it is gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * KIB
+    return None
+
+
 def memory(pid: int) -> dict[str, int]:
     """Bytes of `pid`'s memory: rss, pss, anon and uss (private) from smaps_rollup; bpf_maps_rss and
     bpf_maps_pss, the part of those that is BPF maps mapped into the process (ring buffers); and

@@ -141,6 +141,8 @@ def generate(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, names
 
 
 Rows = Callable[[list[bytes], str, int], tuple[list[str], int]]
+#: (field name, predicate of its value): an event gives a line only when every predicate is true of it
+Guard = tuple[str, Callable[["Any"], bool]]
 
 
 _TEMPLATE_CODE = re.compile(r"%(%|s|d|06d)")
@@ -169,10 +171,12 @@ def _split_template(template: str) -> tuple[list[str], list[str]]:
 
 
 def generate_rows(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, namespace: Namespace,
-                  template: str, args: Sequence[str], scope: dict[str, Any]) -> Rows:
+                  template: str, args: Sequence[str], scope: dict[str, Any], guards: Sequence[Guard] = ()) -> Rows:
     """Generate `rows(samples, prefix, micros)`: the line `template % (prefix, micros, *values)` of
     every sample of at least `size` bytes, where value i is `args[i]` with `{v}` standing for leaf
     i's value (names in `scope` may be used), and the count of shorter samples, which give no line.
+    A sample for which a predicate of `guards` is false of its field's value gives no line either
+    (filters); ValueError when a guard names no leaf.
 
     `template` starts with the time (`%s%06d`, the same for the whole batch, filled in once per
     call); each field is `%d` (an int: the text `str` gives) or `%s`. Decoding and formatting
@@ -181,25 +185,60 @@ def generate_rows(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, 
     the template does not fit them.
     """
     rows: Rows = _generate_lines(leaves, endian=endian, what=what, size=size, namespace=namespace,
-                                 template=template, args=args, scope=scope, records=False)
+                                 template=template, args=args, scope=scope, guards=guards, records=False)
     return rows
 
 
-Records = Callable[[memoryview, str, int], list[str]]
+#: region of ring records → (lines, records read)
+Records = Callable[[memoryview, str, int], tuple[list[str], int]]
 
 
 def generate_records(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, namespace: Namespace,
-                     template: str, args: Sequence[str], scope: dict[str, Any]) -> Records | None:
+                     template: str, args: Sequence[str], scope: dict[str, Any],
+                     guards: Sequence[Guard] = ()) -> Records | None:
     """Like `generate_rows`, but `records(region, prefix, micros)` reads ring-buffer records in place:
     `region` holds records back to back, each an 8-byte header (the sample length, u32 in host order,
-    then 4 bytes) and a sample of `size` bytes padded to 8; the lines of the records are returned,
-    stopping at the first whose length is not exactly `size`. One `struct.iter_unpack` splits and
-    unpacks the records. None when the reads overlap (unions, bitfield storage: more than one
-    format per sample), which `iter_unpack` cannot do in one pass.
+    then 4 bytes) and a sample of `size` bytes padded to 8; the lines of the records are returned
+    with how many records were read (guards may leave some without a line), stopping at the first
+    whose length is not exactly `size`. One `struct.iter_unpack` splits and unpacks the records.
+    None when the reads overlap (unions, bitfield storage: more than one format per sample), which
+    `iter_unpack` cannot do in one pass.
     """
     records: Records | None = _generate_lines(leaves, endian=endian, what=what, size=size, namespace=namespace,
-                                              template=template, args=args, scope=scope, records=True)
+                                              template=template, args=args, scope=scope, guards=guards,
+                                              records=True)
     return records
+
+
+#: samples → (one {field: value} per sample of at least the type's size, samples too short)
+DecodeSamples = Callable[[list[bytes]], tuple[list[dict[str, "Any"]], int]]
+#: region of ring records → one {field: value} per record read (see `generate_records`)
+DecodeRecords = Callable[[memoryview], list[dict[str, "Any"]]]
+
+
+def generate_batch_decode(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, namespace: Namespace,
+                          records: bool) -> DecodeSamples | DecodeRecords | None:
+    """Generate the decode of a whole batch in one loop (`batch_loop`): the `{leaf.name: value}` of each
+    event, as `generate` gives them one at a time. Over samples (`DecodeSamples`) or over ring records
+    read in place (`DecodeRecords`; None when the reads overlap, as for `generate_records`)."""
+    byte_order = "<" if endian == "little" else ">"
+    loop = batch_loop([read for leaf in leaves for read in leaf.reads], size=size, byte_order=byte_order,
+                      namespace=namespace, records=records)
+    if loop is None:
+        return None
+    head, variables = loop
+    items = ", ".join(f"{leaf.name!r}: {leaf.expr.format(*(variables[r] for r in leaf.reads))}" for leaf in leaves)
+    source = "\n".join([f"def decode_all({'region' if records else 'samples'}):",
+                        "    out = []",
+                        "    append = out.append",
+                        *head,
+                        f"        append({{{items}}})",
+                        "    return out" if records else "    return out, short"]) + "\n"
+    scope = dict(namespace.values)
+    kind = "records" if records else "samples"
+    exec(compile(source, f"<batch decoder of {what} ({kind})>", "exec"), scope)  # noqa: S102 (built from BTF)
+    function: DecodeSamples | DecodeRecords = scope["decode_all"]
+    return function
 
 
 def record_stride(size: int) -> int:
@@ -249,9 +288,13 @@ def batch_loop(reads: Sequence[Read], *, size: int, byte_order: str, namespace: 
 
 
 def _generate_lines(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, namespace: Namespace,
-                    template: str, args: Sequence[str], scope: dict[str, Any], records: bool) -> Any:
+                    template: str, args: Sequence[str], scope: dict[str, Any], guards: Sequence[Guard],
+                    records: bool) -> Any:
     if len(args) != len(leaves):
         raise ValueError(f"{len(leaves)} fields but {len(args)} value expressions")
+    index = {leaf.name: i for i, leaf in enumerate(leaves)}
+    if any(name not in index for name, _ in guards):
+        raise ValueError(f"a guard names a field {what} does not have")
     literals, codes = _split_template(template)
     if codes[:2] != ["s", "06d"] or len(codes) != len(leaves) + 2 or "06d" in codes[2:]:
         raise ValueError(f"line template {template!r} does not hold the time and {len(leaves)} fields")
@@ -267,9 +310,15 @@ def _generate_lines(leaves: Sequence[Leaf], *, endian: str, what: str, size: int
             "    out = []",
             "    append = out.append",
             *loop_head]
+    guarded = {index[name] for name, _ in guards}
+    for i in sorted(guarded):  # the guards' values first: an event they refuse costs nothing more
+        leaf = leaves[i]
+        body.append(f"        v{i} = {leaf.expr.format(*(variables[r] for r in leaf.reads))}")
+    for name, predicate in guards:
+        body += [f"        if not {namespace.add(predicate)}(v{index[name]}):", "            continue"]
     pieces = ["{head}"]
     for i, (leaf, arg) in enumerate(zip(leaves, args, strict=True)):
-        expr = leaf.expr.format(*(variables[r] for r in leaf.reads))
+        expr = f"v{i}" if i in guarded else leaf.expr.format(*(variables[r] for r in leaf.reads))
         if arg.count("{v}") > 1 and not expr.isidentifier():
             body.append(f"        v{i} = {expr}")  # used more than once: computed once
             expr = f"v{i}"
@@ -279,7 +328,14 @@ def _generate_lines(leaves: Sequence[Leaf], *, endian: str, what: str, size: int
             value = f"t{i}"
         pieces.append(f"{{{value}}}{{l{i + 3}}}")
     body.append(f"        append(f'{''.join(pieces)}')")
-    body.append("    return out" if records else "    return out, short")
+    if not records:
+        body.append("    return out, short")
+    elif guards:  # some records give no line: they are counted as they are read
+        body.insert(body.index(loop_head[-1]) + 1, "        read += 1")
+        body.insert(body.index(loop_head[0]), "    read = 0")
+        body.append("    return out, read")
+    else:
+        body.append("    return out, len(out)")
     source = "\n".join(body) + "\n"
     texts = {f"_l{i}": text for i, text in enumerate(literals)}
     namespace_values = dict(namespace.values, **scope, **texts)

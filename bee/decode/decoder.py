@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bee.decode.codegen import Generated, Leaf, Records, Rows, generate, generate_records, generate_rows
+from bee.decode.codegen import (
+    DecodeRecords,
+    DecodeSamples,
+    Generated,
+    Guard,
+    Leaf,
+    Records,
+    Rows,
+    generate,
+    generate_batch_decode,
+    generate_records,
+    generate_rows,
+)
 from bee.decode.errors import DecodeError
 from bee.decode.grouping import Grouping, compile_grouping
 from bee.decode.layout import LayoutCompiler
@@ -32,10 +44,12 @@ class Decoder(Record):
     shorter buffer raises DecodeError. `formats` are the `struct` formats unpacked per
     call (one unless members overlap) and `source` the generated Python, for debugging.
     `kinds` gives, per field, the type its value always has (`int`, `bool`, `str`, `float`)
-    or `any`; `compile_rows(template, args, scope)` makes the `generate_rows` function of
+    or `any`; `compile_rows(template, args, scope, guards)` makes the `generate_rows` function of
     these fields (samples → formatted lines, for the event log), `compile_records` the
     `generate_records` one (ring-buffer records read in place → lines; None when it cannot).
-    `compile_grouping(value_field)` makes the `bee.decode.grouping` of these events (None when it cannot).
+    `compile_grouping(value_field)` makes the `bee.decode.grouping` of these events (None when it cannot);
+    `compile_batch(records)` the `generate_batch_decode` one (a batch → one dict per event, as `decode`
+    gives them; over ring records in place when `records`, None when it cannot).
     """
 
     type_name: str
@@ -47,12 +61,13 @@ class Decoder(Record):
     formats: tuple[str, ...]
     source: str
     kinds: tuple[str, ...] = ()
-    compile_rows: Callable[[str, tuple[str, ...], dict[str, Any]], Rows] | None = None
-    compile_records: Callable[[str, tuple[str, ...], dict[str, Any]], Records | None] | None = None
+    compile_rows: Callable[..., Rows] | None = None
+    compile_records: Callable[..., Records | None] | None = None
     compile_grouping: Callable[[str | None], Grouping | None] | None = None
+    compile_batch: Callable[[bool], DecodeSamples | DecodeRecords | None] | None = None
 
     _hidden: ClassVar[tuple[str, ...]] = ("formats", "source", "kinds", "compile_rows", "compile_records",
-                                          "compile_grouping")
+                                          "compile_grouping", "compile_batch")
 
     __eq__ = object.__eq__  # compiled functions: two decoders are equal only when they are the same one
     __hash__ = object.__hash__
@@ -89,13 +104,19 @@ def compile_decoder(btf: Btf, type_id: int, *, endian: str = "little") -> Decode
         return generate(leaves, endian=endian, what=type_name, size=size, namespace=compiler.namespace,
                         scalar=as_value)
 
-    def compile_rows(template: str, args: tuple[str, ...], scope: dict[str, Any]) -> Rows:
+    def compile_rows(template: str, args: tuple[str, ...], scope: dict[str, Any],
+                     guards: tuple[Guard, ...] = ()) -> Rows:
         return generate_rows(leaves, endian=endian, what=type_name, size=size, namespace=compiler.namespace,
-                             template=template, args=args, scope=scope)
+                             template=template, args=args, scope=scope, guards=guards)
 
-    def compile_records(template: str, args: tuple[str, ...], scope: dict[str, Any]) -> Records | None:
+    def compile_records(template: str, args: tuple[str, ...], scope: dict[str, Any],
+                        guards: tuple[Guard, ...] = ()) -> Records | None:
         return generate_records(leaves, endian=endian, what=type_name, size=size, namespace=compiler.namespace,
-                                template=template, args=args, scope=scope)
+                                template=template, args=args, scope=scope, guards=guards)
+
+    def compile_batch(records: bool) -> DecodeSamples | DecodeRecords | None:
+        return generate_batch_decode(leaves, endian=endian, what=type_name, size=size,
+                                     namespace=compiler.namespace, records=records)
 
     def grouping(value_field: str | None) -> Grouping | None:
         return compile_grouping(leaves, value_field=value_field, endian=endian, size=size,
@@ -106,4 +127,4 @@ def compile_decoder(btf: Btf, type_id: int, *, endian: str = "little") -> Decode
     return Decoder(type_name=type_name, size=size, fields=tuple(leaf.name for leaf in leaves), scalar=scalar,
                    decode=generated.function, decode_scalar=decode_scalar, formats=generated.formats,
                    source=generated.source, kinds=tuple(leaf.kind for leaf in leaves), compile_rows=compile_rows,
-                   compile_records=compile_records, compile_grouping=grouping)
+                   compile_records=compile_records, compile_grouping=grouping, compile_batch=compile_batch)

@@ -30,6 +30,10 @@ class EventFilter(Record):
             value = record[self.key]
         except KeyError:
             return False
+        return self.accepts(value)
+
+    def accepts(self, value: object) -> bool:
+        """True if the regex is found in `value`'s label value (the value of this filter's key)."""
         return self.pattern.search(label_value(value)) is not None
 
 

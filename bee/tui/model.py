@@ -84,20 +84,35 @@ class RingTable(Table):
         self._rows: deque[tuple[int, float | None, Record]] = deque(maxlen=history)
         self._matched: deque[tuple[int, float | None, Record]] = deque(maxlen=history)
 
-    def show_event(self, columns: Sequence[str]) -> Callable[[Record], None]:
-        """Set the columns; returns the function the ring-buffer reader calls with each event."""
+    def show_events(self, columns: Sequence[str]) -> Callable[[list[Record]], None]:
+        """Set the columns; returns the function the ring-buffer reader calls with each batch of events."""
         self.columns = tuple(columns)
-        return self.add
+        return self.add_many
 
     def add(self, record: Record) -> None:
-        """Keep one event (reader thread). Constant time, bounded memory."""
+        """Keep one event (reader thread)."""
+        self.add_many([record])
+
+    def add_many(self, records: list[Record]) -> None:
+        """Keep a batch of events, oldest first, all with the time of the call (reader thread). Bounded
+        memory; only the newest `history` events and matches are looked at, so a large batch holds
+        the lock no longer than a small one (unless a filter matches rarely)."""
+        now = time.time()
         with self._lock:
-            self.total += 1
-            item = (self.total, time.time(), record)
-            self._rows.append(item)
+            first = self.total + 1
+            self.total += len(records)
+            skipped = max(0, len(records) - self.history)
+            self._rows.extend((first + i, now, record) for i, record in enumerate(records[skipped:], skipped))
             flt = self.filter
-            if flt is not None and flt.matches(record):
-                self._matched.append(item)
+            if flt is not None:
+                matched: list[tuple[int, float | None, Record]] = []
+                for i in range(len(records) - 1, -1, -1):  # newest first, until `history` of them
+                    if flt.matches(records[i]):
+                        matched.append((first + i, now, records[i]))
+                        if len(matched) == self.history:
+                            break
+                matched.reverse()
+                self._matched.extend(matched)
 
     def count(self) -> int:
         return self.total

@@ -29,13 +29,11 @@ URL = "http://[::1]:9091/metrics"
 
 def _groups() -> list[ProgramTables]:
     events = RingTable("print_events", "print")
-    add = events.show_event(("comm", "le"))
-    for le in (5, 50):
-        add({"comm": "beetrigger", "le": le})
+    events.show_events(("comm", "le"))([{"comm": "beetrigger", "le": le} for le in (5, 50)])
     counter = HashTable("counter_hash", "counter")
     counter.show_entries(("comm", "value"))([{"comm": "a", "value": 1}])
     flood = RingTable("print_events", "print")  # a map of the same name in another program
-    flood.show_event(("n",))({"n": 7})
+    flood.show_events(("n",))([{"n": 7}])
     return [ProgramTables("types", "types.o", [events, counter]), ProgramTables("flood", "flood.o", [flood]),
             ProgramTables("gone", "gone:v1", failure="cannot reach the registry")]
 

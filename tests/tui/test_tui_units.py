@@ -53,27 +53,34 @@ def test_dash_f_flags_become_the_first_filter() -> None:
 
 def test_ring_table_keeps_the_newest_rows_and_filters_old_and_new() -> None:
     table = RingTable("print_x", "print", history=5)
-    add = table.show_event(("n", "comm"))
+    add = table.show_events(("n", "comm"))
     for n in range(12):
-        add({"n": n, "comm": "odd" if n % 2 else "even"})
+        add([{"n": n, "comm": "odd" if n % 2 else "even"}])
     snapshot = table.snapshot()
     assert [row[2]["n"] for row in snapshot.rows] == [11, 10, 9, 8, 7] and snapshot.total == 12
     table.set_filter(TableFilter.parse("comm=odd", table.columns))
     assert [row[2]["n"] for row in table.snapshot().rows] == [11, 9, 7]  # from what is kept
-    for n in range(12, 20):
-        add({"n": n, "comm": "odd" if n % 2 else "even"})
+    add([{"n": n, "comm": "odd" if n % 2 else "even"} for n in range(12, 20)])  # one batch
     assert [row[2]["n"] for row in table.snapshot().rows] == [19, 17, 15, 13, 11]  # 5 matching, not 5 of all
     table.set_filter(None)
     assert [row[2]["n"] for row in table.snapshot().rows] == [19, 18, 17, 16, 15]
     assert table.count() == 20
 
 
+def test_a_batch_larger_than_the_history_keeps_its_newest_rows_with_their_numbers() -> None:
+    table = RingTable("print_x", "print", TableFilter.parse("n=^1", ("n",)), history=3)
+    table.show_events(("n",))([{"n": n} for n in range(25)])
+    assert [(row[0], row[2]["n"]) for row in table.snapshot().rows] == [(20, 19), (19, 18), (18, 17)]
+    table.set_filter(None)
+    assert [(row[0], row[2]["n"]) for row in table.snapshot().rows] == [(25, 24), (24, 23), (23, 22)]
+    assert table.count() == 25
+
+
 def test_ring_rate_counts_events_per_second() -> None:
     table = RingTable("print_x", "print")
-    add = table.show_event(("n",))
+    add = table.show_events(("n",))
     assert table.rate(now=100.0) == 0.0
-    for n in range(30):
-        add({"n": n})
+    add([{"n": n} for n in range(30)])
     assert table.rate(now=101.0) == 30.0
     assert table.rate(now=104.0) == 0.0  # nothing new for longer than the window
 
@@ -101,9 +108,8 @@ def test_outputs_show_what_they_read() -> None:
     shown: list[object] = []
     decoder = RecordDecoder(("comm",), 4, lambda data: {"comm": data[:4].decode()})
     ring = RingCounter(_spec("counter_r", "ringbuf", "counter"), decoder, registry, shown.append)
-    ring(b"bash")
-    ring(b"ba")  # too short: counted as an error, not shown
-    assert shown == [{"comm": "bash"}] and ring.errors == 1
+    ring.handle_batch([b"bash", b"ba", b"dash"])  # one batch: one show; a short sample is counted, not shown
+    assert shown == [[{"comm": "bash"}, {"comm": "dash"}]] and ring.errors == 1 and ring.events == 3
     entries: list[list[dict[str, object]]] = []
     key = RecordDecoder(("comm",), 4, lambda data: {"comm": data[:4].decode()})
     counter = HashCounter(_spec("counter_h", "hash", "counter"), key, IntValue(struct.Struct("<Q")), registry,
@@ -114,9 +120,7 @@ def test_outputs_show_what_they_read() -> None:
 
 def _model(state: str = "running") -> TuiModel:
     ring = RingTable("print_events", "print")
-    add = ring.show_event(("comm", "le"))
-    for le in (5, 50, 500):
-        add({"comm": "beetrigger", "le": le})
+    ring.show_events(("comm", "le"))([{"comm": "beetrigger", "le": le} for le in (5, 50, 500)])
     counter = HashTable("counter_hash", "counter")
     counter.show_entries(("comm", "value"))([{"comm": "a", "value": 1}, {"comm": "b", "value": 9}])
     model = TuiModel("probe.o", "http://[::1]:9091/metrics", [ring, counter])

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 Record = dict[str, "Any"]
-ShowEvent = Callable[[Record], None]
+ShowEvents = Callable[[list[Record]], None]  # a batch of decoded events, oldest first
 ShowEntries = Callable[[list[Record]], None]
 
 
@@ -27,9 +27,10 @@ class RecordDecoder(RecordBase):
     size: int
     decode: Callable[[bytes], Record]
     kinds: tuple[str, ...] = ()  # per field: the type its value always has, or `any`
-    compile_rows: Callable[[str, tuple[str, ...], dict], Any] | None = None  # see Decoder.compile_rows
-    compile_records: Callable[[str, tuple[str, ...], dict], Any] | None = None  # see Decoder.compile_records
+    compile_rows: Callable[..., Any] | None = None  # see Decoder.compile_rows
+    compile_records: Callable[..., Any] | None = None  # see Decoder.compile_records
     compile_grouping: Callable[[str | None], Any] | None = None  # see Decoder.compile_grouping
+    compile_batch: Callable[[bool], Any] | None = None  # see Decoder.compile_batch
 
 
 def record_decoder(btf: Btf, type_id: int, fallback_name: str, endian: str) -> RecordDecoder:
@@ -42,9 +43,10 @@ def record_decoder(btf: Btf, type_id: int, fallback_name: str, endian: str) -> R
         same = decoder.fields == (fallback_name,)
         return RecordDecoder((fallback_name,), decoder.size, lambda data: {fallback_name: scalar(data)},
                              decoder.kinds, decoder.compile_rows if same else None,
-                             decoder.compile_records if same else None, decoder.compile_grouping if same else None)
+                             decoder.compile_records if same else None, decoder.compile_grouping if same else None,
+                             decoder.compile_batch if same else None)
     return RecordDecoder(tuple(decoder.fields), decoder.size, decoder.decode, decoder.kinds, decoder.compile_rows,
-                         decoder.compile_records, decoder.compile_grouping)
+                         decoder.compile_records, decoder.compile_grouping, decoder.compile_batch)
 
 
 def labels_of(record: Record, names: tuple[str, ...]) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from bee.run.errors import RunError, RunSetupError
 from bee.run.outputs.decoders import (
     RecordDecoder,
     ShowEntries,
-    ShowEvent,
+    ShowEvents,
     hash_value_format,
     key_decoder,
     record_decoder,
@@ -81,10 +81,10 @@ def _event_decoder(m: MapSpec, btf: Btf, endian: str) -> RecordDecoder:
     return record_decoder(btf, m.value_type_id, "value", endian)
 
 
-def _show_event(sinks: Sinks, m: MapSpec, decoder: RecordDecoder) -> ShowEvent | None:
+def _show_event(sinks: Sinks, m: MapSpec, decoder: RecordDecoder) -> ShowEvents | None:
     if sinks.view is None:
         return None
-    return sinks.view.table(m.name, sinks.program).show_event(decoder.fields)
+    return sinks.view.table(m.name, sinks.program).show_events(decoder.fields)
 
 
 def _ring_print(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutput:

@@ -20,13 +20,13 @@ import sys
 import time
 from collections.abc import Callable
 
-from bee.decode.codegen import record_stride
+from bee.decode.codegen import Guard, record_stride
 from bee.decode.grouping import Grouping
 from bee.elf.maps import MapSpec
 from bee.log import get as get_logger
 from bee.run.errors import RunSetupError
 from bee.run.outputs.batch import BatchPath, lazily
-from bee.run.outputs.decoders import Record, RecordDecoder, ShowEvent, labels_of
+from bee.run.outputs.decoders import Record, RecordDecoder, ShowEvents, labels_of
 from bee.sinks.eventlog import EventLog
 from bee.sinks.filters import FilterSet
 from bee.sinks.metrics import MetricsRegistry, ProgramMetrics
@@ -40,10 +40,10 @@ log = get_logger("bee.run")
 
 class RingOutput:
     """Base of ring-buffer outputs: counts events read and decodes them; subclasses `handle` a record,
-    and set `path` (bee.run.outputs.batch) when whole batches can go without decoding each event."""
+    and may replace `path` (bee.run.outputs.batch) with one that needs no decoded event."""
 
     def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry | ProgramMetrics,
-                 show: ShowEvent | None = None) -> None:
+                 show: ShowEvents | None = None) -> None:
         self.name = spec.name
         self.decoder = decoder
         self.registry = registry
@@ -51,7 +51,7 @@ class RingOutput:
         self.events = 0
         self.errors = 0
         self._fell_back = False
-        self.path: BatchPath | None = None  # set by a subclass that has a batch path
+        self.path: BatchPath | None = self._decoded_path()
         registry.events_read.inc((self.name,), 0)
         registry.events_lost.inc((self.name,), 0)
         registry.ringbuf_full.inc((self.name,), 0)
@@ -60,6 +60,35 @@ class RingOutput:
     def _publish(self) -> None:
         self.registry.events_read.follow((self.name,), self.events)
         self.registry.map_read_errors.follow((self.name,), self.errors)
+
+    def _decoded_path(self) -> BatchPath | None:
+        """The batch path of decoded events: a whole batch decoded in one generated loop, then each
+        record handled and the batch shown (what a filter or a view needs); None without a batch decoder."""
+        compile_batch = self.decoder.compile_batch
+        if compile_batch is None:
+            return None
+        from_samples = lazily(lambda: compile_batch(False))
+
+        def make_records() -> Callable[[memoryview], tuple[list[Record], int]] | None:
+            decode_records = compile_batch(True)
+            if decode_records is None:
+                return None
+
+            def from_records(region: memoryview) -> tuple[list[Record], int]:
+                records = decode_records(region)
+                return records, len(records)
+
+            return from_records
+
+        return BatchPath(self.decoder.size, from_samples, make_records, self.handle_records)
+
+    def handle_records(self, records: list[Record]) -> None:
+        """Handle decoded events, oldest first, then show them."""
+        handle = self.handle
+        for record in records:
+            handle(record)
+        if self.show is not None and records:
+            self.show(records)
 
     def handle_batch(self, samples: list[bytes]) -> None:
         """Handle the samples of one read, oldest first: through the batch path when there is one."""
@@ -79,7 +108,7 @@ class RingOutput:
     def record_reader(self) -> tuple[int, Callable[[memoryview], int]] | None:
         """(sample size, reader) for reading this map's records in place (bee.libbpf.ringbuf), or None."""
         path = self.path
-        from_records = path.make_records() if path is not None else None
+        from_records = path.make_records() if path is not None and path.size else None
         if path is None or from_records is None:
             return None
         apply = path.apply
@@ -96,8 +125,19 @@ class RingOutput:
         return path.size, read_records
 
     def _record_path(self, samples: list[bytes]) -> None:
+        """Each sample decoded on its own (the fallback, and a decoder without a batch decoder)."""
+        records = []
+        decode, size, handle = self.decoder.decode, self.decoder.size, self.handle
         for data in samples:
-            self(data)
+            self.events += 1
+            if len(data) < size:
+                self.errors += 1  # a sample shorter than its declared struct: nothing sensible to show
+                continue
+            record = decode(data)
+            handle(record)
+            records.append(record)
+        if self.show is not None and records:
+            self.show(records)
 
     def fall_back(self, samples: list[bytes], error: Exception) -> None:
         """Handle `samples` one by one after the batch path failed on them with `error` (which it
@@ -125,14 +165,8 @@ class RingOutput:
         return len(samples)
 
     def __call__(self, data: bytes) -> None:
-        self.events += 1
-        if len(data) < self.decoder.size:
-            self.errors += 1  # a sample shorter than its declared struct: nothing sensible to show
-            return
-        record = self.decoder.decode(data)
-        self.handle(record)
-        if self.show is not None:
-            self.show(record)
+        """Handle one sample (the record path)."""
+        self._record_path([data])
 
     def handle(self, record: Record) -> None:
         raise NotImplementedError
@@ -142,35 +176,38 @@ class RingPrint(RingOutput):
     """`print_` ring buffer: every event that passes the filters goes to the event log (if any)."""
 
     def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry | ProgramMetrics,
-                 log: EventLog | None, filters: FilterSet, show: ShowEvent | None = None,
+                 log: EventLog | None, filters: FilterSet, show: ShowEvents | None = None,
                  program: str | None = None) -> None:
         super().__init__(spec, decoder, registry, show)
         self.log = log
         self.channel = log.channel(spec.name, program) if log is not None else spec.name  # its event log name
         self.filters = filters if filters.for_map(spec.name) else None
-        # When every event goes straight to the log: lines formatted in bulk from the line template,
-        # the generated functions made on first need (samples → lines; ring records read in place → lines).
-        if log is not None and self.filters is None and show is None and decoder.compile_rows is not None:
-            self.path = self._lines_path(log, decoder)
+        # When events go to the log and nowhere else: lines formatted in bulk from the line template,
+        # the filters tested in the same loop, the generated functions made on first need (samples →
+        # lines; ring records read in place → lines).
+        guards = tuple((f.key, f.accepts) for f in filters.for_map(spec.name))
+        if (log is not None and show is None and decoder.compile_rows is not None
+                and all(key in decoder.fields for key, _ in guards)):
+            self.path = self._lines_path(log, decoder, guards)
 
-    def _lines_path(self, log: EventLog, decoder: RecordDecoder) -> BatchPath:
+    def _lines_path(self, log: EventLog, decoder: RecordDecoder, guards: tuple[Guard, ...]) -> BatchPath:
         line = log.line_template(self.channel, list(zip(decoder.fields, decoder.kinds, strict=True)))
         clock, channel = line.clock, self.channel
         compile_rows, compile_records = decoder.compile_rows, decoder.compile_records
         assert compile_rows is not None
-        rows = lazily(lambda: compile_rows(line.template, line.args, dict(line.scope)))
+        rows = lazily(lambda: compile_rows(line.template, line.args, dict(line.scope), guards))
 
         def from_samples(samples: list[bytes]) -> tuple[list[str], int]:
             return rows(samples, *clock.parts(time.time()))
 
         def make_records() -> Callable[[memoryview], tuple[list[str], int]] | None:
-            records = compile_records(line.template, line.args, dict(line.scope)) if compile_records else None
+            records = (compile_records(line.template, line.args, dict(line.scope), guards)
+                       if compile_records else None)
             if records is None:
                 return None
 
             def from_records(region: memoryview) -> tuple[list[str], int]:
-                lines = records(region, *clock.parts(time.time()))
-                return lines, len(lines)
+                return records(region, *clock.parts(time.time()))
 
             return from_records
 
@@ -193,7 +230,7 @@ class _Grouped(RingOutput):
     `label_names` are the fields its labels come from, `value_field` the one it observes (None: counts)."""
 
     def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry | ProgramMetrics,
-                 show: ShowEvent | None, label_names: tuple[str, ...], value_field: str | None) -> None:
+                 show: ShowEvents | None, label_names: tuple[str, ...], value_field: str | None) -> None:
         super().__init__(spec, decoder, registry, show)
         self.label_names = label_names
         compile_grouping = decoder.compile_grouping
@@ -228,7 +265,7 @@ class RingCounter(_Grouped):
     """`counter_` ring buffer: +1 per event, labels = every event field."""
 
     def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry | ProgramMetrics,
-                 show: ShowEvent | None = None) -> None:
+                 show: ShowEvents | None = None) -> None:
         super().__init__(spec, decoder, registry, show, decoder.fields, None)
         self.counter = registry.counter(spec.name, decoder.fields, map_type=spec.type_name)
 
@@ -245,7 +282,7 @@ class RingHistogram(_Grouped):
     """`hist_` ring buffer: observe field `value_key` (default `le`), labels = the other fields."""
 
     def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry | ProgramMetrics,
-                 value_key: str, buckets: tuple[float, ...] | None, show: ShowEvent | None = None) -> None:
+                 value_key: str, buckets: tuple[float, ...] | None, show: ShowEvents | None = None) -> None:
         if value_key not in decoder.fields:
             raise RunSetupError(f"map {spec.name}: its event has no field {value_key!r} to observe; "
                                 f"name one with -k {spec.name},FIELD (fields: {', '.join(decoder.fields)})")

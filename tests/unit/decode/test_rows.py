@@ -18,6 +18,7 @@ from bee.decode import Decoder, compile_decoder
 from bee.elf import ObjectSpec
 from bee.elf.btf_types import Composite
 from bee.sinks.eventlog import EventLog
+from bee.sinks.filters import FilterSet
 
 PROGRAMS = ("layout", "values", "ipv6")
 KIND_TYPES = {"int": int, "bool": bool, "str": str, "float": float}
@@ -162,7 +163,43 @@ def test_records_read_in_place_give_the_lines_of_the_samples(decoders: list[Deco
         rows = decoder.compile_rows(line.template, line.args, dict(line.scope))
         samples = _samples(decoder, 50, seed=5)
         parts = line.clock.parts(TS)
-        assert records(_region(samples, decoder.size), *parts) == rows(samples, *parts)[0], decoder.type_name
+        expected = rows(samples, *parts)[0]
+        assert records(_region(samples, decoder.size), *parts) == (expected, len(samples)), decoder.type_name
         lengths = [decoder.size] * 10 + [decoder.size | 1 << 31] + [decoder.size] * 5  # the 11th is busy
-        assert records(_region(samples[:16], decoder.size, lengths), *parts) == rows(samples[:10], *parts)[0]
+        assert records(_region(samples[:16], decoder.size, lengths), *parts) == (expected[:10], 10)
     assert compiled >= 5
+
+
+@pytest.mark.parametrize("regex", ["[0-4]", "^-", "e"])
+def test_guards_keep_exactly_the_lines_the_filters_pass(decoders: list[Decoder], regex: str) -> None:
+    """A filter compiled into the loop (`guards`) leaves the lines of the events `FilterSet.matches`
+    passes, from samples and from records read in place; the records are all counted as read."""
+    kept = dropped = 0
+    for decoder in decoders:
+        samples = _samples(decoder, 60, seed=11)
+        for field in decoder.fields[:3]:
+            filters = FilterSet.parse([f"events,{field},{regex}"])
+            passing = [data for data in samples if filters.matches("events", decoder.decode(data))]
+            kept, dropped = kept + len(passing), dropped + len(samples) - len(passing)
+            guards = tuple((f.key, f.accepts) for f in filters.for_map("events"))
+            log = EventLog(io.StringIO(), fmt="json")  # type: ignore[arg-type]
+            line = log.line_template("events", list(zip(decoder.fields, decoder.kinds, strict=True)))
+            log.close()
+            assert decoder.compile_rows is not None and decoder.compile_records is not None
+            parts = line.clock.parts(TS)
+            expected = decoder.compile_rows(line.template, line.args, dict(line.scope))(passing, *parts)[0]
+            rows = decoder.compile_rows(line.template, line.args, dict(line.scope), guards)
+            assert rows(samples, *parts) == (expected, 0), (decoder.type_name, field)
+            records = decoder.compile_records(line.template, line.args, dict(line.scope), guards)
+            if records is not None and decoder.formats[0][0] == ("<" if sys.byteorder == "little" else ">"):
+                assert records(_region(samples, decoder.size), *parts) == (expected, len(samples))
+    assert kept > 100 and dropped > 100  # the filters both keep and drop
+
+
+def test_a_guard_on_a_field_the_event_does_not_have_is_refused(decoders: list[Decoder]) -> None:
+    decoder = decoders[0]
+    assert decoder.compile_rows is not None
+    args = tuple("{v}" for _ in decoder.fields)
+    fields = " ".join("%d" for _ in decoder.fields)
+    with pytest.raises(ValueError, match="guard names a field"):
+        decoder.compile_rows(f"%s%06d {fields}\n", args, {}, (("no_such_field", bool),))

@@ -1,12 +1,13 @@
 """The batch path of ring outputs: one way from ring bytes to an output's effect, whatever the output.
 
-A ring output that needs no decoded event (no view, no filter) gets a `BatchPath`: a `print_` map's
-lines formatted in bulk for the event log, a `counter_`/`hist_` map's events grouped by label bytes
-(`bee.decode.grouping`). Either takes a whole batch, from libbpf's samples (`from_samples`) or from
-ring records read in place (`make_records()`, x86-64: see `bee.libbpf.ringbuf`), to one result that
-`apply` hands to the output (lines written; counts added). `RingOutput` (bee.run.outputs.ring) drives
-every path the same way, and has the one fallback: a batch a generated function raises on (before
-any effect) takes the record path, one decoded event at a time, as a view or a filter needs anyway.
+Every ring output has a `BatchPath`: a `print_` map's lines formatted in bulk for the event log, a
+`counter_`/`hist_` map's events grouped by label bytes (`bee.decode.grouping`), or, where a view or a
+filter needs records, the batch decoded in one generated loop. Each takes a whole batch, from
+libbpf's samples (`from_samples`) or from ring records read in place (`make_records()`, x86-64: see
+`bee.libbpf.ringbuf`), to one result that `apply` hands to the output (lines written; counts added;
+records handled and shown). `RingOutput` (bee.run.outputs.ring) drives every path the same way, and
+has the one fallback: a batch a generated function raises on (before any effect) is decoded one
+event at a time (the record path), counted and logged once.
 """
 
 from __future__ import annotations

@@ -2,16 +2,21 @@
 
 They are called from the ring-buffer read (one thread) with the samples read at once
 (`handle_batch`, see bee.libbpf.ringbuf.BatchHandler), or with ring records read in place
-(`record_reader`). An output that needs no decoded event has a batch path
-(bee.run.outputs.batch): a `print_` ring buffer whose events only go to the event log (no filter,
-no view) is formatted in one generated loop per batch, straight from the bytes to the lines; a
-`counter_` or `hist_` ring buffer without a view groups each batch by label bytes
-(bee.decode.grouping): one decode per distinct label set, one counter increment or one
-`observe_many` per group. Otherwise, and for a batch the generated loop cannot take (a value it does
-not expect), each event is decoded and handled on its own (the record path): the same output, more
-CPU; such fallen-back events are counted (`bee_events_fallback_total`) and the first batch of each
-map is logged as a warning. `show` (the interactive view) gets each decoded event on the reader's
-thread, so it must only append to bounded buffers and return.
+(`record_reader`). Every output takes whole batches through its batch path (bee.run.outputs.batch),
+the most direct one its use allows:
+
+- a `print_` ring buffer whose events go only to the event log: one generated loop per batch from the
+  bytes to the lines, its `-f` filters tested in the same loop;
+- a `counter_` or `hist_` ring buffer without a view: the batch grouped by label bytes
+  (bee.decode.grouping), one decode per distinct label set, one increment or `observe_many` per group;
+- otherwise (a view, or a filter the loop cannot take): the batch decoded in one generated loop
+  (`Decoder.compile_batch`), each record handled, and the batch shown at once.
+
+A batch the generated function raises on (before any effect) is decoded event by event instead (the
+record path): the same output, more CPU; such fallen-back events are counted
+(`bee_events_fallback_total`) and the first batch of each map is logged as a warning. `show` (the
+interactive view) gets each batch of decoded events on the reader's thread, so it must only append
+to bounded buffers and return.
 """
 
 from __future__ import annotations

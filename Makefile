@@ -102,3 +102,14 @@ COMPARE_FLAGS ?=
 compare-outputs: setup
 	@test -n "$(BASE)" || { echo "usage: make compare-outputs BASE=<tree before> [AFTER=<tree after>]" >&2; exit 2; }
 	.venv/bin/python bench/compare_outputs.py $(COMPARE_FLAGS) $(BASE) $(AFTER)
+
+# make bench: bench/bench.py (bee against libbpf-tools opensnoop and bpftrace, bench/README.md), the two
+# installed from Debian first when missing. BENCH_FLAGS for its options; the default is the peak
+# (flat out) and 500,000 opens/s paced, 3 floods each, every measurement kept in bench/results/.
+BENCH_FLAGS ?= --rates 0,500000 --json bench/results/flood-$(shell date +%F).json
+.PHONY: bench bench-tools
+bench-tools:
+	@test -x /usr/sbin/opensnoop -a -x /usr/bin/bpftrace || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q libbpf-tools bpftrace >/dev/null
+bench: setup bench-tools
+	.venv/bin/python bench/bench.py $(BENCH_FLAGS)

@@ -134,6 +134,8 @@ def make_tools(setup: Setup, names: list[str], bee_nocache: bool, others: list[s
                           + ("" if cached else ", bee's own modules compiled at every start")),
         "bee-text": Tool("bee-text", [("text" if arg == "json" else arg) for arg in bee_argv], env_bee, True,
                          "bytecode cached, event lines in text"),
+        "bee-filter": Tool("bee-filter", [*bee_argv, "-f", "print_events,comm,."], env_bee, True,
+                           "bytecode cached, JSON, a -f filter every event passes"),
         "opensnoop": Tool("opensnoop", [shutil.which("opensnoop") or "/usr/sbin/opensnoop"], {},
                           note="libbpf-tools, perf buffer 64 pages/CPU"),
         "bpftrace": Tool("bpftrace", [shutil.which("bpftrace") or "bpftrace", "-e", BPFTRACE_SCRIPT], {},
@@ -626,7 +628,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tools", default="bee,opensnoop,bpftrace",
-                        help="comma-separated: bee, bee-text, bee-nopyc, opensnoop, bpftrace, bpftrace-16M "
+                        help="comma-separated: bee, bee-text, bee-filter, bee-nopyc, opensnoop, bpftrace, bpftrace-16M "
                              "[%(default)s]")
     parser.add_argument("--flood-tools", default="bee,bee-text,opensnoop,bpftrace,bpftrace-16M",
                         help="tools of the flood part [%(default)s]")

@@ -99,6 +99,14 @@ RUN_OPTIONS: tuple[Opt, ...] = (
         "Count what each BPF program costs the kernel while the run lasts (Linux 5.8, CAP_SYS_ADMIN; a clock "
         "read before and after every run): bee_bpf_runs_total and bee_bpf_run_seconds_total per BPF program, "
         "/healthz as JSON with nanoseconds per run, and one line per BPF program at exit."),
+    Opt("verify_keys", ("--verify-key",), PATH,
+        "Load only programs signed by this public key (cosign's format, PEM); repeatable: any one of them. "
+        "Checked before any byte is stored or loaded.", multiple=True, metavar="PUB"),
+    Opt("policy", ("--policy",), PATH,
+        "Signature policy file: which keys each registry or repository needs [default: "
+        "<config-dir>/policy.yaml when it exists].", metavar="FILE"),
+    Opt("ignore_identity", ("--ignore-identity",), FLAG,
+        "Accept a signature made for another repository (as cosign does), for copies between registries."),
     Opt("runner_config", ("--config",), PATH,
         "Run the programs of this runner config file (YAML), each with its own options, instead of "
         "BPF_PROGRAM arguments.", metavar="FILE"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -20,9 +21,13 @@ bee --plain-http push localhost:5000/probe:v1
 
 PULL_HELP = """Download REF (a tag, or name@sha256:...) from its registry into the local store.
 
+With --verify-key (or a signature policy that covers REF), a signature by one of the keys must
+verify before anything is stored; it is stored too, so bee run verifies again offline.
+
 \b
 bee pull ghcr.io/me/probe:v1
 bee --plain-http pull localhost:5000/probe@sha256:<digest>
+bee pull ghcr.io/me/probe:v1 --verify-key bee.pub
 """
 
 LOGIN_HELP = """Check credentials against the registry SERVER, then save them in <config-dir>/config.json.
@@ -37,19 +42,30 @@ echo "$TOKEN" | bee login ghcr.io -u me --password-stdin
 @click.argument("ref", shell_complete=complete_store_ref)
 @click.pass_obj
 def push_command(options: GlobalOptions, ref: str) -> None:
-    from bee.oci.transfer import push  # with requests (~70 ms): not for help or completion
+    from bee.oci.transfer import push_with_signatures  # with requests (~70 ms): not for help or completion
 
-    result = push(ref, options, progress=progress_for(sys.stderr))
-    click.echo(f"Pushed {result.ref} ({result.digest})", err=True)
+    program, *signatures = push_with_signatures(ref, options, progress=progress_for(sys.stderr))
+    click.echo(f"Pushed {program.ref} ({program.digest})", err=True)
+    for result in signatures:
+        click.echo(f"Pushed its signatures {result.ref} ({result.digest})", err=True)
 
 
 @click.command("pull", help=PULL_HELP, short_help="Download a program from a registry.")
 @click.argument("ref")
+@click.option("--verify-key", "verify_keys", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              metavar="PUB", help="Pull only if signed by this public key; repeatable (any one of them).")
+@click.option("--policy", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Signature policy file [default: <config-dir>/policy.yaml when it exists].")
+@click.option("--ignore-identity", is_flag=True,
+              help="Accept a signature made for another repository (as cosign does).")
 @click.pass_obj
-def pull_command(options: GlobalOptions, ref: str) -> None:
+def pull_command(options: GlobalOptions, ref: str, verify_keys: tuple[Path, ...], policy: Path | None,
+                 ignore_identity: bool) -> None:
+    from bee.oci.sign.policy import trust_policy
     from bee.oci.transfer import pull  # with requests (~70 ms): not for help or completion
 
-    entry = pull(ref, options, progress=progress_for(sys.stderr))
+    trust = trust_policy(verify_keys, policy, options.config_dir, ignore_identity)
+    entry = pull(ref, options, progress=progress_for(sys.stderr), trust=trust)
     click.echo(f"Pulled {entry.ref} ({entry.digest})", err=True)
 
 

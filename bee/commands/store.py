@@ -13,9 +13,13 @@ from bee.options import GlobalOptions
 @click.command("list")
 @click.pass_obj
 def list_command(options: GlobalOptions) -> None:
-    """List the programs in the local store."""
+    """List the programs in the local store (their signatures, `NAME:sha256-<hex>.sig`, are not listed)."""
+    from bee.oci.sign.envelope import is_signature_ref
+
     rows = []
     for entry in LocalStore(options.storage).entries():
+        if is_signature_ref(entry.ref):
+            continue
         platform = entry.platform
         rows.append([entry.ref, platform.os if platform else "", platform.os_version if platform else "",
                      platform.architecture if platform else ""])

@@ -30,3 +30,7 @@ class UnsupportedArtifactError(RegistryError):
 
 class CredentialsError(BeeError):
     """A credentials file or helper could not be read or written."""
+
+
+class SignatureError(BeeError):
+    """A signature is missing, does not verify, or a key or policy file cannot be used."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from bee.errors import InvalidReferenceError, UsageError
+from bee.errors import InvalidReferenceError, RefNotFoundError, UsageError
 from bee.oci import mediatypes
 from bee.oci.artifact import ACCEPT, classify, program_check, select_platform
 from bee.oci.auth import CredentialLookup, Credentials, find_credentials, save_login, server_host
@@ -33,6 +33,10 @@ from bee.oci.progress import Progress, Silent
 from bee.oci.reference import Reference, parse_reference
 from bee.oci.registry import LOGIN_SOURCE, MAX_BLOB_SIZE, MAX_MANIFEST_SIZE, Endpoint, RegistryClient
 from bee.oci.store import LocalStore, StoreEntry
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+if TYPE_CHECKING:
+    from bee.oci.sign.policy import TrustPolicy
 
 #: Blobs larger than this are uploaded in PATCH chunks of this size; smaller ones in one PUT.
 CHUNK_SIZE = 16 << 20
@@ -100,14 +104,16 @@ def _credentials(host: str, settings: TransferSettings) -> CredentialLookup:
                             config_dir=settings.config_dir, auth_configs=settings.auth_configs)
 
 
-def _client(reference: Reference, settings: TransferSettings, scope_actions: str) -> RegistryClient:
+def client_for(reference: Reference, settings: TransferSettings, scope_actions: str) -> RegistryClient:
+    """A client for `reference`'s repository with `settings`' TLS and credentials; the caller closes it."""
     host = needs_registry(reference)
     endpoint = Endpoint.of(host, reference.repository, plain_http=settings.plain_http, insecure=settings.insecure)
     return RegistryClient(endpoint, subject=str(reference), scope_actions=scope_actions,
                           credentials=lambda: _credentials(endpoint.host, settings), timeout=settings.timeout)
 
 
-def _target(reference: Reference) -> str:
+def target_of(reference: Reference) -> str:
+    """What a manifest request names for `reference`: its tag, else its digest, else `latest`."""
     return reference.tag or reference.digest or "latest"
 
 
@@ -143,7 +149,7 @@ def push(ref: str, settings: TransferSettings, *, progress: Progress | None = No
     manifest_bytes = store.manifest_bytes(entry)
     manifest = parse_manifest(manifest_bytes)
     uploaded = skipped = 0
-    with _client(reference, settings, "pull,push") as client, progress or Silent() as bars:
+    with client_for(reference, settings, "pull,push") as client, progress or Silent() as bars:
         for desc in [manifest["config"], *manifest["layers"]]:
             digest, size = desc["digest"], desc["size"]
             if size > MAX_BLOB_SIZE:
@@ -162,13 +168,31 @@ def push(ref: str, settings: TransferSettings, *, progress: Progress | None = No
             task.finish()
             uploaded += 1
         media_type = manifest.get("mediaType") or mediatypes.MANIFEST
-        reported = client.put_manifest(_target(reference), manifest_bytes, media_type)
+        reported = client.put_manifest(target_of(reference), manifest_bytes, media_type)
     if reported and reported != entry.digest:
         raise IntegrityError(f"the registry stored the manifest of {ref} as {reported}, not {entry.digest}")
     return PushResult(ref, entry.digest, uploaded, skipped)
 
 
-def _check_digest(data: bytes, expected: str | None, size: int | None, what: str) -> None:
+def push_with_signatures(ref: str, settings: TransferSettings, *,
+                         progress: Progress | None = None) -> list[PushResult]:
+    """`push` `ref`, then the signatures the store holds for its manifest under the same repository
+    (bee.oci.sign.local), to the tag cosign reads them from. Returns what was pushed, program first."""
+    from bee.oci.sign.local import signature_ref
+
+    results = [push(ref, settings, progress=progress)]
+    name = parse_reference(ref).name
+    signatures = signature_ref(name, results[0].digest)
+    try:
+        LocalStore(settings.storage).resolve(signatures)
+    except RefNotFoundError:
+        return results
+    results.append(push(signatures, settings, progress=progress))
+    return results
+
+
+def check_digest(data: bytes, expected: str | None, size: int | None, what: str) -> None:
+    """IntegrityError naming `what` when `data` differs from a sha256 `expected` digest or from `size`."""
     actual = sha256_digest(data)
     if expected is not None and SHA256_PATTERN.fullmatch(expected) and actual != expected:
         raise IntegrityError(f"{what} does not match its digest {expected} (the registry sent {actual})")
@@ -177,11 +201,13 @@ def _check_digest(data: bytes, expected: str | None, size: int | None, what: str
 
 
 def _fetch_program_manifest(client: RegistryClient,
-                            reference: Reference) -> tuple[bytes, dict[str, Any], Platform | None]:
-    """The program manifest's bytes and decoded form, and the platform of its index entry (if any)."""
+                            reference: Reference) -> tuple[bytes, dict[str, Any], Platform | None, str]:
+    """The program manifest's bytes and decoded form, the platform of its index entry (if any), and the
+    digest of what `reference` names (the index's, when it names one)."""
     what = str(reference)
-    data, content_type, header_digest = client.get_manifest(_target(reference), ACCEPT)
-    _check_digest(data, reference.digest or header_digest, None, f"the manifest of {what}")
+    data, content_type, header_digest = client.get_manifest(target_of(reference), ACCEPT)
+    check_digest(data, reference.digest or header_digest, None, f"the manifest of {what}")
+    named = sha256_digest(data)
     fetched = classify(data, content_type, what)
     platform = None
     if fetched.is_index:
@@ -194,26 +220,35 @@ def _fetch_program_manifest(client: RegistryClient,
             raise IntegrityError(f"the manifest of {what} is {size} bytes, more than bee's limit of "
                                  f"{MAX_MANIFEST_SIZE >> 20} MiB")
         data, content_type, _ = client.get_manifest(digest, ACCEPT)
-        _check_digest(data, digest, size, f"the {platform.os}/{platform.architecture} manifest of {what}")
+        check_digest(data, digest, size, f"the {platform.os}/{platform.architecture} manifest of {what}")
         fetched = classify(data, content_type or desc.get("mediaType"), what)
         if fetched.is_index:
             raise UnsupportedArtifactError(f"{what} is an image index whose entry is another index")
-    return fetched.data, program_check(fetched, what), platform
+    return fetched.data, program_check(fetched, what), platform, named
 
 
-def pull(ref: str, settings: TransferSettings, *, progress: Progress | None = None) -> StoreEntry:
+def pull(ref: str, settings: TransferSettings, *, progress: Progress | None = None,
+         trust: TrustPolicy | None = None) -> StoreEntry:
     """Fetch `ref` from its registry into the local store under `ref`; returns the new entry.
 
     Nothing is written until the manifest and every blob have matched their digests and
-    sizes. The entry's platform is the index entry's when an index was resolved, else this
-    host's (as builds record it). Raises `UsageError`, `RegistryError` and its subclasses,
-    `StoreError`.
+    sizes, and, when `trust` requires a signature for the repository, until a signature of the
+    manifest (or of the index naming it) has verified (bee.oci.sign); the verified signature is
+    stored first, so a run verifies again from the store. The entry's platform is the index
+    entry's when an index was resolved, else this host's (as builds record it). Raises
+    `UsageError`, `RegistryError` and its subclasses, `SignatureError`, `StoreError`.
     """
     reference = parse_reference(ref)
     store = LocalStore(settings.storage)
+    requirement = trust.requirement(reference.name) if trust is not None else None
     blobs: dict[str, bytes] = {}
-    with _client(reference, settings, "pull") as client:
-        manifest_bytes, manifest, platform = _fetch_program_manifest(client, reference)
+    with client_for(reference, settings, "pull") as client:
+        manifest_bytes, manifest, platform, named = _fetch_program_manifest(client, reference)
+        verified = None
+        if requirement is not None:
+            from bee.oci.sign.remote import verify_in_registry
+
+            verified = verify_in_registry(client, named, requirement, identity=reference.name, subject=ref)
         with progress or Silent() as bars:
             for desc in [manifest["config"], *manifest["layers"]]:
                 digest, size = desc["digest"], desc["size"]
@@ -229,6 +264,10 @@ def pull(ref: str, settings: TransferSettings, *, progress: Progress | None = No
                 task = bars.task(f"{_short(digest)} {title}", size)
                 blobs[digest] = client.fetch_blob(digest, size, task)
                 task.finish()
+    if verified is not None:
+        from bee.oci.sign.local import store_signatures
+
+        store_signatures(store, reference.name, verified.digest, [(verified.descriptor, verified.payload)])
     return store.import_manifest(ref, manifest_bytes, blobs, platform or Platform.host())
 
 

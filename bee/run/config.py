@@ -17,7 +17,12 @@ metrics: {address: 0.0.0.0, port: 9091}          # where /metrics and /healthz a
 poll_interval: 1.0                     # seconds between reads of hash maps
 format: text                           # text | json: the event log
 fail_fast: false                       # true: a program that fails to start ends the run
+verify_keys: [/etc/bee/keys/ci.pub]    # load only programs signed by one of these keys (as --verify-key)
+policy: /etc/bee/policy/policy.yaml    # or a signature policy file (as --policy; docs/signing.md)
+ignore_identity: false                 # true: accept signatures made for another repository
 ```
+
+Paths of keys and of the policy file are relative to the config file's directory.
 
 `load_config(path)` reads and validates it without touching the kernel or the store; every mistake is
 one `ConfigError` sentence naming the file, the line and the key. Two programs with the same name or
@@ -33,13 +38,14 @@ from pathlib import Path
 from bee.errors import UsageError
 from bee.run.settings import DEFAULT_POLL_INTERVAL, DEFAULT_PROM_PORT
 from bee.run.source import PULL_POLICIES
-from bee.run.yamlfile import ConfigError, YamlNode, read_yaml
+from bee.yamlfile import ConfigError, YamlNode, read_yaml
 
 __all__ = ["ConfigError", "ProgramEntry", "RunnerConfig", "load_config", "program_name"]
 
 PROGRAM_KEYS = ("program", "name", "pull", "filters", "hist_buckets", "hist_value_keys", "iface", "pin_maps",
                 "pin_progs", "params")
-TOP_KEYS = ("programs", "metrics", "poll_interval", "format", "fail_fast")
+TOP_KEYS = ("programs", "metrics", "poll_interval", "format", "fail_fast", "verify_keys", "policy",
+            "ignore_identity")
 METRICS_KEYS = ("address", "port")
 FORMATS = ("text", "json")
 
@@ -72,6 +78,9 @@ class RunnerConfig:
     poll_interval: float = DEFAULT_POLL_INTERVAL
     fmt: str = "text"
     fail_fast: bool = False
+    verify_keys: tuple[Path, ...] = ()
+    policy: Path | None = None
+    ignore_identity: bool = False
 
 
 def program_name(program: str) -> str:
@@ -103,7 +112,17 @@ def load_config(path: Path) -> RunnerConfig:
                        else DEFAULT_POLL_INTERVAL),
         fmt=top["format"].choice(FORMATS) if "format" in top else "text",
         fail_fast=top["fail_fast"].boolean() if "fail_fast" in top else False,
+        verify_keys=tuple(_path_near(path, node.text()) for node in top["verify_keys"].sequence())
+        if "verify_keys" in top else (),
+        policy=_path_near(path, top["policy"].text()) if "policy" in top else None,
+        ignore_identity=top["ignore_identity"].boolean() if "ignore_identity" in top else False,
     )
+
+
+def _path_near(config: Path, text: str) -> Path:
+    """`text` as a path: absolute (after `~`), or relative to the directory of the config file."""
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else config.parent / path
 
 
 def _program(entry: YamlNode) -> ProgramEntry:

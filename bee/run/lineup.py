@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Protocol
 
+    from bee.oci.sign.policy import TrustPolicy
     from bee.run.settings import ProgramOptions
 
     class Lines(Protocol):
@@ -70,9 +71,11 @@ class Lineup:
     error a run with no program attached fails with."""
 
     def __init__(self, programs: Sequence[ProgramOptions], registry: MetricsRegistry, err: Lines, *,
-                 fail_fast: bool = False, labelled: bool | None = None) -> None:
+                 fail_fast: bool = False, labelled: bool | None = None, trust: TrustPolicy | None = None) -> None:
         """`programs`: each program with its options, names already checked unique. `labelled`: whether
-        series and events name their program and `/healthz` answers JSON (default: with several programs)."""
+        series and events name their program and `/healthz` answers JSON (default: with several programs).
+        `trust`: the signature policy every program of the run (those a reload adds too) is loaded under."""
+        self.trust = trust
         self.names: list[str] = []
         self.options: dict[str, ProgramOptions] = {}
         self.arguments: dict[str, str] = {}

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import ClassVar
 
+    from bee.oci.sign.policy import TrustPolicy
     from bee.params import RodataImage
 
 #: Program kinds that attach to a network interface (`--iface`) rather than to a hook of their own.
@@ -79,12 +80,13 @@ def map_notices(spec: ObjectSpec) -> tuple[str, ...]:
     return tuple(f"{m.unsupported}; it is not exported" for m in spec.maps if m.unsupported)
 
 
-def prepare(program: str, store_root: Path, iface: str | None = None) -> PreparedProgram:
-    """Read, parse, check and fix up `program` (a file or a store reference).
+def prepare(program: str, store_root: Path, iface: str | None = None,
+            trust: TrustPolicy | None = None) -> PreparedProgram:
+    """Read, parse, check and fix up `program` (a file or a store reference), verified under `trust`.
 
-    Raises the errors of `load_program` (InputFileError, RefNotFoundError, ...), ElfError subclasses
-    for objects bee cannot read, and those of `check_spec`."""
-    source = load_program(program, store_root)
+    Raises the errors of `load_program` (InputFileError, RefNotFoundError, SignatureError, ...),
+    ElfError subclasses for objects bee cannot read, and those of `check_spec`."""
+    source = load_program(program, store_root, trust=trust)
     spec = load_spec(source.data, name=source.location)
     check_spec(spec, iface)
     return PreparedProgram(source, spec, loadable_bytes(source.data, spec, source.location), iface)

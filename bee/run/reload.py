@@ -6,8 +6,8 @@ link through `..data`, which is replaced by a new directory) counts as a change,
 place. `plan_reload(old, new)` compares two validated configs by program name: programs only in `new`
 are added, programs only in `old` removed, programs whose entry differs replaced, the others kept
 running untouched (their counters go on). Settings of the whole runner (metrics address and port,
-event log format) cannot change while it runs: such a config is refused with one sentence, and the
-old set keeps running.
+event log format, signature keys and policy) cannot change while it runs: such a config is refused
+with one sentence, and the old set keeps running.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bee.run.config import ConfigError, ProgramEntry, RunnerConfig
-from bee.run.yamlfile import MAX_BYTES
+from bee.yamlfile import MAX_BYTES
 
 #: Settings of the whole runner that a reload cannot change, with how to name them to the user.
-FIXED_SETTINGS = (("prom_host", "metrics.address"), ("prom_port", "metrics.port"), ("fmt", "format"))
+FIXED_SETTINGS = (("prom_host", "metrics.address"), ("prom_port", "metrics.port"), ("fmt", "format"),
+                  ("verify_keys", "verify_keys"), ("policy", "policy"), ("ignore_identity", "ignore_identity"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@ runner config file (`--config FILE`, read by `bee.run.config`, imported only the
 
 With `--config`, the file says everything about the programs and the runner: giving programs as
 arguments too, or a run option the file also sets (`-f`, `-b`, `-k`, `--format`, `--prom-port`,
-`--prom-addr`, `--poll-interval`, `--iface`, `--pin-maps`, `--pin-progs`, `--pull`, `--fail-fast`, `--param`)
+`--prom-addr`, `--poll-interval`, `--iface`, `--pin-maps`, `--pin-progs`, `--pull`, `--fail-fast`, `--param`,
+`--verify-key`, `--policy`, `--ignore-identity`)
 with a value other than its default, is refused with one sentence naming it. `--no-tty`, `--debug` and
 `--bpf-stats` still apply.
 """
@@ -37,14 +38,15 @@ CONFIGURED: dict[str, tuple[str, object]] = {
     "fmt": ("--format", "text"), "prom_port": ("--prom-port", DEFAULT_PROM_PORT), "prom_addr": ("--prom-addr", None),
     "poll_interval": ("--poll-interval", DEFAULT_POLL_INTERVAL), "iface": ("--iface", None),
     "pin_maps": ("--pin-maps", None), "pin_progs": ("--pin-progs", None), "pull_policy": ("--pull", "missing"),
-    "fail_fast": ("--fail-fast", False), "params": ("--param", ()),
+    "fail_fast": ("--fail-fast", False), "params": ("--param", ()), "verify_keys": ("--verify-key", ()),
+    "policy": ("--policy", None), "ignore_identity": ("--ignore-identity", False),
 }
 
 
 def settings_from(programs: Sequence[str], values: Mapping[str, Any]) -> RunSettings:
     """The settings of `bee run` given `programs` and the run options `values` (by `dest`). UsageError when
     both or neither of programs and `--config` are given, or an option clashes with `--config`;
-    ConfigError (`bee.run.yamlfile`) for a bad config file."""
+    ConfigError (`bee.yamlfile`) for a bad config file."""
     path = values.get("runner_config")
     if path is None:
         if not programs:

@@ -102,7 +102,7 @@ class Runner:
         err = notices if notices is not None else self.err
         registry = self.registry = MetricsRegistry(program_label=settings.labelled)
         lineup = self.lineup = Lineup(settings.program_options(), registry, err, fail_fast=settings.fail_fast,
-                                      labelled=settings.labelled)
+                                      labelled=settings.labelled, trust=settings.trust)
         for name in lineup.names:
             if name in self._failures:
                 lineup.fail(name, self._failures[name])

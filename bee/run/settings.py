@@ -12,6 +12,7 @@ from bee.records import Record
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
+    from bee.oci.sign.policy import TrustPolicy
     from bee.run.config import RunnerConfig
 
 DEFAULT_PROM_PORT = 9091
@@ -59,6 +60,7 @@ class RunSettings(Record):
     pull: str = "missing"  # when to pull each reference: bee.run.source.PULL_POLICIES
     config: RunnerConfig | None = None  # the runner config `entries` came from, which a reload replaces
     bpf_stats: bool = False  # turn the kernel's BPF run-time statistics on and export them (bee.run.bpfstats)
+    trust: TrustPolicy | None = None  # the signatures programs need before they load (bee.oci.sign.policy)
 
     def program_options(self) -> tuple[ProgramOptions, ...]:
         """Every program with its options: `entries`, or each of `programs` named by its short name (two of

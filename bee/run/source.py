@@ -13,7 +13,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs
 if TYPE_CHECKING:
     from typing import ClassVar
 
-    from bee.oci.store import StoreEntry
+    from bee.oci.sign.policy import TrustPolicy
+    from bee.oci.store import LocalStore, StoreEntry
     from bee.options import GlobalOptions
 
 #: `--pull` values: pull when the ref is not in the store (default), before every run, or never.
@@ -30,13 +31,16 @@ class ProgramSource(Record):
     _hidden: ClassVar[tuple[str, ...]] = ("data",)
 
 
-def pull_for_run(program: str, options: GlobalOptions, policy: str) -> StoreEntry | None:
+def pull_for_run(program: str, options: GlobalOptions, policy: str,
+                 trust: TrustPolicy | None = None) -> StoreEntry | None:
     """Pull `program` into the store as `policy` says; returns the pulled entry, or None if nothing was pulled.
 
     Files (and paths that look like files) are never pulled. With `missing`, a reference already
     in the store, or one naming no registry, is left to the store lookup (whose not-found error
-    then applies); with `always` a reference naming no registry is a `UsageError`. Raises
-    `InvalidReferenceError`, `RegistryError` subclasses, `StoreError`.
+    then applies); with `always` a reference naming no registry is a `UsageError`. When `trust`
+    requires a signature, the pull verifies one (bee.oci.transfer.pull), and with `missing` a stored
+    program whose stored signatures do not verify is pulled again with its signatures. Raises
+    `InvalidReferenceError`, `RegistryError` subclasses, `SignatureError`, `StoreError`.
     """
     if policy not in PULL_POLICIES:
         raise ValueError(f"unknown pull policy {policy!r}")
@@ -50,29 +54,56 @@ def pull_for_run(program: str, options: GlobalOptions, policy: str) -> StoreEntr
         if reference.registry is None:
             return None
         try:
-            LocalStore(options.storage).resolve(program)
+            store = LocalStore(options.storage)
+            store.resolve(program)
+            if not _verifies_in_store(store, program, trust):
+                raise RefNotFoundError(program)  # stored without a signature that verifies: pulled again
             return None
         except RefNotFoundError:
             pass
     from bee.oci.transfer import pull
 
-    return pull(program, options)
+    return pull(program, options, trust=trust)
+
+
+def _verifies_in_store(store: LocalStore, program: str, trust: TrustPolicy | None) -> bool:
+    from bee.oci.errors import SignatureError
+    from bee.oci.reference import parse_reference
+
+    requirement = trust.requirement(parse_reference(program).name) if trust is not None else None
+    if requirement is None:
+        return True
+    from bee.oci.sign.actions import verify_stored
+
+    try:
+        verify_stored(store, program, requirement)
+    except SignatureError:
+        return False
+    return True
 
 
 def load_program(program: str, store_root: Path, *, pull: str = "never",
-                 options: GlobalOptions | None = None) -> ProgramSource:
+                 options: GlobalOptions | None = None, trust: TrustPolicy | None = None) -> ProgramSource:
     """Read `program` from disk when it is a file, else from the local store (pulled first per `pull`).
 
+    With `trust`, a program that needs a signature is read only once a signature stored with it has
+    verified, from the entry whose digest verified; a file, which has no signature, is then refused.
     Raises InputFileError (a path that does not exist or cannot be read), InvalidReferenceError,
-    RefNotFoundError, StoreError, and with a pull policy other than `never` the errors of
-    `pull_for_run`.
+    RefNotFoundError, StoreError, SignatureError, and with a pull policy other than `never` the errors
+    of `pull_for_run`.
     """
     if pull != "never":
         from bee.options import GlobalOptions
 
-        pull_for_run(program, (options or GlobalOptions()).replace(storage=store_root), pull)
+        pull_for_run(program, (options or GlobalOptions()).replace(storage=store_root), pull, trust)
     path = existing_file(program)
     if path is not None:
+        if trust is not None and trust.requirement("") is not None:
+            from bee.oci.errors import SignatureError
+
+            raise SignatureError(f"{program} is a file, which carries no signature, and the signature policy "
+                                 "requires one: sign it in a store (bee build, then bee sign --local) and run it "
+                                 "by reference")
         data = read_object(path)
         return ProgramSource(data, str(path), path.stem)
     if looks_like_path(program):
@@ -82,5 +113,12 @@ def load_program(program: str, store_root: Path, *, pull: str = "never",
 
     reference = parse_reference(program)
     store = LocalStore(store_root)
-    data = store.program_bytes(store.resolve(program))
+    requirement = trust.requirement(reference.name) if trust is not None else None
+    if requirement is not None:
+        from bee.oci.sign.actions import verify_stored
+
+        _, entry = verify_stored(store, program, requirement)
+    else:
+        entry = store.resolve(program)
+    data = store.program_bytes(entry)
     return ProgramSource(data, program, reference.repository.rsplit("/", 1)[-1])

@@ -11,7 +11,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs
 if TYPE_CHECKING:
     from typing import Any
 
-    from bee.run.settings import ProgramOptions
+    from bee.oci.sign.policy import TrustPolicy
+    from bee.run.settings import ProgramOptions, RunSettings
 
 
 def start_run(options: GlobalOptions, programs: Sequence[str], values: Mapping[str, Any]) -> None:
@@ -30,10 +31,11 @@ def start_run(options: GlobalOptions, programs: Sequence[str], values: Mapping[s
 
     log.configure(log.DEBUG if (values["debug"] or options.debug) else log.INFO if options.verbose else log.WARNING)
     settings = settings_from(programs, values)
+    settings = settings.replace(trust=run_trust(options, values, settings))
     entries = settings.program_options()  # two programs of the same name: refused before any pull
 
     def pull(entry: ProgramOptions) -> None:
-        pulled = pull_for_run(entry.program, options, entry.pull)
+        pulled = pull_for_run(entry.program, options, entry.pull, settings.trust)
         if pulled is not None:
             print(f"bee: pulled {pulled.ref} ({pulled.digest})", file=sys.stderr, flush=True)
 
@@ -46,6 +48,22 @@ def start_run(options: GlobalOptions, programs: Sequence[str], values: Mapping[s
                 raise
             failures[entry.name] = exc
     Runner(settings, options.storage, on_ready=end_of_start_up, failures=failures, pull=pull).run()
+
+
+def run_trust(options: GlobalOptions, values: Mapping[str, Any], settings: RunSettings) -> TrustPolicy | None:
+    """The signature policy of the run: `--verify-key`, `--policy` and `--ignore-identity`, or the runner
+    config's `verify_keys`, `policy` and `ignore_identity` (bee.oci.sign.policy); None when nothing asks
+    for signatures. Without either, `<config-dir>/policy.yaml` applies when it exists; when neither a key,
+    a policy nor that file exists, nothing is imported."""
+    config = settings.config  # with --config, the flags are refused (bee.run.runconfig): the file says
+    keys = config.verify_keys if config is not None else tuple(values.get("verify_keys") or ())
+    policy = config.policy if config is not None else values.get("policy")
+    ignore = config.ignore_identity if config is not None else bool(values.get("ignore_identity"))
+    if not keys and policy is None and not (options.config_dir / "policy.yaml").is_file():
+        return None  # the usual run: the signing modules stay unimported
+    from bee.oci.sign.policy import trust_policy
+
+    return trust_policy(keys, policy, options.config_dir, ignore)
 
 
 def end_of_start_up() -> None:

@@ -54,6 +54,11 @@ class TamperingProxy(LoopbackHTTPServer):
         match = BLOB_PATH.match(path) or (MANIFEST_PATH.match(path) if self.manifests else None)
         return match is not None and (self.digest is None or match["digest"] == self.digest)
 
+    def answer(self, method: str, path: str, body: bytes | None) -> tuple[int, dict[str, str], bytes] | None:
+        """A reply of the proxy's own (status, headers, body) instead of forwarding; None: forward.
+        Subclasses add what the registry behind them lacks (tests/registry/referrers.py)."""
+        return None
+
     def note(self, forwarded: str, tampered: str | None) -> None:
         with self._lock:
             self.forwarded.append(forwarded)
@@ -86,6 +91,18 @@ def _handler(proxy: TamperingProxy) -> type[BaseHTTPRequestHandler]:
 
         def _forward(self) -> None:
             body = _read_body(self)
+            own = proxy.answer(self.command, self.path, body)
+            if own is not None:
+                status, headers, data = own
+                proxy.note(f"{self.command} {self.path}", None)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                return
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             if body is not None:
                 headers["Content-Length"] = str(len(body))

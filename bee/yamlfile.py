@@ -125,42 +125,43 @@ def _problem(exc: yaml.YAMLError) -> str:
     return getattr(exc, "problem", None) or str(exc).splitlines()[0]
 
 
-def read_yaml(path: Path) -> YamlNode:
-    """The document of YAML file `path` as a `YamlNode`; ConfigError when it cannot be read or used."""
+def read_yaml(path: Path, what: str = "runner config", kind: str = "config") -> YamlNode:
+    """The document of YAML file `path` as a `YamlNode`; ConfigError when it cannot be read or used
+    (messages call it "the `kind` file" and say it is not a `what`)."""
     name = str(path)
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise ConfigError(f"cannot read the config file {name}: {exc.strerror or exc}") from None
+        raise ConfigError(f"cannot read the {kind} file {name}: {exc.strerror or exc}") from None
     if len(data) > MAX_BYTES:
-        raise ConfigError(f"the config file {name} is larger than {MAX_BYTES >> 20} MiB: not a runner config")
+        raise ConfigError(f"the {kind} file {name} is larger than {MAX_BYTES >> 20} MiB: not a {what}")
     try:
         text = data.decode("utf-8")
         document = yaml.compose(text, Loader=yaml.SafeLoader)
     except UnicodeDecodeError:
-        raise ConfigError(f"the config file {name} is not UTF-8 text") from None
+        raise ConfigError(f"the {kind} file {name} is not UTF-8 text") from None
     except RecursionError:
-        raise ConfigError(f"the config file {name} is nested too deeply to be a runner config") from None
+        raise ConfigError(f"the {kind} file {name} is nested too deeply to be a {what}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark is not None else ""
         problem = _problem(exc)
         raise ConfigError(f"{name}{line}: not valid YAML: {problem}") from None
     if document is None:
-        raise ConfigError(f"the config file {name} is empty")
+        raise ConfigError(f"the {kind} file {name} is empty")
     try:
-        _check_plain(document, name, set())
+        _check_plain(document, name, set(), what)
     except RecursionError:
-        raise ConfigError(f"the config file {name} is nested too deeply to be a runner config") from None
+        raise ConfigError(f"the {kind} file {name} is nested too deeply to be a {what}") from None
     return YamlNode(document, "", name)
 
 
-def _check_plain(node: yaml.Node, name: str, seen: set[int]) -> None:
+def _check_plain(node: yaml.Node, name: str, seen: set[int], what: str) -> None:
     """ConfigError for anchors/aliases (a node met twice) and duplicate mapping keys."""
     if id(node) in seen or getattr(node, "anchor", None):
         raise ConfigError(f"{name}, line {node.start_mark.line + 1}: anchors and aliases (&, *) are not supported "
-                          "in a runner config")
+                          f"in a {what}")
     seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         keys: dict[object, int] = {}
@@ -171,8 +172,8 @@ def _check_plain(node: yaml.Node, name: str, seen: set[int]) -> None:
                     raise ConfigError(f"{name}, line {key_node.start_mark.line + 1}: the key {key!r} is given twice "
                                       f"(first on line {keys[key]})")
                 keys[key] = key_node.start_mark.line + 1
-            _check_plain(key_node, name, seen)
-            _check_plain(value_node, name, seen)
+            _check_plain(key_node, name, seen, what)
+            _check_plain(value_node, name, seen, what)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            _check_plain(item, name, seen)
+            _check_plain(item, name, seen, what)

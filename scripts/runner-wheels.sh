@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Put a wheel of bee and wheels of its base requirements (no extras: the runner only runs) into
+# Put a wheel of bee and wheels of its base requirements and its sign extra (the runner runs, and
+# verifies signatures; no build or view extras) into
 # DIR (default dist/wheels), for the runner image, which installs them with no network (pip
 # --no-index). They are fetched for the image's Python (Debian 12: CPython 3.11), whatever Python
 # this machine has.
@@ -11,7 +12,8 @@ rm -rf "$dir" && mkdir -p "$dir"
 .venv/bin/python -m pip wheel -q --no-deps -w "$dir" .
 .venv/bin/python - > "$dir/requirements.txt" <<'PY'
 import tomllib
-print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+print("\n".join(project["dependencies"] + project["optional-dependencies"]["sign"]))
 PY
 .venv/bin/python -m pip download -q -d "$dir" --only-binary=:all: --implementation cp --python-version 3.11 \
   --platform "manylinux_2_17_$arch" --platform "manylinux2014_$arch" --platform "manylinux_2_28_$arch" \

@@ -23,11 +23,16 @@ def k8s_group() -> None:
 @click.option("--image", default=DEFAULT_IMAGE, show_default=True, help="The runner image the nodes pull.")
 @click.option("--network", is_flag=True,
               help="Grant NET_ADMIN and the host network (XDP/TC) even when no stored spec or iface says so.")
+@click.option("--verify-key", "verify_keys", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              metavar="PUB", help="Run only programs signed by this public key (put in a Secret); repeatable.")
 @click.pass_obj
 def manifest_command(options: GlobalOptions, refs: tuple[str, ...], config: Path | None, namespace: str,
-                     image: str, network: bool) -> None:
+                     image: str, network: bool, verify_keys: tuple[Path, ...]) -> None:
     """Print the manifests (Namespace, ServiceAccount, ConfigMap, headless Service, DaemonSet) that run REFs,
     references naming a registry, on every node; `kubectl apply -f -` applies them as they are.
+
+    With --verify-key, a Secret holds the public keys and every runner refuses programs none of them signed
+    (docs/signing.md).
     """
     click.echo(generate(list(refs), config=config, namespace=namespace, image=image, network=network,
-                        store_root=options.storage), nl=False)
+                        store_root=options.storage, verify_keys=verify_keys), nl=False)

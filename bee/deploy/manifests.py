@@ -70,7 +70,12 @@ def _container(image: str, network: bool) -> dict[str, Any]:
     }
 
 
-def _daemonset(namespace: str, image: str, network: bool) -> Manifest:
+#: Where the runner finds the public keys (and policy file) of the Secret `SIGNING_SECRET`.
+SIGNING_PATH = "/etc/bee-signing"
+SIGNING_SECRET = "bee-runner-signing"
+
+
+def _daemonset(namespace: str, image: str, network: bool, signing: bool = False) -> Manifest:
     pod: dict[str, Any] = {
         "serviceAccountName": APP,
         "automountServiceAccountToken": False,  # the runner never talks to the API server
@@ -87,6 +92,9 @@ def _daemonset(namespace: str, image: str, network: bool) -> Manifest:
             {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
         ],
     }
+    if signing:  # the keys (and policy) the runner verifies programs with, from a Secret
+        pod["volumes"].append({"name": "signing", "secret": {"secretName": SIGNING_SECRET}})
+        pod["containers"][0]["volumeMounts"].append({"name": "signing", "mountPath": SIGNING_PATH, "readOnly": True})
     if network:  # XDP/TC attach to the node's interfaces
         pod["hostNetwork"] = True
         pod["dnsPolicy"] = "ClusterFirstWithHostNet"
@@ -101,8 +109,16 @@ def _daemonset(namespace: str, image: str, network: bool) -> Manifest:
     }
 
 
-def manifests(config_text: str, *, namespace: str, image: str, network: bool) -> list[Manifest]:
-    """Namespace, ServiceAccount, ConfigMap (`config_text` as runner.yaml), headless Service and DaemonSet."""
+def manifests(config_text: str, *, namespace: str, image: str, network: bool,
+              signing: dict[str, bytes] | None = None) -> list[Manifest]:
+    """Namespace, ServiceAccount, ConfigMap (`config_text` as runner.yaml), headless Service and DaemonSet.
+    With `signing`, the DaemonSet mounts the Secret `SIGNING_SECRET` at `SIGNING_PATH`, and the Secret is
+    made of those files (file name → bytes) unless there are none (the user then creates it)."""
+    import base64
+
+    secret = ([{"apiVersion": "v1", "kind": "Secret", "metadata": _meta(SIGNING_SECRET, namespace),
+                "type": "Opaque", "data": {name: base64.b64encode(data).decode() for name, data in signing.items()}}]
+              if signing else [])
     return [
         # hostPath volumes and added capabilities are beyond Pod Security's baseline level
         {"apiVersion": "v1", "kind": "Namespace",
@@ -114,7 +130,8 @@ def manifests(config_text: str, *, namespace: str, image: str, network: bool) ->
         {"apiVersion": "v1", "kind": "Service", "metadata": _meta(APP, namespace, annotations=_scrape_annotations()),
          "spec": {"clusterIP": "None", "selector": {"app.kubernetes.io/name": APP},
                   "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}]}},
-        _daemonset(namespace, image, network),
+        *secret,
+        _daemonset(namespace, image, network, signing is not None),
     ]
 
 

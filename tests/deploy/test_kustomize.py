@@ -18,7 +18,7 @@ from tests.helpers import REPO
 pytestmark = pytest.mark.kubectl
 
 DEPLOY = REPO / "deploy" / "kubernetes"
-KUSTOMIZATIONS = ["", "base", "podmonitor", "network", "old-kernel"]
+KUSTOMIZATIONS = ["", "base", "podmonitor", "network", "old-kernel", "signed"]
 
 
 def render(directory: Path) -> list[dict[str, Any]]:
@@ -73,6 +73,29 @@ def test_network_and_old_kernel_overlays() -> None:
     assert by_kind(network)["DaemonSet"]["spec"]["template"]["spec"]["hostNetwork"] is True
     old = render(DEPLOY / "old-kernel")
     assert container(old)["securityContext"]["capabilities"]["add"] == ["SYS_ADMIN"]
+
+
+def test_the_signed_overlay_verifies_with_the_secrets_policy(tmp_path: Path) -> None:
+    """The runner config names the policy of the mounted Secret, and the example policy, next to a key as the
+    Secret puts them, is one `bee run` reads: it requires a signature and names ci.pub for ghcr.io/example/."""
+    from bee.oci.sign.policy import load_policy
+    from tests.registry import cosign
+
+    documents = render(DEPLOY / "signed")
+    mount = next(m for m in container(documents)["volumeMounts"] if m["name"] == "signing")
+    assert mount == {"name": "signing", "mountPath": "/etc/bee-signing", "readOnly": True}
+    volumes = by_kind(documents)["DaemonSet"]["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "signing", "secret": {"secretName": "bee-runner-signing"}} in volumes
+    (tmp_path / "runner.yaml").write_text(by_kind(documents)["ConfigMap"]["data"]["runner.yaml"])
+    config = load_config(tmp_path / "runner.yaml")
+    assert config.policy == Path(mount["mountPath"]) / "policy.yaml"
+    (tmp_path / "policy.yaml").write_text((DEPLOY / "signed" / "policy.yaml").read_text())
+    (tmp_path / "ci.pub").write_bytes(cosign.public_pem(cosign.new_key()))
+    policy = load_policy(tmp_path / "policy.yaml")
+    requirement = policy.requirement("ghcr.io/example/opensnoop")
+    assert requirement is not None and requirement.keys[0].path == str(tmp_path / "ci.pub")
+    with pytest.raises(Exception, match="requires a signature for ghcr.io/other/x"):
+        policy.requirement("ghcr.io/other/x")
 
 
 def test_podmonitor_scrapes_the_runner_pods() -> None:

@@ -102,3 +102,27 @@ def test_bad_input_is_one_sentence(bee: Bee, store_dir: Path, tmp_path: Path, ar
     proc = bee("k8s", "manifest", *(a.replace("{tmp}", str(tmp_path)) for a in args))
     assert_one_line_error(proc, *fragments)
     assert proc.stdout == ""
+
+
+def test_verify_keys_go_into_a_secret_the_runner_verifies_with(bee: Bee, tmp_path: Path) -> None:
+    from tests.registry import cosign
+
+    pub = tmp_path / "ci.pub"
+    pub.write_bytes(cosign.public_pem(cosign.new_key()))
+    proc = bee("k8s", "manifest", REF, "--verify-key", str(pub))
+    assert proc.returncode == 0, proc.stderr
+    documents = list(yaml.safe_load_all(proc.stdout))
+    assert validate_all(documents) == ["Namespace", "ServiceAccount", "ConfigMap", "Service", "Secret", "DaemonSet"]
+    objects = {d["kind"]: d for d in documents}
+    import base64
+
+    assert base64.b64decode(objects["Secret"]["data"]["ci.pub"]) == pub.read_bytes()
+    assert {"name": "signing", "mountPath": "/etc/bee-signing", "readOnly": True} in \
+        pod(objects)["containers"][0]["volumeMounts"]
+    (tmp_path / "runner.yaml").write_text(objects["ConfigMap"]["data"]["runner.yaml"])
+    assert load_config(tmp_path / "runner.yaml").verify_keys == (Path("/etc/bee-signing/ci.pub"),)
+    not_a_key = tmp_path / "x.pub"
+    not_a_key.write_text("no\n")
+    assert_one_line_error(bee("k8s", "manifest", REF, "--verify-key", str(not_a_key)), "is not a PEM public key")
+    assert_one_line_error(bee("k8s", "manifest", "--config", str(tmp_path / "runner.yaml"), "--verify-key", str(pub)),
+                          "with --config, name the keys in the config")

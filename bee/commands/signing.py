@@ -91,7 +91,8 @@ def sign_command(options: GlobalOptions, ref: str, key_path: Path, local: bool, 
 
     key = load_private_key(key_path, password_from_environment_or_prompt(str(key_path)))
     signed = sign(ref, key, options, local=local, annotations=_annotations(annotations))
-    click.echo(f"Signed {ref} ({signed.digest}) with {signed.fingerprint}; the signature is in {signed.location}")
+    click.echo(f"Signed {ref}\n  digest:     {signed.digest}\n  key:        {signed.fingerprint} ({key_path})\n"
+               f"  repository: {signed.identity}\n  signature:  {signed.location}")
 
 
 @click.command("verify", help=VERIFY_HELP, short_help="Check a program's signature with public keys.")
@@ -110,5 +111,6 @@ def verify_command(options: GlobalOptions, ref: str, key_paths: tuple[Path, ...]
 
     keys = tuple(load_public_key(path) for path in key_paths)
     verified = verify_ref(ref, Requirement(keys, not ignore_identity, "--key"), options, local=local)
-    click.echo(f"Verified {ref} ({verified.digest}): signed by {verified.fingerprint} ({verified.key_path}) "
-               f"for {verified.identity or '(no repository named)'}, signature in {verified.source}")
+    click.echo(f"Verified {ref}\n  digest:     {verified.digest}\n  signed by:  {verified.fingerprint} "
+               f"({verified.key_path})\n  repository: {verified.identity or '(none named)'}\n"
+               f"  signature:  {verified.source}")

@@ -116,8 +116,12 @@ def load_public_key(path: Path) -> PublicKey:
     if kind != "PUBLIC KEY":
         raise SignatureError(f"{path} is not a PEM public key (a file starting -----BEGIN PUBLIC KEY-----, as "
                              "cosign generate-key-pair and bee generate-key-pair write)")
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     try:
         key = serialization.load_pem_public_key(data)
+    except UnsupportedAlgorithm as exc:
+        raise SignatureError(f"{path} holds a key bee cannot verify with ({exc})") from None
     except (ValueError, TypeError):
         raise SignatureError(f"{path} is not a valid PEM public key") from None
     if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey):
@@ -200,6 +204,8 @@ def load_private_key(path: Path, password: Password) -> PrivateKey:
     only for an encrypted file. SignatureError for anything else, or a password that does not decrypt it."""
     data = _read(path, "private key")
     _, serialization, ec, *_ = _crypto()
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     kind = _pem_type(data)
     if kind == "PUBLIC KEY":
         raise SignatureError(f"{path} is a public key; signing needs the private key")
@@ -211,6 +217,8 @@ def load_private_key(path: Path, password: Password) -> PrivateKey:
             key = serialization.load_pem_private_key(data, password() if encrypted else None)
         else:
             raise SignatureError(f"{path} is not a PEM private key (PKCS #8, SEC 1 or cosign's)")
+    except UnsupportedAlgorithm as exc:
+        raise SignatureError(f"{path} holds a key bee cannot sign with ({exc})") from None
     except (ValueError, TypeError) as exc:
         if "password" in str(exc).lower() or "decrypt" in str(exc).lower():
             raise SignatureError(f"the password does not decrypt {path}") from None

@@ -40,11 +40,16 @@ def tag_command(options: GlobalOptions, source: str, target: str) -> None:
 @click.argument("refs", nargs=-1, required=True, shell_complete=complete_store_ref)
 @click.pass_obj
 def rm_command(options: GlobalOptions, refs: tuple[str, ...]) -> None:
-    """Remove programs from the local store (blobs no other name uses are deleted)."""
+    """Remove programs from the local store (blobs no other name uses are deleted, and the signatures of a
+    program no name is left for)."""
+    from bee.oci.sign.local import forget_unused_signatures
+
     store = LocalStore(options.storage)
     for ref in refs:
         entry = store.remove(ref)
         click.echo(f"Removed {entry.ref} ({entry.digest})", err=True)
+        for signatures in forget_unused_signatures(store, entry.digest):
+            click.echo(f"Removed its signatures {signatures.ref}", err=True)
 
 
 @click.group("store")

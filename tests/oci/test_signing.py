@@ -59,7 +59,8 @@ def test_a_cosign_signature_verifies_and_the_pull_keeps_it(beecli, registry_plai
 
     verified = beecli(PLAIN, "verify", ref, "--key", str(pub))
     assert verified.returncode == 0, verified.stderr
-    assert digest in verified.stdout and "SHA256:" in verified.stdout and f"{registry_plain.host}/sig/cosign" in verified.stdout
+    assert digest in verified.stdout and "SHA256:" in verified.stdout
+    assert f"repository: {registry_plain.host}/sig/cosign" in verified.stdout
 
     pulled = beecli(PLAIN, "pull", ref, "--verify-key", str(pub))
     assert pulled.returncode == 0, pulled.stderr
@@ -68,6 +69,9 @@ def test_a_cosign_signature_verifies_and_the_pull_keeps_it(beecli, registry_plai
     assert local.returncode == 0, local.stderr
     assert "sha256-" in local.stdout and ".sig" in local.stdout
     assert beecli("list").stdout.count(".sig") == 0  # signatures are not listed as programs
+    removed = beecli("rm", ref)  # the last name of that digest: its signatures go too
+    assert removed.returncode == 0 and "Removed its signatures" in removed.stderr, removed.stderr
+    assert not any(p.is_file() for p in (store_dir / "blobs" / "sha256").iterdir()), "blobs left behind"
 
 
 def test_bee_signatures_verify_with_the_independent_checker(beecli, registry_plain, stored, tmp_path: Path,

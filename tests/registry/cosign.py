@@ -58,7 +58,7 @@ def layer(data: bytes, signature: str, media_type: str = SIMPLE_SIGNING) -> dict
 
 def push_tag_signatures(client: RawClient, repo: str, digest: str, signed: list[tuple[dict[str, Any], bytes]]) -> str:
     """Upload payloads and a config, then the manifest tagged `sha256-<hex>.sig` holding `signed` layers."""
-    for desc, data in signed:
+    for _, data in signed:
         client.upload_blob(repo, data)
     config = json.dumps({"architecture": "", "os": "", "config": {},
                          "rootfs": {"type": "layers", "diff_ids": [d["digest"] for d, _ in signed]}}).encode()
@@ -70,7 +70,8 @@ def push_tag_signatures(client: RawClient, repo: str, digest: str, signed: list[
     return client.put_manifest(repo, digest.replace(":", "-") + ".sig", manifest, OCI_MANIFEST)
 
 
-def push_referrer(client: RawClient, repo: str, subject: tuple[str, int], data: bytes, signature: str) -> tuple[str, bytes]:
+def push_referrer(client: RawClient, repo: str, subject: tuple[str, int], data: bytes,
+                  signature: str) -> tuple[str, bytes]:
     """A signature as an OCI 1.1 referrer of `subject` (digest, size): the empty config, one layer, PUT by
     digest. Returns the manifest's digest and bytes."""
     client.upload_blob(repo, data)
@@ -118,4 +119,5 @@ def cosign_key_file(key: ec.EllipticCurvePrivateKey, password: bytes, *, n: int 
                 "cipher": {"name": "nacl/secretbox", "nonce": base64.b64encode(nonce).decode()},
                 "ciphertext": base64.b64encode(sealed).decode()}
     body = base64.encodebytes(json.dumps(document).encode()).decode()
-    return f"-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n{body}-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n".encode()
+    kind = "ENCRYPTED SIGSTORE PRIVATE KEY"
+    return f"-----BEGIN {kind}-----\n{body}-----END {kind}-----\n".encode()

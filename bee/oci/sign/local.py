@@ -14,7 +14,7 @@ from bee.errors import RefNotFoundError
 from bee.oci.errors import SignatureError
 from bee.oci.fileutil import FileTooLarge, read_bounded
 from bee.oci.manifest import sha256_digest
-from bee.oci.sign.envelope import Signature, signature_layers, signature_manifest, signature_tag
+from bee.oci.sign.envelope import Signature, is_signature_ref, signature_layers, signature_manifest, signature_tag
 from bee.oci.sign.payload import MAX_PAYLOAD, SIGNATURE_ANNOTATION
 from bee.oci.store import LocalStore, StoreEntry
 
@@ -76,3 +76,13 @@ def store_signatures(store: LocalStore, name: str, digest: str,
     manifest, config = signature_manifest(layers)
     blobs[sha256_digest(config)] = config
     return store.import_manifest(signature_ref(name, digest), manifest, blobs, None)
+
+
+def forget_unused_signatures(store: LocalStore, digest: str) -> list[StoreEntry]:
+    """Remove the store's signatures of manifest `digest` once no program name uses that digest any more
+    (after `bee rm`); returns the entries removed. Raises StoreError."""
+    entries = store.entries()
+    if any(entry.digest == digest for entry in entries if not is_signature_ref(entry.ref)):
+        return []
+    tag = ":" + signature_tag(digest)
+    return [store.remove(entry.ref) for entry in entries if entry.ref.endswith(tag)]

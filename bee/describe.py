@@ -172,7 +172,7 @@ def describe_ref(store_root: Path, ref: str) -> Description:
     data = store.program_bytes(entry)
     described = describe_spec(load_spec(data, name=ref), ref, len(data))
     annotations = {k: v for k, v in (manifest.get("annotations") or {}).items()
-                   if k in (mediatypes.DESCRIPTION, mediatypes.AUTHORS)}
+                   if k in (mediatypes.DESCRIPTION, mediatypes.AUTHORS) or k.startswith("dev.bee.source.")}
     return replace(described, digest=entry.digest, annotations=annotations,
                    platform=entry.platform.to_json() if entry.platform else None)
 

@@ -54,6 +54,15 @@ def render(description: Description) -> None:
                        ("org.opencontainers.image.authors", "Authors")):
         if key in d.annotations:
             click.echo(f"{label + ':':<13} {d.annotations[key]}")
+    if "dev.bee.source.format" in d.annotations:  # read from another layout (bee.oci.layouts)
+        import json
+
+        click.echo(f"Source:       {d.annotations['dev.bee.source.format']} image "
+                   f"{d.annotations.get('dev.bee.source.digest', '')}".rstrip())
+        metadata = json.loads(d.annotations.get("dev.bee.source.metadata") or "{}")
+        for key, value in metadata.items():
+            shown = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+            click.echo(f"  {key}: {shown}")
     click.echo(f"Size:         {d.size} bytes")
     click.echo(f"License:      {d.license or '(none)'}")
     if not d.has_btf:

@@ -82,12 +82,8 @@ def classify(data: bytes, content_type: str | None, what: str) -> Fetched:
             media_type = mediatypes.INDEX
         elif "config" in document and "layers" in document:
             media_type = mediatypes.MANIFEST
-    if media_type in (mediatypes.MANIFEST, mediatypes.INDEX, DOCKER_MANIFEST_LIST):
-        return Fetched(data, media_type, document)
-    if media_type == DOCKER_MANIFEST:
-        raise UnsupportedArtifactError(
-            f"{what} is a container image ({DOCKER_MANIFEST}, config {_config_type(document)}), "
-            "not an eBPF program")
+    if media_type in (mediatypes.MANIFEST, mediatypes.INDEX, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST):
+        return Fetched(data, media_type, document)  # a Docker image may be a bpfman one (bee.oci.layouts)
     raise UnsupportedArtifactError(
         f"{what} is not an eBPF program: its manifest has media type {media_type or '(none)'}, "
         f"and bee reads {mediatypes.MANIFEST} and {mediatypes.INDEX}")
@@ -99,20 +95,30 @@ def _config_type(document: dict[str, Any]) -> str:
     return media_type if isinstance(media_type, str) else "(none)"
 
 
+def image_manifest(fetched: Fetched, what: str) -> dict[str, Any]:
+    """The decoded image manifest (config and layers checked as descriptors); `UnsupportedArtifactError`
+    when it cannot be read."""
+    try:
+        return parse_manifest(fetched.data, docker=True)
+    except ValueError as exc:
+        raise UnsupportedArtifactError(f"{what} has an image manifest bee cannot read: {exc}") from None
+
+
+def not_a_program(manifest: dict[str, Any], what: str) -> str:
+    """The sentence saying `manifest` holds no Bumblebee program layer, naming the media types found."""
+    layers = sorted({str(layer.get("mediaType") or "(none)") for layer in manifest["layers"]})
+    artifact = manifest.get("artifactType")
+    kind = f", artifact type {artifact}" if isinstance(artifact, str) else ""
+    return (f"{what} is not an eBPF program: its manifest has config {_config_type(manifest)}{kind} and "
+            f"layers {', '.join(layers) or '(none)'}, none of them {mediatypes.PROGRAM}")
+
+
 def program_check(fetched: Fetched, what: str) -> dict[str, Any]:
     """The decoded image manifest if it is a program (a layer of the program media type or
     titled `program.o`); else `UnsupportedArtifactError` naming the media types found."""
-    try:
-        manifest = parse_manifest(fetched.data)
-    except ValueError as exc:
-        raise UnsupportedArtifactError(f"{what} has an image manifest bee cannot read: {exc}") from None
+    manifest = image_manifest(fetched, what)
     if program_layer(manifest) is None:
-        layers = sorted({str(layer.get("mediaType") or "(none)") for layer in manifest["layers"]})
-        artifact = manifest.get("artifactType")
-        kind = f", artifact type {artifact}" if isinstance(artifact, str) else ""
-        raise UnsupportedArtifactError(
-            f"{what} is not an eBPF program: its manifest has config {_config_type(manifest)}{kind} and "
-            f"layers {', '.join(layers) or '(none)'}, none of them {mediatypes.PROGRAM}")
+        raise UnsupportedArtifactError(not_a_program(manifest, what))
     return manifest
 
 

@@ -37,11 +37,13 @@ def descriptor(media_type: str, data: bytes, annotations: dict[str, str] | None 
     return desc
 
 
-def program_manifest(program: bytes, *, description: str | None = None, authors: str | None = None) -> bytes:
-    """The manifest bytes Bumblebee writes for `program` (config blob is `mediatypes.CONFIG_BYTES`)."""
+def program_manifest(program: bytes, *, description: str | None = None, authors: str | None = None,
+                     annotations: dict[str, str] | None = None) -> bytes:
+    """The manifest bytes Bumblebee writes for `program` (config blob is `mediatypes.CONFIG_BYTES`), with
+    more manifest `annotations` if given (bee's record of a program read from another layout)."""
     from bee.oci import gojson  # only writers need it: ~0.7 ms of bee run (docs/startup.md)
 
-    annotations: dict[str, str] = {}
+    annotations = dict(annotations or {})
     if authors:
         annotations[mediatypes.AUTHORS] = authors
     if description:
@@ -80,8 +82,13 @@ def check_annotations(annotations: object, where: str) -> None:
         raise ValueError(f"the annotations of {where} are not an object of strings")
 
 
-def parse_manifest(data: bytes) -> dict[str, Any]:
-    """Decode and check an OCI image manifest; raises `ValueError` with the reason."""
+#: Docker's image manifest (schema 2), which another project's image may be (bee.oci.layouts).
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def parse_manifest(data: bytes, *, docker: bool = False) -> dict[str, Any]:
+    """Decode and check an OCI image manifest (or with `docker` a Docker schema 2 one, of the same
+    shape); raises `ValueError` with the reason."""
     try:
         manifest = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -91,7 +98,7 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise ValueError("it is not a JSON object")
     media_type = manifest.get("mediaType", mediatypes.MANIFEST)
-    if media_type != mediatypes.MANIFEST:
+    if media_type != mediatypes.MANIFEST and not (docker and media_type == DOCKER_MANIFEST):
         raise ValueError(f"its media type is {media_type!r}, not an OCI image manifest")
     if manifest.get("schemaVersion") != 2:
         raise ValueError("its schemaVersion is not 2")

@@ -260,13 +260,16 @@ class LocalStore:
         platform: Platform | None,
         description: str | None = None,
         authors: str | None = None,
+        annotations: dict[str, str] | None = None,
     ) -> StoreEntry:
-        """Store `program` under `ref` as Bumblebee does (config, program, manifest, then index).
+        """Store `program` under `ref` as Bumblebee does (config, program, manifest, then index), with
+        more manifest `annotations` if given.
 
         An existing `ref` is replaced in place. Raises `InvalidReferenceError`, `StoreError`.
         """
         parse_reference(ref)
-        manifest_bytes = program_manifest(program, description=description, authors=authors)
+        manifest_bytes = program_manifest(program, description=description, authors=authors,
+                                          annotations=annotations)
         blobs = {sha256_digest(mediatypes.CONFIG_BYTES): mediatypes.CONFIG_BYTES, sha256_digest(program): program}
         return self._store(ref, manifest_bytes, blobs, (), platform)
 

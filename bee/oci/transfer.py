@@ -24,11 +24,11 @@ from typing import Any, Protocol
 
 from bee.errors import InvalidReferenceError, RefNotFoundError, UsageError
 from bee.oci import mediatypes
-from bee.oci.artifact import ACCEPT, classify, program_check, select_platform
+from bee.oci.artifact import ACCEPT, classify, image_manifest, select_platform
 from bee.oci.auth import CredentialLookup, Credentials, find_credentials, save_login, server_host
 from bee.oci.errors import IntegrityError, UnsupportedArtifactError
 from bee.oci.index import Platform
-from bee.oci.manifest import SHA256_PATTERN, parse_manifest, sha256_digest
+from bee.oci.manifest import SHA256_PATTERN, parse_manifest, program_layer, sha256_digest
 from bee.oci.progress import Progress, Silent
 from bee.oci.reference import Reference, parse_reference
 from bee.oci.registry import LOGIN_SOURCE, MAX_BLOB_SIZE, MAX_MANIFEST_SIZE, Endpoint, RegistryClient
@@ -36,7 +36,9 @@ from bee.oci.store import LocalStore, StoreEntry
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
+    from bee.oci.layouts.converted import Converted
     from bee.oci.sign.policy import TrustPolicy
+    from bee.oci.sign.verify import Verified
 
 #: Blobs larger than this are uploaded in PATCH chunks of this size; smaller ones in one PUT.
 CHUNK_SIZE = 16 << 20
@@ -224,7 +226,7 @@ def _fetch_program_manifest(client: RegistryClient,
         fetched = classify(data, content_type or desc.get("mediaType"), what)
         if fetched.is_index:
             raise UnsupportedArtifactError(f"{what} is an image index whose entry is another index")
-    return fetched.data, program_check(fetched, what), platform, named
+    return fetched.data, image_manifest(fetched, what), platform, named
 
 
 def pull(ref: str, settings: TransferSettings, *, progress: Progress | None = None,
@@ -249,6 +251,11 @@ def pull(ref: str, settings: TransferSettings, *, progress: Progress | None = No
             from bee.oci.sign.remote import verify_in_registry
 
             verified = verify_in_registry(client, named, requirement, identity=reference.name, subject=ref)
+        if program_layer(manifest) is None:  # another project's layout, or not a program at all
+            from bee.oci.layouts.fetch import read_other_layout
+
+            converted = read_other_layout(client, manifest, sha256_digest(manifest_bytes), ref)
+            return _store_converted(store, ref, converted, platform, verified)
         with progress or Silent() as bars:
             for desc in [manifest["config"], *manifest["layers"]]:
                 digest, size = desc["digest"], desc["size"]
@@ -269,6 +276,22 @@ def pull(ref: str, settings: TransferSettings, *, progress: Progress | None = No
 
         store_signatures(store, reference.name, verified.digest, [(verified.descriptor, verified.payload)])
     return store.import_manifest(ref, manifest_bytes, blobs, platform or Platform.host())
+
+
+def _store_converted(store: LocalStore, ref: str, converted: Converted, platform: Platform | None,
+                     verified: Verified | None) -> StoreEntry:
+    """Store a program read from another layout as Bumblebee's (its origin in annotations), say what of the
+    image bee does not use (one warning each), and keep its verified signature."""
+    import logging
+
+    for notice in converted.notices:
+        logging.getLogger("bee.oci").warning(notice)
+    if verified is not None:
+        from bee.oci.sign.local import store_signatures
+
+        store_signatures(store, parse_reference(ref).name, verified.digest, [(verified.descriptor, verified.payload)])
+    return store.save_program(ref, converted.elf, platform=platform or Platform.host(),
+                              annotations=converted.annotations)
 
 
 def login(server: str, username: str, password: str, settings: TransferSettings) -> Path:

@@ -79,6 +79,9 @@ RUN_OPTIONS: tuple[Opt, ...] = (
     Opt("params", ("--param",), TEXT,
         "Set a parameter (a `const volatile` global of the program) before it loads; repeatable. "
         "`bee describe` lists them.", multiple=True, metavar="NAME=VALUE"),
+    Opt("outputs", ("--output",), TEXT,
+        "Export map MAP as KIND (print, counter, gauge, hist, log2hist, linhist) whatever its name, for programs "
+        "written without Bumblebee's map names (bpfman's); repeatable.", multiple=True, metavar="MAP=KIND"),
     Opt("no_tty", ("--no-tty",), FLAG, "Log events to stdout instead of an interactive view."),
     Opt("fmt", ("--format",), CHOICE, "Event log format.", default="text", choices=("text", "json"),
         show_default=True),

@@ -145,6 +145,17 @@ def unsupported_reason(name: str, type_name: str, output: str) -> str:
     return reason + " (print, counter, gauge, log2hist and linhist need a hash or array map, hist a ring buffer)"
 
 
+def chosen_output(spec: MapSpec, output: str) -> MapSpec:
+    """`spec` exported as `output`, whatever its name says (`bee run --output MAP=KIND`, for programs
+    written without Bumblebee's names, as bpfman's). ValueError, one sentence, for an output bee does not
+    know or cannot make from the map's type."""
+    if output not in OUTPUTS:
+        raise ValueError(f"map {spec.name}: {output!r} is not an output (outputs: {', '.join(OUTPUTS)})")
+    if output not in SUPPORTED_OUTPUTS.get(spec.map_type, frozenset()):
+        raise ValueError(unsupported_reason(spec.name, spec.type_name, output))
+    return spec.replace(output=output, convention="chosen", tracked=True, unsupported=None)
+
+
 def _with_output(spec: MapSpec) -> MapSpec:
     output, convention = classify(spec.name, spec.section)
     if output is None:

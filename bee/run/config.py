@@ -13,6 +13,7 @@ programs:                              # required: one entry per program, at lea
     pin_maps: /sys/fs/bpf/bee/opensnoop/maps     # pin under bpffs (each program its own paths)
     pin_progs: /sys/fs/bpf/bee/opensnoop/progs
     params: {target_pid: 1234, target_comm: bash}  # parameters (`const volatile` globals), as --param
+    outputs: {events: print, packets: counter}   # map -> output kind, whatever its name (as --output)
 metrics: {address: 0.0.0.0, port: 9091}          # where /metrics and /healthz are served
 poll_interval: 1.0                     # seconds between reads of hash maps
 format: text                           # text | json: the event log
@@ -43,11 +44,13 @@ from bee.yamlfile import ConfigError, YamlNode, read_yaml
 __all__ = ["ConfigError", "ProgramEntry", "RunnerConfig", "load_config", "program_name"]
 
 PROGRAM_KEYS = ("program", "name", "pull", "filters", "hist_buckets", "hist_value_keys", "iface", "pin_maps",
-                "pin_progs", "params")
+                "pin_progs", "params", "outputs")
 TOP_KEYS = ("programs", "metrics", "poll_interval", "format", "fail_fast", "verify_keys", "policy",
             "ignore_identity")
 METRICS_KEYS = ("address", "port")
 FORMATS = ("text", "json")
+#: What `outputs` may give a map (bee.elf.maps.OUTPUTS; whether the map's type gives it is checked at prepare).
+MAP_OUTPUTS = ("print", "counter", "gauge", "hist", "log2hist", "linhist")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,7 @@ class ProgramEntry:
     pin_maps: Path | None = None
     pin_progs: Path | None = None
     params: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +156,8 @@ def _program(entry: YamlNode) -> ProgramEntry:
         pin_maps=Path(keys["pin_maps"].text()) if "pin_maps" in keys else None,
         pin_progs=Path(keys["pin_progs"].text()) if "pin_progs" in keys else None,
         params=_params(keys["params"]) if "params" in keys else {},
+        outputs=({name: node.choice(MAP_OUTPUTS) for name, node in _any_mapping(keys["outputs"]).items()}
+                 if "outputs" in keys else {}),
     )
 
 

@@ -74,6 +74,23 @@ def check_spec(spec: ObjectSpec, iface: str | None) -> None:
         interface_index(iface or "")  # a wrong name fails before the port is bound
 
 
+def with_outputs(spec: ObjectSpec, outputs: Mapping[str, str], location: str) -> ObjectSpec:
+    """`spec` with the maps named in `outputs` exported as the given kinds; UsageError, one sentence, for a
+    map the program does not have or a kind its type cannot give."""
+    from bee.elf.maps import chosen_output
+
+    names = {m.name for m in spec.maps}
+    for name in outputs:
+        if name not in names:
+            known = ", ".join(sorted(n for n in names if not n.startswith("."))) or "none"
+            raise UsageError(f"--output {name}={outputs[name]}: {location} has no map {name} (maps: {known})")
+    try:
+        maps = tuple(chosen_output(m, outputs[m.name]) if m.name in outputs else m for m in spec.maps)
+    except ValueError as exc:
+        raise UsageError(f"--output: {exc}") from None
+    return spec.replace(maps=maps)
+
+
 def map_notices(spec: ObjectSpec) -> tuple[str, ...]:
     """One sentence per map named for an output (`counter_`, ...) that bee cannot make from its type:
     the program runs, and the map is not exported."""
@@ -81,13 +98,17 @@ def map_notices(spec: ObjectSpec) -> tuple[str, ...]:
 
 
 def prepare(program: str, store_root: Path, iface: str | None = None,
-            trust: TrustPolicy | None = None) -> PreparedProgram:
-    """Read, parse, check and fix up `program` (a file or a store reference), verified under `trust`.
+            trust: TrustPolicy | None = None, outputs: Mapping[str, str] | None = None) -> PreparedProgram:
+    """Read, parse, check and fix up `program` (a file or a store reference), verified under `trust`, its
+    maps named in `outputs` (map name → output kind, `--output`) exported as said.
 
     Raises the errors of `load_program` (InputFileError, RefNotFoundError, SignatureError, ...),
-    ElfError subclasses for objects bee cannot read, and those of `check_spec`."""
+    ElfError subclasses for objects bee cannot read, UsageError for `outputs` the program cannot take,
+    and those of `check_spec`."""
     source = load_program(program, store_root, trust=trust)
     spec = load_spec(source.data, name=source.location)
+    if outputs:
+        spec = with_outputs(spec, outputs, source.location)
     check_spec(spec, iface)
     return PreparedProgram(source, spec, loadable_bytes(source.data, spec, source.location), iface)
 

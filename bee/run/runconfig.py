@@ -4,7 +4,7 @@ runner config file (`--config FILE`, read by `bee.run.config`, imported only the
 With `--config`, the file says everything about the programs and the runner: giving programs as
 arguments too, or a run option the file also sets (`-f`, `-b`, `-k`, `--format`, `--prom-port`,
 `--prom-addr`, `--poll-interval`, `--iface`, `--pin-maps`, `--pin-progs`, `--pull`, `--fail-fast`, `--param`,
-`--verify-key`, `--policy`, `--ignore-identity`)
+`--verify-key`, `--policy`, `--ignore-identity`, `--output`)
 with a value other than its default, is refused with one sentence naming it. `--no-tty`, `--debug` and
 `--bpf-stats` still apply.
 """
@@ -21,6 +21,7 @@ from bee.run.settings import (
     ProgramOptions,
     RunSettings,
     parse_hist_buckets,
+    parse_outputs,
     parse_params,
     parse_value_keys,
 )
@@ -39,7 +40,7 @@ CONFIGURED: dict[str, tuple[str, object]] = {
     "poll_interval": ("--poll-interval", DEFAULT_POLL_INTERVAL), "iface": ("--iface", None),
     "pin_maps": ("--pin-maps", None), "pin_progs": ("--pin-progs", None), "pull_policy": ("--pull", "missing"),
     "fail_fast": ("--fail-fast", False), "params": ("--param", ()), "verify_keys": ("--verify-key", ()),
-    "policy": ("--policy", None), "ignore_identity": ("--ignore-identity", False),
+    "policy": ("--policy", None), "ignore_identity": ("--ignore-identity", False), "outputs": ("--output", ()),
 }
 
 
@@ -58,7 +59,7 @@ def settings_from(programs: Sequence[str], values: Mapping[str, Any]) -> RunSett
             prom_host=values["prom_addr"], prom_port=values["prom_port"], poll_interval=values["poll_interval"],
             pin_maps=values["pin_maps"], pin_progs=values["pin_progs"], iface=values["iface"],
             fail_fast=values["fail_fast"], pull=str(values["pull_policy"]), bpf_stats=bool(values["bpf_stats"]),
-            params=parse_params(values["params"]),
+            params=parse_params(values["params"]), outputs=parse_outputs(values.get("outputs", ())),
         )
     if programs:
         raise UsageError(f"give programs either as arguments or in --config {path}, not both "
@@ -80,7 +81,7 @@ def options_of(entry: ProgramEntry) -> ProgramOptions:
     return ProgramOptions(
         program=entry.program, name=entry.name, pull=entry.pull, filters=entry.filters,
         hist_buckets=entry.hist_buckets, hist_value_keys=entry.hist_value_keys, iface=entry.iface,
-        pin_maps=entry.pin_maps, pin_progs=entry.pin_progs, params=entry.params,
+        pin_maps=entry.pin_maps, pin_progs=entry.pin_progs, params=entry.params, outputs=entry.outputs,
     )
 
 

@@ -34,6 +34,7 @@ class ProgramOptions(Record):
     pin_maps: Path | None = None
     pin_progs: Path | None = None
     params: Mapping[str, str] = MappingProxyType({})
+    outputs: Mapping[str, str] = MappingProxyType({})  # map name → output kind (`--output MAP=KIND`)
 
 
 class RunSettings(Record):
@@ -61,6 +62,7 @@ class RunSettings(Record):
     config: RunnerConfig | None = None  # the runner config `entries` came from, which a reload replaces
     bpf_stats: bool = False  # turn the kernel's BPF run-time statistics on and export them (bee.run.bpfstats)
     trust: TrustPolicy | None = None  # the signatures programs need before they load (bee.oci.sign.policy)
+    outputs: Mapping[str, str] = MappingProxyType({})  # map name → output kind, for every program
 
     def program_options(self) -> tuple[ProgramOptions, ...]:
         """Every program with its options: `entries`, or each of `programs` named by its short name (two of
@@ -73,7 +75,7 @@ class RunSettings(Record):
         several = len(names) > 1
         return tuple(ProgramOptions(
             program=program, name=name, pull=self.pull, filters=self.filters, hist_buckets=self.hist_buckets,
-            hist_value_keys=self.hist_value_keys, iface=self.iface, params=self.params,
+            hist_value_keys=self.hist_value_keys, iface=self.iface, params=self.params, outputs=self.outputs,
             pin_maps=self.pin_maps / name if several and self.pin_maps is not None else self.pin_maps,
             pin_progs=self.pin_progs / name if several and self.pin_progs is not None else self.pin_progs,
         ) for name, program in zip(names, self.programs, strict=True))
@@ -111,6 +113,21 @@ def parse_hist_buckets(values: Iterable[str]) -> dict[str, tuple[float, ...]]:
         if any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)):
             raise UsageError(f"invalid histogram buckets {text!r}: bucket bounds must increase")
         parsed[name.strip()] = bounds
+    return parsed
+
+
+def parse_outputs(values: Iterable[str]) -> dict[str, str]:
+    """`--output MAP=KIND`, each → {MAP: KIND} (whether the program has the map and its type gives the kind
+    is checked when it is prepared); UsageError when one has no `=` or a map is given twice."""
+    parsed: dict[str, str] = {}
+    for text in values:
+        name, sep, kind = (part.strip() for part in text.partition("="))
+        if not name or not sep or not kind:
+            raise UsageError(f"invalid output {text!r}: expected --output MAP=KIND (KIND: print, counter, gauge, "
+                             "hist, log2hist or linhist)")
+        if name in parsed:
+            raise UsageError(f"map {name} is given two outputs (--output {name}={parsed[name]} and --output {text})")
+        parsed[name] = kind
     return parsed
 
 

@@ -56,7 +56,7 @@ def prepare_all(lineup: Lineup, store_root: Path, names: Sequence[str] | None = 
             continue
         try:
             options = lineup.options[name]
-            prepared = prepare(lineup.arguments[name], store_root, options.iface, lineup.trust)
+            prepared = prepare(lineup.arguments[name], store_root, options.iface, lineup.trust, options.outputs)
             lineup.describe(name, "sha256:" + sha256_hex(prepared.source.data), prepared.source.location)
             prepared = with_params(prepared, options.params, name)
             for notice in map_notices(prepared.spec):

@@ -112,6 +112,7 @@ def test_defaults_are_clicks(clean_env: dict[str, str], monkeypatch: pytest.Monk
                            "fmt": "text", "prom_port": 9091, "prom_addr": None, "poll_interval": 1.0, "iface": None,
                            "pin_maps": None, "pin_progs": None, "pull_policy": "missing", "fail_fast": False,
                            "bpf_stats": False, "verify_keys": (), "policy": None, "ignore_identity": False,
+                           "outputs": (),
                            "runner_config": None}
     assert fast.options.storage == Path("~/.bumblebee/store").expanduser()
 

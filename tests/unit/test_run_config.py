@@ -153,3 +153,21 @@ def test_unreadable_oversized_and_binary_files(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00programs")
     with pytest.raises(ConfigError, match=r"not UTF-8 text"):
         load_config(binary)
+
+
+def test_outputs_and_signature_settings(tmp_path: Path) -> None:
+    """Per program, maps exported as chosen (`outputs`); for the runner, keys and a policy, with paths
+    relative to the config file; an output bee does not know is one sentence with its line."""
+    config = load_config(write(tmp_path, """\
+programs:
+  - program: a.o
+    outputs: {events: print, packets: counter}
+verify_keys: [keys/ci.pub, /etc/bee/other.pub]
+policy: policy.yaml
+ignore_identity: true
+"""))
+    assert config.programs[0].outputs == {"events": "print", "packets": "counter"}
+    assert config.verify_keys == (tmp_path / "keys" / "ci.pub", Path("/etc/bee/other.pub"))
+    assert config.policy == tmp_path / "policy.yaml" and config.ignore_identity is True
+    with pytest.raises(ConfigError, match=r"line 3: programs\[0\]\.outputs\.events: expected one of print"):
+        load_config(write(tmp_path, "programs:\n  - program: a.o\n    outputs: {events: sum}\n"))

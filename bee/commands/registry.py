@@ -58,14 +58,16 @@ def push_command(options: GlobalOptions, ref: str) -> None:
               help="Signature policy file [default: <config-dir>/policy.yaml when it exists].")
 @click.option("--ignore-identity", is_flag=True,
               help="Accept a signature made for another repository (as cosign does).")
+@click.option("--platform", metavar="OS/ARCH",
+              help="From an image index, the entry of this platform (linux/amd64, linux/arm64) [default: this host's].")
 @click.pass_obj
 def pull_command(options: GlobalOptions, ref: str, verify_keys: tuple[Path, ...], policy: Path | None,
-                 ignore_identity: bool) -> None:
+                 ignore_identity: bool, platform: str | None) -> None:
     from bee.oci.sign.policy import trust_policy
     from bee.oci.transfer import pull  # with requests (~70 ms): not for help or completion
 
     trust = trust_policy(verify_keys, policy, options.config_dir, ignore_identity)
-    entry = pull(ref, options, progress=progress_for(sys.stderr), trust=trust)
+    entry = pull(ref, options, progress=progress_for(sys.stderr), trust=trust, platform=platform)
     click.echo(f"Pulled {entry.ref} ({entry.digest})", err=True)
 
 

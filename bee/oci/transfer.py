@@ -106,6 +106,17 @@ def _credentials(host: str, settings: TransferSettings) -> CredentialLookup:
                             config_dir=settings.config_dir, auth_configs=settings.auth_configs)
 
 
+def parse_platform(text: str) -> str:
+    """The architecture of `--platform OS/ARCH[/VARIANT]` (`linux/arm64` → `arm64`); UsageError for another
+    OS or another shape."""
+    parts = text.split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise UsageError(f"invalid platform {text!r}: expected OS/ARCH, as linux/amd64 or linux/arm64")
+    if parts[0] != "linux":
+        raise UsageError(f"platform {text}: eBPF programs run on linux only")
+    return parts[1]
+
+
 def client_for(reference: Reference, settings: TransferSettings, scope_actions: str) -> RegistryClient:
     """A client for `reference`'s repository with `settings`' TLS and credentials; the caller closes it."""
     host = needs_registry(reference)
@@ -202,10 +213,10 @@ def check_digest(data: bytes, expected: str | None, size: int | None, what: str)
         raise IntegrityError(f"{what} is {len(data)} bytes, its descriptor says {size}")
 
 
-def _fetch_program_manifest(client: RegistryClient,
-                            reference: Reference) -> tuple[bytes, dict[str, Any], Platform | None, str]:
-    """The program manifest's bytes and decoded form, the platform of its index entry (if any), and the
-    digest of what `reference` names (the index's, when it names one)."""
+def _fetch_program_manifest(client: RegistryClient, reference: Reference,
+                            architecture: str | None = None) -> tuple[bytes, dict[str, Any], Platform | None, str]:
+    """The program manifest's bytes and decoded form, the platform of its index entry (if any: this host's,
+    or `architecture`'s), and the digest of what `reference` names (the index's, when it names one)."""
     what = str(reference)
     data, content_type, header_digest = client.get_manifest(target_of(reference), ACCEPT)
     check_digest(data, reference.digest or header_digest, None, f"the manifest of {what}")
@@ -213,7 +224,7 @@ def _fetch_program_manifest(client: RegistryClient,
     fetched = classify(data, content_type, what)
     platform = None
     if fetched.is_index:
-        desc, platform = select_platform(fetched, what)
+        desc, platform = select_platform(fetched, what, architecture)
         digest, size = desc["digest"], desc["size"]
         if not SHA256_PATTERN.fullmatch(digest):
             raise UnsupportedArtifactError(f"the {platform.os}/{platform.architecture} entry of {what} "
@@ -230,14 +241,15 @@ def _fetch_program_manifest(client: RegistryClient,
 
 
 def pull(ref: str, settings: TransferSettings, *, progress: Progress | None = None,
-         trust: TrustPolicy | None = None) -> StoreEntry:
+         trust: TrustPolicy | None = None, platform: str | None = None) -> StoreEntry:
     """Fetch `ref` from its registry into the local store under `ref`; returns the new entry.
 
     Nothing is written until the manifest and every blob have matched their digests and
     sizes, and, when `trust` requires a signature for the repository, until a signature of the
     manifest (or of the index naming it) has verified (bee.oci.sign); the verified signature is
-    stored first, so a run verifies again from the store. The entry's platform is the index
-    entry's when an index was resolved, else this host's (as builds record it). Raises
+    stored first, so a run verifies again from the store. From an index, the entry of this host's
+    architecture is taken, or of `platform` (`linux/arm64`: `parse_platform`). The entry's platform is the
+    index entry's when an index was resolved, else this host's (as builds record it). Raises
     `UsageError`, `RegistryError` and its subclasses, `SignatureError`, `StoreError`.
     """
     reference = parse_reference(ref)
@@ -245,7 +257,8 @@ def pull(ref: str, settings: TransferSettings, *, progress: Progress | None = No
     requirement = trust.requirement(reference.name) if trust is not None else None
     blobs: dict[str, bytes] = {}
     with client_for(reference, settings, "pull") as client:
-        manifest_bytes, manifest, platform, named = _fetch_program_manifest(client, reference)
+        manifest_bytes, manifest, chosen, named = _fetch_program_manifest(
+            client, reference, parse_platform(platform) if platform else None)
         verified = None
         if requirement is not None:
             from bee.oci.sign.remote import verify_in_registry
@@ -255,7 +268,7 @@ def pull(ref: str, settings: TransferSettings, *, progress: Progress | None = No
             from bee.oci.layouts.fetch import read_other_layout
 
             converted = read_other_layout(client, manifest, sha256_digest(manifest_bytes), ref)
-            return _store_converted(store, ref, converted, platform, verified)
+            return _store_converted(store, ref, converted, chosen, verified)
         with progress or Silent() as bars:
             for desc in [manifest["config"], *manifest["layers"]]:
                 digest, size = desc["digest"], desc["size"]
@@ -275,7 +288,7 @@ def pull(ref: str, settings: TransferSettings, *, progress: Progress | None = No
         from bee.oci.sign.local import store_signatures
 
         store_signatures(store, reference.name, verified.digest, [(verified.descriptor, verified.payload)])
-    return store.import_manifest(ref, manifest_bytes, blobs, platform or Platform.host())
+    return store.import_manifest(ref, manifest_bytes, blobs, chosen or Platform.host())
 
 
 def _store_converted(store: LocalStore, ref: str, converted: Converted, platform: Platform | None,

@@ -140,6 +140,17 @@ def test_image_index_picks_the_host_platform(beecli, registry_plain, program: by
     assert_one_line_error(beecli("--plain-http", "pull", registry_plain.ref(repo, "elsewhere")),
                           f"no entry for linux/{goarch()}", f"windows/{goarch()}")
 
+    # --platform takes another entry, recorded with its platform
+    foreign = "s390x" if goarch() != "s390x" else "arm64"
+    chosen = beecli("--plain-http", "pull", ref, "--platform", f"linux/{foreign}")
+    assert chosen.returncode == 0, chosen.stderr
+    entry = LocalStore(store_dir).resolve(ref)
+    assert entry.digest == sha256_digest(other) and entry.platform.architecture == foreign
+    assert_one_line_error(beecli("--plain-http", "pull", ref, "--platform", "linux/riscv64"),
+                          "no entry for linux/riscv64", f"linux/{foreign}, linux/{goarch()}")
+    assert_one_line_error(beecli("--plain-http", "pull", ref, "--platform", "windows/amd64"), "linux only")
+    assert_one_line_error(beecli("--plain-http", "pull", ref, "--platform", "arm64"), "expected OS/ARCH")
+
 
 def test_a_container_image_is_refused_naming_its_media_types(beecli, registry_plain, store_snapshot) -> None:
     repo = "image/busy"

@@ -307,6 +307,29 @@ def signature(data: bytes) -> None:
         load_private_key(_file(body, "key.key"), lambda: b"pw")
 
 
+def image_layout(data: bytes) -> None:
+    """What reading bpfman and Inspektor Gadget images parses, chosen by the first byte: a tar+gzip layer
+    (the object taken out safely), an image config's io.ebpf.* labels, a gadget.yaml."""
+    from bee.oci.layouts.bpfman import ebpf_labels, read_bpfman
+    from bee.oci.layouts.gadget import read_gadget
+    from bee.oci.layouts.tarlayer import single_object
+
+    if not data:
+        return
+    kind, body = data[0] % 3, data[1:]
+    if kind == 0:
+        single_object(body, "the layer")
+        return
+    layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "sha256:" + "0" * 64, "size": 0}
+    if kind == 1:
+        labels = ebpf_labels(body, "the image")
+        if labels:  # the layer then holds no object: refused after the labels were read
+            read_bpfman({"layers": [layer]}, labels, "sha256:" + "1" * 64, lambda _: b"", "the image")
+        return
+    ebpf = {**layer, "mediaType": "application/vnd.gadget.ebpf.program.v1+binary"}
+    read_gadget({"layers": [ebpf]}, body, "sha256:" + "1" * 64, lambda _: b"not an ELF", "the gadget")
+
+
 @dataclass(frozen=True)
 class _ParamObject:
     spec: object
@@ -374,6 +397,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("runner_config", runner_config),
     Target("param_value", param_value),
     Target("signature", signature),
+    Target("image_layout", image_layout),
 )}
 
 

@@ -64,7 +64,7 @@ def test_an_inspektor_gadget_image_is_pulled_saying_what_bee_leaves_out(beecli, 
     ref = registry_plain.ref("gadgets/tiny", "v1")
     pulled = beecli(PLAIN, "pull", ref)
     assert pulled.returncode == 0, pulled.stderr
-    assert "Wasm module (the gadget's user-space logic) is not run by bee" in pulled.stderr
+    assert f"bee: WARNING: {ref}: its Wasm module (the gadget's user-space logic) is not run by bee" in pulled.stderr
     store = LocalStore(store_dir)
     assert store.program_bytes(store.resolve(ref)) == program
     described = beecli("describe", ref).stdout

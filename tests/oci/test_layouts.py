@@ -144,3 +144,20 @@ def test_programs_of_both_layouts_run_with_kernel_events(layout: str, run_bee, r
 
     run.wait_for(seen, what=f"an event of bee{layout}op")
     run.stop()
+
+
+def test_a_signed_bpfman_image_verifies_at_pull_and_says_why_it_cannot_run_under_a_key(
+        beecli, registry_plain, program: bytes, tmp_path: Path) -> None:
+    from tests.registry import cosign
+
+    client = RawClient(registry_plain.url)
+    digest = push_bpfman(client, "signed/bpfman", "v1", [tar_gz({"tiny.o": program})], NEW_LABELS)
+    key = cosign.new_key()
+    pub = tmp_path / "k.pub"
+    pub.write_bytes(cosign.public_pem(key))
+    data = cosign.payload(f"{registry_plain.host}/signed/bpfman", digest)
+    cosign.push_tag_signatures(client, "signed/bpfman", digest, [(cosign.layer(data, cosign.sign(key, data)), data)])
+    ref = registry_plain.ref("signed/bpfman", "v1")
+    assert beecli(PLAIN, "pull", ref, "--verify-key", str(pub)).returncode == 0
+    assert_one_line_error(beecli("verify", ref, "--local", "--key", str(pub)),
+                          "was read from a bpfman image", "cannot verify it again from the store")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bee.errors import UsageError
 from bee.oci.artifact import ACCEPT
+from bee.oci.errors import SignatureError
 from bee.oci.manifest import sha256_digest
 from bee.oci.mediatypes import MANIFEST
 from bee.oci.progress import Silent
@@ -92,10 +93,8 @@ def verify_ref(ref: str, requirement: Requirement, settings: TransferSettings, *
     (one sentence), UsageError, RegistryError, StoreError."""
     reference = parse_reference(ref)
     if local or reference.registry is None:
-        store = LocalStore(settings.storage)
-        digest = store.resolve(ref).digest
-        return verify(stored_signatures(store, reference.name, digest), requirement.keys, digest=digest,
-                      identity=reference.name, subject=ref, check_identity=requirement.check_identity)
+        verified, _ = verify_stored(LocalStore(settings.storage), ref, requirement)
+        return verified
     with client_for(reference, settings, "pull") as client:
         data, _, header_digest = client.get_manifest(target_of(reference), ACCEPT)
         check_digest(data, reference.digest or header_digest, None, f"the manifest of {ref}")
@@ -108,6 +107,11 @@ def verify_stored(store: LocalStore, ref: str, requirement: Requirement) -> tupl
     none verifies; RefNotFoundError, StoreError."""
     reference = parse_reference(ref)
     entry = store.resolve(ref)
+    source = (store.manifest(entry).get("annotations") or {}).get("dev.bee.source.format")
+    if source is not None:
+        raise SignatureError(f"{ref} was read from a {source} image, whose signature covers that image, not the "
+                             "program bee stored from it: bee checks it when pulling (bee pull --verify-key), "
+                             "but cannot verify it again from the store to run it")
     verified = verify(stored_signatures(store, reference.name, entry.digest), requirement.keys,
                       digest=entry.digest, identity=reference.name, subject=ref,
                       check_identity=requirement.check_identity)

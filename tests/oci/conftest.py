@@ -4,7 +4,8 @@ The registries (plain HTTP, TLS, htpasswd basic, token auth), the tampering prox
 credential fixtures are the suite's shared ones from `tests.registry.fixtures`. Here: `beecli`,
 the real CLI in a subprocess with its own store, config dir and Docker config (never the user's);
 `program` and `stored`, a compiled program and a way to put it in the store as `bee build` does;
-and `store_snapshot`, every file of the store with its bytes, to prove a failure changed nothing.
+`store_snapshot`, every file of the store with its bytes, to prove a failure changed nothing; and
+`run_bee`, `bee run` of a reference in the kernel, waiting until it is attached.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.goldens import object_bytes
+from tests.run.conftest import BeeRun, BeeRuns
 
 CliRun = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -80,3 +82,16 @@ def snapshot(root: Path) -> dict[str, bytes]:
 @pytest.fixture
 def store_snapshot(store_dir: Path) -> Callable[[], dict[str, bytes]]:
     return lambda: snapshot(store_dir)
+
+
+@pytest.fixture
+def run_bee(root: None, store_dir: Path, config_dir: Path, tmp_path: Path) -> Iterator[Callable[..., BeeRun]]:
+    """`run_bee(ref, *run_args)`: `bee --plain-http run REF --no-tty --format json ...`, waiting until attached."""
+    runs = BeeRuns(dict(os.environ, BEE_STORAGE=str(store_dir), DOCKER_CONFIG=str(tmp_path / "no-docker")))
+
+    def start(ref: str, *args: str) -> BeeRun:
+        return runs.start("--config-dir", str(config_dir), "--plain-http", "run", ref, "--no-tty", "--format", "json",
+                          *args)
+
+    yield start
+    runs.close()

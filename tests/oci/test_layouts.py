@@ -5,10 +5,8 @@ malformed ones refused with one sentence and the store untouched."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,6 @@ from bee.oci.store import LocalStore
 from tests.helpers import assert_one_line_error
 from tests.registry.client import RawClient
 from tests.registry.layouts import gzip_bomb, push_bpfman, push_gadget, tar_gz
-from tests.run.conftest import BeeRun, BeeRuns
 
 PLAIN = "--plain-http"
 NEW_LABELS = {"io.ebpf.programs": '{"handle_openat":"tracepoint"}', "io.ebpf.maps": '{"print_events":"ringbuf"}'}
@@ -114,16 +111,6 @@ def test_a_malformed_image_is_refused_and_the_store_untouched(case: str, beecli,
     assert_one_line_error(beecli(PLAIN, "pull", registry_plain.ref(repo, "v1")), *MALFORMED[case])
     assert store_snapshot() == before
 
-
-@pytest.fixture
-def run_bee(root: None, store_dir: Path, config_dir: Path, tmp_path: Path) -> Iterator[Callable[..., BeeRun]]:
-    runs = BeeRuns(dict(os.environ, BEE_STORAGE=str(store_dir)))
-
-    def start(ref: str) -> BeeRun:
-        return runs.start("--config-dir", str(config_dir), PLAIN, "run", ref, "--no-tty", "--format", "json")
-
-    yield start
-    runs.close()
 
 
 @pytest.mark.parametrize("layout", ["bpfman", "gadget"])

@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import pytest
 
 from bee.oci.store import LocalStore
 from tests.helpers import assert_one_line_error
-from tests.run.conftest import BeeRun, BeeRuns
-
-
-@pytest.fixture
-def run_bee(root: None, store_dir: Path, config_dir: Path, tmp_path: Path) -> Iterator[Callable[..., BeeRun]]:
-    """`run_bee(ref, *run_args)`: `bee --plain-http run REF --no-tty --format json ...`, waiting until attached."""
-    runs = BeeRuns(dict(os.environ, BEE_STORAGE=str(store_dir), DOCKER_CONFIG=str(tmp_path / "no-docker")))
-
-    def start(ref: str, *args: str) -> BeeRun:
-        return runs.start("--config-dir", str(config_dir), "--plain-http", "run", ref, "--no-tty", "--format", "json",
-                          *args)
-
-    yield start
-    runs.close()
 
 
 def test_run_pulls_a_missing_ref_then_runs_it(run_bee, beecli, registry_plain, stored, store_dir: Path) -> None:

@@ -7,27 +7,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.helpers import assert_one_line_error
 from tests.registry import cosign
 from tests.registry.client import RawClient
-from tests.run.conftest import BeeRun, BeeRuns
-
-
-@pytest.fixture
-def run_bee(root: None, store_dir: Path, config_dir: Path, tmp_path: Path) -> Iterator[Callable[..., BeeRun]]:
-    runs = BeeRuns(dict(os.environ, BEE_STORAGE=str(store_dir), DOCKER_CONFIG=str(tmp_path / "no-docker")))
-
-    def start(ref: str, *args: str) -> BeeRun:
-        return runs.start("--config-dir", str(config_dir), "--plain-http", "run", ref, "--no-tty", "--format", "json",
-                          *args)
-
-    yield start
-    runs.close()
 
 
 def _refused_run(root: None, store_dir: Path, config_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -199,7 +199,7 @@ def test_the_run_makes_one_group_per_program_and_feeds_each_its_own_tables(tmp_p
         program.make_outputs(sinks.replace(program=program.name, filters=filters[program.name]))
     assert view.table("print_events", "run_types").columns[:3] == ("small", "big", "negative")
     assert view.table("print_flood", "tui_flood").columns == ("pid", "seq", "comm")
-    programs[1].outputs.ring["print_flood"](struct.pack("<II16s", 7, 1, b"beeflood"))  # as the ring loop does
+    programs[1].outputs.ring["print_flood"].handle_batch([struct.pack("<II16s", 7, 1, b"beeflood")])  # as the ring loop
     programs[1].outputs.hash[0][1].update([(b"beefl-a".ljust(16, b"\0"), struct.pack("<Q", 3))])  # the poller
     assert [row[2] for row in view.table("print_flood", "tui_flood").snapshot().rows] == [
         {"pid": 7, "seq": 1, "comm": "beeflood"}]

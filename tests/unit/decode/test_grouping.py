@@ -1,5 +1,5 @@
 """`counter_` and `hist_` ring buffers grouped per batch (`bee.decode.grouping`) give exactly the metrics of
-the record path (every event decoded, counted or observed one by one): the same exposition text, to the
+every event decoded, then counted or observed one by one (as for a view): the same exposition text, to the
 last byte, for every struct of the decoder test programs (unions, nested structs, arrays of structs,
 bitfields), both byte orders, every numeric field as the histogram's value, from libbpf's samples and
 from ring records read in place."""
@@ -61,7 +61,7 @@ def _spec(name: str, output: str) -> MapSpec:
 
 def _make(decoder: RecordDecoder, value_field: str | None, grouped: bool) -> tuple[MetricsRegistry, object]:
     registry = MetricsRegistry()
-    show = None if grouped else (lambda record: None)  # a view forces the record path
+    show = None if grouped else (lambda record: None)  # a view: every event decoded, then counted one by one
     if value_field is None:
         return registry, RingCounter(_spec("counter_events", "counter"), decoder, registry, show)
     return registry, RingHistogram(_spec("hist_events", "hist"), decoder, registry, value_field, None, show)

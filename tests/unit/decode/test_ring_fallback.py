@@ -40,7 +40,7 @@ def test_a_counter_batch_the_grouping_raises_on_is_counted_one_by_one(decoder: R
     samples = [s for s in _samples(decoder.size, seed=3) if len(s) == decoder.size]
     expected_registry = MetricsRegistry()
     with_view = RingCounter(_spec("counter_events", "counter"), decoder, expected_registry, lambda record: None)
-    with_view.handle_batch(samples)  # a view: the record path
+    with_view.handle_batch(samples)  # a view: every event decoded, then counted one by one
     registry = MetricsRegistry()
     output = RingCounter(_spec("counter_events", "counter"), decoder, registry)
     assert output.grouping is not None
@@ -58,7 +58,7 @@ def test_a_counter_batch_the_grouping_raises_on_is_counted_one_by_one(decoder: R
                                                       f"{len(samples) + 10}"]
     warnings = [r.getMessage() for r in caplog.records if "decoded one by one" in r.getMessage()]
     assert len(warnings) == 1 and "map counter_events" in warnings[0] and "OverflowError" in warnings[0]
-    assert _fallbacks(expected_registry, "counter_events") == []  # the record path itself never counts
+    assert _fallbacks(expected_registry, "counter_events") == []  # decoding for a view is no fallback
 
 
 def test_a_print_batch_the_line_loop_raises_on_gives_the_same_lines(decoder: RecordDecoder) -> None:

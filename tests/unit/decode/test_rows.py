@@ -133,6 +133,8 @@ def test_a_template_that_does_not_fit_is_refused(decoders: list[Decoder]) -> Non
         decoder.compile_rows(f"%s%06d %x {fields}\n", args, {})
     with pytest.raises(ValueError, match="value expressions"):
         decoder.compile_rows(f"%s%06d {fields}\n", args[1:], {})
+    with pytest.raises(ValueError, match="guard names a field"):
+        decoder.compile_rows(f"%s%06d {fields}\n", args, {}, (("no_such_field", bool),))
 
 
 def _region(samples: list[bytes], size: int, lengths: list[int] | None = None) -> memoryview:
@@ -195,11 +197,3 @@ def test_guards_keep_exactly_the_lines_the_filters_pass(decoders: list[Decoder],
                 assert records(_region(samples, decoder.size), *parts) == (expected, len(samples))
     assert kept > 100 and dropped > 100  # the filters both keep and drop
 
-
-def test_a_guard_on_a_field_the_event_does_not_have_is_refused(decoders: list[Decoder]) -> None:
-    decoder = decoders[0]
-    assert decoder.compile_rows is not None
-    args = tuple("{v}" for _ in decoder.fields)
-    fields = " ".join("%d" for _ in decoder.fields)
-    with pytest.raises(ValueError, match="guard names a field"):
-        decoder.compile_rows(f"%s%06d {fields}\n", args, {}, (("no_such_field", bool),))

@@ -20,6 +20,7 @@ from bee.elf.variables import mutable_globals, parameters
 from bee.errors import ElfError, InputFileError
 from bee.inputs import existing_file, looks_like_path, missing_file_message, read_object
 from bee.oci import mediatypes
+from bee.oci.layouts.converted import SOURCE_PREFIX
 from bee.oci.store import LocalStore
 from bee.params import kind_of
 
@@ -172,7 +173,7 @@ def describe_ref(store_root: Path, ref: str) -> Description:
     data = store.program_bytes(entry)
     described = describe_spec(load_spec(data, name=ref), ref, len(data))
     annotations = {k: v for k, v in (manifest.get("annotations") or {}).items()
-                   if k in (mediatypes.DESCRIPTION, mediatypes.AUTHORS) or k.startswith("dev.bee.source.")}
+                   if k in (mediatypes.DESCRIPTION, mediatypes.AUTHORS) or k.startswith(SOURCE_PREFIX)}
     return replace(described, digest=entry.digest, annotations=annotations,
                    platform=entry.platform.to_json() if entry.platform else None)
 

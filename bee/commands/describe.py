@@ -8,6 +8,7 @@ import click
 
 from bee.commands._shared import complete_store_ref, echo_table
 from bee.describe import Description, FieldInfo, ParamInfo, describe
+from bee.oci.layouts.converted import SOURCE_DIGEST, SOURCE_FORMAT, SOURCE_METADATA
 from bee.options import GlobalOptions
 
 
@@ -54,12 +55,10 @@ def render(description: Description) -> None:
                        ("org.opencontainers.image.authors", "Authors")):
         if key in d.annotations:
             click.echo(f"{label + ':':<13} {d.annotations[key]}")
-    if "dev.bee.source.format" in d.annotations:  # read from another layout (bee.oci.layouts)
-        import json
-
-        click.echo(f"Source:       {d.annotations['dev.bee.source.format']} image "
-                   f"{d.annotations.get('dev.bee.source.digest', '')}".rstrip())
-        metadata = json.loads(d.annotations.get("dev.bee.source.metadata") or "{}")
+    if SOURCE_FORMAT in d.annotations:  # read from another layout (bee.oci.layouts)
+        source = f"{d.annotations[SOURCE_FORMAT]} image {d.annotations.get(SOURCE_DIGEST, '')}"
+        click.echo(f"Source:       {source}".rstrip())
+        metadata = json.loads(d.annotations.get(SOURCE_METADATA) or "{}")
         for key, value in metadata.items():
             shown = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
             click.echo(f"  {key}: {shown}")

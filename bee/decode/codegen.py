@@ -221,9 +221,7 @@ def generate_batch_decode(leaves: Sequence[Leaf], *, endian: str, what: str, siz
     """Generate the decode of a whole batch in one loop (`batch_loop`): the `{leaf.name: value}` of each
     event, as `generate` gives them one at a time. Over samples (`DecodeSamples`) or over ring records
     read in place (`DecodeRecords`; None when the reads overlap, as for `generate_records`)."""
-    byte_order = "<" if endian == "little" else ">"
-    loop = batch_loop([read for leaf in leaves for read in leaf.reads], size=size, byte_order=byte_order,
-                      namespace=namespace, records=records)
+    loop = _leaves_loop(leaves, endian=endian, size=size, namespace=namespace, records=records)
     if loop is None:
         return None
     head, variables = loop
@@ -287,6 +285,13 @@ def batch_loop(reads: Sequence[Read], *, size: int, byte_order: str, namespace: 
     return head, variables
 
 
+def _leaves_loop(leaves: Sequence[Leaf], *, endian: str, size: int, namespace: Namespace,
+                 records: bool) -> tuple[list[str], dict[Read, str]] | None:
+    """`batch_loop` over every read of `leaves`, in `endian` byte order."""
+    return batch_loop([read for leaf in leaves for read in leaf.reads], size=size,
+                      byte_order="<" if endian == "little" else ">", namespace=namespace, records=records)
+
+
 def _generate_lines(leaves: Sequence[Leaf], *, endian: str, what: str, size: int, namespace: Namespace,
                     template: str, args: Sequence[str], scope: dict[str, Any], guards: Sequence[Guard],
                     records: bool) -> Any:
@@ -298,9 +303,7 @@ def _generate_lines(leaves: Sequence[Leaf], *, endian: str, what: str, size: int
     literals, codes = _split_template(template)
     if codes[:2] != ["s", "06d"] or len(codes) != len(leaves) + 2 or "06d" in codes[2:]:
         raise ValueError(f"line template {template!r} does not hold the time and {len(leaves)} fields")
-    byte_order = "<" if endian == "little" else ">"
-    loop = batch_loop([read for leaf in leaves for read in leaf.reads], size=size, byte_order=byte_order,
-                      namespace=namespace, records=records)
+    loop = _leaves_loop(leaves, endian=endian, size=size, namespace=namespace, records=records)
     if loop is None:
         return None
     loop_head, variables = loop

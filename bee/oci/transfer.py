@@ -295,10 +295,10 @@ def _store_converted(store: LocalStore, ref: str, converted: Converted, platform
                      verified: Verified | None) -> StoreEntry:
     """Store a program read from another layout as Bumblebee's (its origin in annotations), say what of the
     image bee does not use (one warning each), and keep its verified signature."""
-    import logging
+    from bee.log import get as get_logger  # bee's own logging: the same format under `bee run` as elsewhere
 
     for notice in converted.notices:
-        logging.getLogger("bee.oci").warning(notice)
+        get_logger("bee.oci").warning(notice)
     if verified is not None:
         from bee.oci.sign.local import store_signatures
 

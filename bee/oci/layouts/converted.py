@@ -5,9 +5,10 @@ from __future__ import annotations
 from bee.records import Record
 
 #: bee's annotations on a program read from another layout (on its manifest in the local store).
-SOURCE_FORMAT = "dev.bee.source.format"  # "bpfman" or "inspektor-gadget"
-SOURCE_DIGEST = "dev.bee.source.digest"  # the digest of the manifest it was read from
-SOURCE_METADATA = "dev.bee.source.metadata"  # JSON: the labels (bpfman) or gadget.yaml's fields (gadget)
+SOURCE_PREFIX = "dev.bee.source."
+SOURCE_FORMAT = SOURCE_PREFIX + "format"  # "bpfman" or "inspektor-gadget"
+SOURCE_DIGEST = SOURCE_PREFIX + "digest"  # the digest of the manifest it was read from
+SOURCE_METADATA = SOURCE_PREFIX + "metadata"  # JSON: the labels (bpfman) or gadget.yaml's fields (gadget)
 
 BPFMAN = "bpfman"
 GADGET = "inspektor-gadget"

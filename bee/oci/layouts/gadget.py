@@ -64,7 +64,7 @@ def read_gadget(manifest: dict[str, Any], config: bytes | None, digest: str,
     """The program of the Inspektor Gadget manifest `manifest` (digest `digest`, config bytes `config`:
     gadget.yaml or None); `fetch(descriptor)` gives a blob's checked bytes. UnsupportedArtifactError for
     what breaks the layout."""
-    layers = [layer for layer in manifest["layers"]]
+    layers = manifest["layers"]
     programs = [layer for layer in layers if layer.get("mediaType") == EBPF]
     if len(programs) != 1:
         raise UnsupportedArtifactError(f"{what} is an Inspektor Gadget image with {len(programs)} eBPF program "

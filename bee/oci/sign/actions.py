@@ -16,6 +16,7 @@ from pathlib import Path
 from bee.errors import UsageError
 from bee.oci.artifact import ACCEPT
 from bee.oci.errors import SignatureError
+from bee.oci.layouts.converted import SOURCE_FORMAT
 from bee.oci.manifest import sha256_digest
 from bee.oci.mediatypes import MANIFEST
 from bee.oci.progress import Silent
@@ -107,7 +108,7 @@ def verify_stored(store: LocalStore, ref: str, requirement: Requirement) -> tupl
     none verifies; RefNotFoundError, StoreError."""
     reference = parse_reference(ref)
     entry = store.resolve(ref)
-    source = (store.manifest(entry).get("annotations") or {}).get("dev.bee.source.format")
+    source = (store.manifest(entry).get("annotations") or {}).get(SOURCE_FORMAT)
     if source is not None:
         raise SignatureError(f"{ref} was read from a {source} image, whose signature covers that image, not the "
                              "program bee stored from it: bee checks it when pulling (bee pull --verify-key), "

@@ -81,6 +81,18 @@ def _document(data: bytes, what: str) -> dict[str, Any]:
     return document
 
 
+def _descriptors(document: dict[str, Any], key: str, missing: str, each: str) -> list[dict[str, Any]]:
+    """The descriptors listed under `key`, each checked (`each` names one, `{}` its number); SignatureError
+    `missing` when there is no such list, or naming the first that is not a descriptor."""
+    items = document.get(key)
+    if not isinstance(items, list):
+        raise SignatureError(missing)
+    try:
+        return [check_descriptor(item, each.format(i)) for i, item in enumerate(items)]
+    except ValueError as exc:
+        raise SignatureError(str(exc)) from None
+
+
 def signature_layers(data: bytes, what: str, *, subject: str | None = None) -> list[dict[str, Any]]:
     """The layers of a signature manifest that hold a signature or a simple signing payload (others, as
     an attestation's, are not signatures). With `subject`, the manifest must name it as its subject
@@ -90,35 +102,17 @@ def signature_layers(data: bytes, what: str, *, subject: str | None = None) -> l
         named = document.get("subject")
         if not isinstance(named, dict) or named.get("digest") != subject:
             raise SignatureError(f"{what} is not a referrer of {subject} (its subject differs)")
-    layers = document.get("layers")
-    if not isinstance(layers, list):
-        raise SignatureError(f"{what} has no layers")
-    found = []
-    for i, layer in enumerate(layers):
-        try:
-            desc = check_descriptor(layer, f"layer {i} of {what}")
-        except ValueError as exc:
-            raise SignatureError(str(exc)) from None
-        if desc.get("mediaType") == SIMPLE_SIGNING or SIGNATURE_ANNOTATION in (desc.get("annotations") or {}):
-            found.append(desc)
-    return found
+    layers = _descriptors(document, "layers", f"{what} has no layers", "layer {} of " + what)
+    return [desc for desc in layers
+            if desc.get("mediaType") == SIMPLE_SIGNING or SIGNATURE_ANNOTATION in (desc.get("annotations") or {})]
 
 
 def referrer_descriptors(data: bytes, what: str) -> list[dict[str, Any]]:
     """The manifests of a referrers index that may be signatures (artifactType cosign's, or none given)."""
     document = _document(data, what)
-    manifests = document.get("manifests")
-    if not isinstance(manifests, list):
-        raise SignatureError(f"{what} is not an image index (no manifests)")
-    found = []
-    for i, entry in enumerate(manifests):
-        try:
-            desc = check_descriptor(entry, f"entry {i} of {what}")
-        except ValueError as exc:
-            raise SignatureError(str(exc)) from None
-        if desc.get("artifactType") in (None, SIG_ARTIFACT_TYPE):
-            found.append(desc)
-    return found
+    manifests = _descriptors(document, "manifests", f"{what} is not an image index (no manifests)",
+                             "entry {} of " + what)
+    return [desc for desc in manifests if desc.get("artifactType") in (None, SIG_ARTIFACT_TYPE)]
 
 
 def signature_layer(payload: bytes, signature_b64: str) -> dict[str, Any]:

@@ -144,10 +144,6 @@ class PrivateKey(Record):
         signature: bytes = self.key.sign(payload, ec.ECDSA(hashes.SHA256()))
         return signature
 
-    def public_key(self) -> PublicKey:
-        key = self.key.public_key()
-        return PublicKey(self.path, self.fingerprint, key)
-
 
 def password_from_environment_or_prompt(what: str) -> Password:
     """A password source: `BEE_PASSWORD`, else `COSIGN_PASSWORD`, else a prompt on the terminal;

@@ -1,11 +1,11 @@
-"""Signatures in a registry: find those of a manifest (tag scheme, then OCI 1.1 referrers), and push one.
+"""Signatures in a registry: find and verify those of a manifest (tag scheme, then OCI 1.1 referrers).
 
-Reading (`fetch_signatures`): the manifest tagged `sha256-<hex>.sig` first; when it holds none, or
-`referrers` asks for all, the referrers API (`GET /v2/<name>/referrers/<digest>`), and where a
+Reading (`verify_in_registry`): the manifest tagged `sha256-<hex>.sig` first; when none of its
+signatures verifies, the referrers API (`GET /v2/<name>/referrers/<digest>`), and where a
 registry answers that with 404 (it has no such API), the index tagged `sha256-<hex>`, as the
-distribution spec says a client falls back. Any other answer to the referrers API is an error,
-said in one sentence (a signature may be hiding behind it). Payload blobs are fetched bounded by
-`MAX_PAYLOAD` and checked against their digest.
+distribution spec says a client falls back. When the tag held no signature, any other answer to
+the referrers API is an error, said in one sentence (a signature may be hiding behind it). Payload
+blobs are fetched bounded by `MAX_PAYLOAD` and checked against their digest.
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def _event_decoder(m: MapSpec, btf: Btf, endian: str) -> RecordDecoder:
     return record_decoder(btf, m.value_type_id, "value", endian)
 
 
-def _show_event(sinks: Sinks, m: MapSpec, decoder: RecordDecoder) -> ShowEvents | None:
+def _show_events(sinks: Sinks, m: MapSpec, decoder: RecordDecoder) -> ShowEvents | None:
     if sinks.view is None:
         return None
     return sinks.view.table(m.name, sinks.program).show_events(decoder.fields)
@@ -89,18 +89,18 @@ def _show_event(sinks: Sinks, m: MapSpec, decoder: RecordDecoder) -> ShowEvents 
 
 def _ring_print(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutput:
     decoder = _event_decoder(m, btf, endian)
-    return RingPrint(m, decoder, sinks.metrics, sinks.event_log, sinks.filters, _show_event(sinks, m, decoder),
+    return RingPrint(m, decoder, sinks.metrics, sinks.event_log, sinks.filters, _show_events(sinks, m, decoder),
                      sinks.program)
 
 
 def _ring_counter(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutput:
     decoder = _event_decoder(m, btf, endian)
-    return RingCounter(m, decoder, sinks.metrics, _show_event(sinks, m, decoder))
+    return RingCounter(m, decoder, sinks.metrics, _show_events(sinks, m, decoder))
 
 
 def _ring_histogram(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutput:
     decoder = _event_decoder(m, btf, endian)
-    show = _show_event(sinks, m, decoder)
+    show = _show_events(sinks, m, decoder)
     return RingHistogram(m, decoder, sinks.metrics, sinks.hist_value_keys.get(m.name, "le"),
                          sinks.hist_buckets.get(m.name), show)
 

@@ -170,7 +170,7 @@ class RingOutput:
         return len(samples)
 
     def __call__(self, data: bytes) -> None:
-        """Handle one sample (the record path)."""
+        """Handle one sample on the record path (a libbpf sample callback: bench/pipeline.py's per-event stage)."""
         self._record_path([data])
 
     def handle(self, record: Record) -> None:

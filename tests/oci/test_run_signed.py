@@ -62,3 +62,17 @@ def test_unsigned_programs_and_files_do_not_load_under_a_key(beecli, stored, pro
     (tmp_path / "tiny.o").write_bytes(program)
     refused = _refused_run(root, store_dir, config_dir, str(tmp_path / "tiny.o"), "--verify-key", str(pub))
     assert_one_line_error(refused, "is a file, which carries no signature")
+
+
+def test_a_runner_config_with_keys_refuses_an_unsigned_program(stored, store_dir: Path, config_dir: Path,
+                                                              tmp_path: Path, root) -> None:
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "ci.pub").write_bytes(cosign.public_pem(cosign.new_key()))
+    stored("local/unsigned:v1")
+    config = tmp_path / "runner.yaml"
+    config.write_text("programs:\n  - program: local/unsigned:v1\nmetrics: {port: 0}\nverify_keys: [keys/ci.pub]\n")
+    env = dict(os.environ, BEE_STORAGE=str(store_dir))
+    refused = subprocess.run([sys.executable, "-m", "bee", "--config-dir", str(config_dir), "run", "--config",
+                              str(config), "--no-tty"], capture_output=True, text=True, env=env,
+                             timeout=60)
+    assert_one_line_error(refused, "local/unsigned:v1", "has no signature")

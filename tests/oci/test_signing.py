@@ -57,8 +57,10 @@ def test_a_cosign_signature_verifies_and_the_pull_keeps_it(beecli, registry_plai
     key, pub = keys("ci")
     _cosign_signed(client, registry_plain, "sig/cosign", digest, key, optional={"build": "42"})
 
-    verified = beecli(PLAIN, "verify", ref, "--key", str(pub))
+    _, other = keys("other")
+    verified = beecli(PLAIN, "verify", ref, "--key", str(other), "--key", str(pub))  # any one of the keys
     assert verified.returncode == 0, verified.stderr
+    assert f"({pub})" in verified.stdout
     assert digest in verified.stdout and "SHA256:" in verified.stdout
     assert f"repository: {registry_plain.host}/sig/cosign" in verified.stdout
 

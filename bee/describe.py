@@ -89,6 +89,8 @@ class Description:
     mutable_globals: list[str] = field(default_factory=list)
     digest: str | None = None
     platform: dict[str, str] | None = None
+    #: For a program built for several platforms: each one (`linux/arm64`), and `platform` is the one described.
+    platforms: list[str] = field(default_factory=list)
     annotations: dict[str, str] = field(default_factory=dict)
     #: Why the object cannot run on this machine (another byte order), or None when it can.
     cannot_run: str | None = None
@@ -169,13 +171,16 @@ def describe_ref(store_root: Path, ref: str) -> Description:
     """Describe a program held in the local store under `ref`."""
     store = LocalStore(store_root)
     entry = store.resolve(ref)
-    manifest = store.manifest(entry)
-    data = store.program_bytes(entry)
+    platforms = [f"{p.platform.os}/{p.platform.architecture}" for p in store.platforms(entry)
+                 if entry.is_index and p.platform]
+    chosen = store.for_platform(entry)  # an index: this machine's program is the one described
+    manifest = store.manifest(chosen)
+    data = store.program_bytes(chosen)
     described = describe_spec(load_spec(data, name=ref), ref, len(data))
     annotations = {k: v for k, v in (manifest.get("annotations") or {}).items()
                    if k in (mediatypes.DESCRIPTION, mediatypes.AUTHORS) or k.startswith(SOURCE_PREFIX)}
-    return replace(described, digest=entry.digest, annotations=annotations,
-                   platform=entry.platform.to_json() if entry.platform else None)
+    return replace(described, digest=entry.digest, annotations=annotations, platforms=platforms,
+                   platform=chosen.platform.to_json() if chosen.platform else None)
 
 
 def describe(store_root: Path, program: str) -> Description:

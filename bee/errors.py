@@ -53,6 +53,10 @@ class RefNotFoundError(StoreError):
     """A reference is not in the local store."""
 
 
+class PlatformError(BeeError):
+    """A program was built for another platform (architecture, byte order) than the one asked for."""
+
+
 class ElfError(BeeError):
     """A file is not an ELF, not a BPF object, or its BTF is malformed."""
 

@@ -70,13 +70,13 @@ def _kernel() -> str | None:
 
 def _clang() -> str | None:
     from bee.compile import headers
-    from bee.compile.toolchain import find_tool
+    from bee.compile.toolchain import find_tool, target_arch
     from bee.errors import BuildError
 
     try:
         find_tool("clang")
         find_tool("llvm-strip")
-        headers.include_dirs()  # libbpf's headers and the running kernel's vmlinux.h
+        headers.include_dirs(target_arch())  # libbpf's headers and the pinned vmlinux.h of this host's arch
     except BuildError as exc:
         return f"needs bee's local build toolchain: {exc}"
     return None

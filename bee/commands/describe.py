@@ -48,9 +48,12 @@ def render(description: Description) -> None:
     click.echo(f"Name:         {d.source}")
     if d.digest:
         click.echo(f"Digest:       {d.digest}")
+    if d.platforms:
+        click.echo(f"Platforms:    {', '.join(d.platforms)} (an image index; described below: this machine's)")
     if d.platform:
         p = d.platform
-        click.echo(f"Platform:     {p.get('os', '')} {p.get('os.version', '')} {p.get('architecture', '')}".rstrip())
+        shown = " ".join(v for v in (p.get("os"), p.get("os.version"), p.get("architecture")) if v)
+        click.echo(f"Platform:     {shown}")
     for key, label in (("org.opencontainers.image.description", "Description"),
                        ("org.opencontainers.image.authors", "Authors")):
         if key in d.annotations:

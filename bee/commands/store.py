@@ -17,8 +17,14 @@ def list_command(options: GlobalOptions) -> None:
     from bee.oci.sign.envelope import is_signature_ref
 
     rows = []
-    for entry in LocalStore(options.storage).entries():
+    store = LocalStore(options.storage)
+    for entry in store.entries():
         if is_signature_ref(entry.ref):
+            continue
+        if entry.is_index:  # built for several platforms: one row, every architecture
+            platforms = [p.platform for p in store.platforms(entry) if p.platform]
+            rows.append([entry.ref, ",".join(sorted({p.os for p in platforms})), "",
+                         ",".join(p.architecture for p in platforms)])
             continue
         platform = entry.platform
         rows.append([entry.ref, platform.os if platform else "", platform.os_version if platform else "",

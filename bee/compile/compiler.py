@@ -28,6 +28,7 @@ class CompileSettings:
 
     arch: str
     cflags: tuple[str, ...] = ()
+    btf: Path | None = None  # the user's kernel types for `arch` (headers.vmlinux_header), else bee's pinned ones
 
 
 def split_cflags(cflags: Sequence[str]) -> tuple[str, ...]:
@@ -62,7 +63,7 @@ def compile_command(
 
 def build_script(settings: CompileSettings) -> str:
     """The shell script `--build-script-out` prints: `$1` is the input, `$2` the output, `$CFLAGS` extra flags."""
-    include = " ".join(f"-I {shlex.quote(str(d))}" for d in headers.include_dirs())
+    include = " ".join(f"-I {shlex.quote(str(d))}" for d in headers.include_dirs(settings.arch, settings.btf))
     return f"""#!/bin/sh
 # bee build script: $1 is the input C file, $2 the output object; extra flags in $CFLAGS.
 set -eu
@@ -171,9 +172,10 @@ def _run(argv: list[str], cwd: Path, what: str, env: dict[str, str] | None = Non
 
 
 def compile_bpf(
-    source: Path, output: Path, *, arch: str | None = None, cflags: Sequence[str] = ()
+    source: Path, output: Path, *, arch: str | None = None, cflags: Sequence[str] = (), btf: Path | None = None
 ) -> None:
-    """Compile `source` to a stripped BPF object at `output`, atomically (temp file + rename).
+    """Compile `source` to a stripped BPF object for `arch` (default: this host's) at `output`, atomically
+    (temp file + rename), against bee's pinned kernel types for `arch` or the user's `btf`.
 
     Raises InputFileError (missing input), BuildError (toolchain missing, compiler
     errors — their text in `.detail`, verbatim — or an unwritable output).
@@ -182,9 +184,9 @@ def compile_bpf(
     output = Path(output).absolute()
     check_c_source(source)
     check_output(source, output)
-    settings = CompileSettings(arch=target_arch(arch), cflags=split_cflags(cflags))
+    settings = CompileSettings(arch=target_arch(arch), cflags=split_cflags(cflags), btf=btf)
     clang, strip = find_tool("clang"), find_tool("llvm-strip")
-    include = headers.include_dirs()
+    include = headers.include_dirs(settings.arch, btf)
     tmp = _temp_output(output)
     try:
         _run(compile_command(clang, source, str(tmp), settings, include), source.parent,

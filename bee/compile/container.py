@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import bee
-from bee.compile import headers
 from bee.compile.compiler import check_c_source, check_output, make_output_dir
+from bee.compile.headers import header_from_btf
 from bee.errors import BuildError
 from bee.extras import require
 
 BUILDER_REPOSITORY = "bee-builder"
 SOURCE_MOUNT = "/usr/src/bpf"
 OUTPUT_MOUNT = "/out"
+TYPES_MOUNT = "/usr/include/bee-types"  # the user's --btf types, as a vmlinux.h
 PODMAN_SOCKETS = ("/run/podman/podman.sock", f"/run/user/{os.getuid()}/podman/podman.sock")
 
 Progress = Callable[[str], None]
@@ -41,19 +42,20 @@ def builder_dockerfile() -> Path:
 
 
 def _build_inputs() -> list[Path]:
-    """What the builder image is made of: its Dockerfile, bee's compile code and headers, vmlinux.h."""
+    """What the builder image is made of: its Dockerfile, bee's compile code and headers, and bee's pinned
+    kernel types (never the build host's kernel: the image and its tag are the same on every host)."""
     package = Path(bee.__file__).resolve().parent
     compile_code = package / "compile"
     return [builder_dockerfile(), *sorted(compile_code.glob("*.py")), *sorted((compile_code / "include").iterdir()),
-            package / "errors.py", headers.vmlinux_header()]
+            *sorted(p for p in (compile_code / "types").glob("*/*") if p.is_file()), package / "errors.py"]
 
 
 def default_builder_image() -> str:
     """`bee-builder:<version>-<digest of what goes into it>`: a change of compile code, headers or
-    kernel gives another image, so a stale builder is never used."""
+    kernel types gives another image, so a stale builder is never used."""
     digest = hashlib.sha256()
     for path in _build_inputs():
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())  # names, not paths: host-independent
     return f"{BUILDER_REPOSITORY}:{bee.__version__}-{digest.hexdigest()[:12]}"
 
 
@@ -82,8 +84,8 @@ def docker_client(builder: str = "docker") -> Any:
     return client
 
 
-def _context_tar(dockerfile: Path, vmlinux: Path) -> bytes:
-    """The builder's build context: Dockerfile, vmlinux.h and the `bee` package, as a tar."""
+def _context_tar(dockerfile: Path) -> bytes:
+    """The builder's build context: Dockerfile and the `bee` package (with its kernel types), as a tar."""
     buffer = io.BytesIO()
     package = Path(bee.__file__).resolve().parent
 
@@ -92,7 +94,6 @@ def _context_tar(dockerfile: Path, vmlinux: Path) -> bytes:
 
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         tar.add(dockerfile, arcname="Dockerfile")
-        tar.add(vmlinux, arcname="vmlinux.h")
         tar.add(package, arcname="bee", filter=skip_caches)
     return buffer.getvalue()
 
@@ -113,7 +114,7 @@ def ensure_builder_image(client: Any, image: str, progress: Progress) -> None:
         return
     except APIError:
         progress(f"{image} cannot be pulled; building it from bee's Dockerfile (once)")
-    context = _context_tar(builder_dockerfile(), headers.vmlinux_header())
+    context = _context_tar(builder_dockerfile())
     try:
         for chunk in client.api.build(fileobj=io.BytesIO(context), custom_context=True, tag=image, rm=True,
                                       forcerm=True, decode=True):
@@ -126,10 +127,11 @@ def ensure_builder_image(client: Any, image: str, progress: Progress) -> None:
 
 
 def compile_in_container(source: Path, output: Path, *, image: str, builder: str = "docker",
-                         arch: str | None = None, cflags: Sequence[str] = (),
+                         arch: str | None = None, cflags: Sequence[str] = (), btf: Path | None = None,
                          progress: Progress = lambda _: None) -> None:
-    """Compile `source` into `output` in the builder container; raises BuildError with the compiler's
-    output (in `.detail`) when the compile fails, or when Docker cannot be reached."""
+    """Compile `source` into `output` for `arch` in the builder container, against the image's pinned kernel
+    types or the user's `btf` (made into a vmlinux.h here, mounted read-only); raises BuildError with the
+    compiler's output (in `.detail`) when the compile fails, or when Docker cannot be reached."""
     from docker.errors import APIError, ImageNotFound  # the Docker SDK: see docker_client
 
     require("docker", "building in a container", instead="build with --local")
@@ -147,6 +149,10 @@ def compile_in_container(source: Path, output: Path, *, image: str, builder: str
     tmp_name = f".{output.name}.{os.getpid()}.tmp"
     # a list, not a dict: the source and output directories are often the same one
     volumes = [f"{source.parent}:{SOURCE_MOUNT}:ro", f"{output.parent}:{OUTPUT_MOUNT}:rw"]
+    if btf is not None:
+        header = header_from_btf(btf).absolute()
+        volumes.append(f"{header.parent}:{TYPES_MOUNT}:ro")
+        environment["BEE_VMLINUX_H"] = f"{TYPES_MOUNT}/{header.name}"
     container = None
     try:
         container = client.containers.run(

@@ -23,6 +23,8 @@ class BuildRequest:
     local: bool = False
     build_image: str | None = None
     builder: str = "docker"
+    platforms: tuple[str, ...] = ()  # --platform values, as typed (bee.compile.platforms.parse_platforms)
+    btf: tuple[str, ...] = ()  # --btf PLATFORM=FILE values, as typed
 
     def output_path(self) -> Path:
         """The object file: `-o`, else the input with its extension replaced by `.o` (bumblebee's rule)."""
@@ -51,12 +53,12 @@ def read_build_script(path: Path) -> str:
         raise InputFileError(f"cannot read the build script {path}: {exc.strerror or exc}") from exc
 
 
-def compile_locally(request: BuildRequest) -> Path:
-    """Compile `request.source` with local tools (or the user's build script); return the object path."""
-    output = request.output_path()
+def compile_locally(request: BuildRequest, output: Path, arch: str, btf: Path | None) -> Path:
+    """Compile `request.source` for target `arch` into `output` with local tools (or the user's build script,
+    which chooses its own architecture and types); return the object path."""
     if request.build_script is not None:
         script = read_build_script(request.build_script)
         run_build_script(script, request.source, output, cflags=request.cflags)
     else:
-        compile_bpf(request.source, output, arch=request.arch, cflags=request.cflags)
+        compile_bpf(request.source, output, arch=arch, cflags=request.cflags, btf=btf)
     return output

@@ -16,7 +16,7 @@ from typing import Any
 
 from bee.oci import mediatypes
 from bee.oci.errors import UnsupportedArtifactError
-from bee.oci.index import Platform
+from bee.oci.index import Platform, goarch
 from bee.oci.manifest import check_descriptor, parse_manifest, program_layer
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -25,14 +25,6 @@ DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
 #: The `Accept` header of a manifest request: what bee can use, and what it can name when refusing.
 ACCEPT = ", ".join([mediatypes.MANIFEST, mediatypes.INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST])
-
-# `uname -m` → Go's GOARCH (the architecture names image indexes use).
-_GOARCH = {
-    "x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i386": "386", "i686": "386",
-    "armv7l": "arm", "armv6l": "arm", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64",
-    "loongarch64": "loong64", "mips64": "mips64",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
@@ -45,12 +37,6 @@ class Fetched:
     @property
     def is_index(self) -> bool:
         return self.media_type in (mediatypes.INDEX, DOCKER_MANIFEST_LIST)
-
-
-def goarch(machine: str | None = None) -> str:
-    """The GOARCH name of `machine` (default: this host's `uname -m`)."""
-    machine = machine or os.uname().machine
-    return _GOARCH.get(machine, machine)
 
 
 def _bare(content_type: str | None) -> str:

@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from bee.errors import InvalidReferenceError, RefNotFoundError, StoreError
+from bee.errors import InvalidReferenceError, PlatformError, RefNotFoundError, StoreError
 from bee.inputs import MAX_OBJECT_SIZE
 from bee.oci import mediatypes
 from bee.oci.fileutil import (
@@ -40,6 +40,7 @@ from bee.oci.index import (
     StoreEntry,
     encode_index,
     find_named,
+    image_index,
     manifest_descriptor,
     manifests_of,
     parse_index,
@@ -140,12 +141,47 @@ class LocalStore:
         return to_entry(self._find(manifests, ref))
 
     def manifest(self, entry: StoreEntry) -> dict[str, Any]:
-        """The decoded, digest-checked manifest of `entry`; raises `StoreError`."""
+        """The decoded, digest-checked manifest of `entry` (of an index: this host's entry's, `for_platform`);
+        raises `StoreError`, `PlatformError`."""
+        if entry.is_index:
+            entry = self.for_platform(entry)
         data = self._read_blob(entry.digest, entry.size, f"the manifest of {entry.ref}", MAX_JSON_BLOB)
         try:
             return parse_manifest(data)
         except ValueError as exc:
             raise StoreError(f"the manifest of {entry.ref} in the local store is not valid: {exc}") from None
+
+    def platforms(self, entry: StoreEntry) -> list[StoreEntry]:
+        """The per-platform entries of an index `entry` (each named `entry.ref`, with its manifest's digest and
+        platform), in index order; `[entry]` for a single manifest. Raises `StoreError`."""
+        if not entry.is_index:
+            return [entry]
+        data = self._read_blob(entry.digest, entry.size, f"the index of {entry.ref}", MAX_JSON_BLOB)
+        try:
+            manifests = manifests_of(parse_index(data))
+        except ValueError as exc:
+            raise StoreError(f"the index of {entry.ref} in the local store is not valid: {exc}") from None
+        return [StoreEntry(ref=entry.ref, digest=desc["digest"], size=desc["size"],
+                           platform=Platform.from_json(desc.get("platform") or {}), annotations=entry.annotations)
+                for desc in manifests]
+
+    def for_platform(self, entry: StoreEntry, architecture: str | None = None) -> StoreEntry:
+        """The entry of `entry`'s manifest for `linux/<architecture>` (GOARCH or `uname -m` name; default this
+        host's) when `entry` is an index; `entry` itself otherwise. Raises `PlatformError` (listing the
+        platforms there are), `StoreError`."""
+        if not entry.is_index:
+            return entry
+        from bee.oci.index import goarch
+
+        wanted = goarch(architecture)
+        choices = self.platforms(entry)
+        for choice in choices:
+            platform = choice.platform
+            if platform is not None and platform.os.lower() == "linux" and goarch(platform.architecture) == wanted:
+                return choice
+        listed = ", ".join(f"{c.platform.os}/{c.platform.architecture}" for c in choices if c.platform) or "none"
+        raise PlatformError(f"{entry.ref} was built for {listed}, not for linux/{wanted}; build it for this "
+                            f"platform too (bee build --platform linux/{wanted},...)")
 
     def manifest_bytes(self, entry: StoreEntry) -> bytes:
         """The exact, digest-checked manifest bytes of `entry` (what a push sends); raises `StoreError`."""
@@ -272,6 +308,19 @@ class LocalStore:
                                           annotations=annotations)
         blobs = {sha256_digest(mediatypes.CONFIG_BYTES): mediatypes.CONFIG_BYTES, sha256_digest(program): program}
         return self._store(ref, manifest_bytes, blobs, (), platform)
+
+    def save_index(self, ref: str, programs: list[tuple[Platform, bytes]]) -> StoreEntry:
+        """Store one program per platform under `ref`: each as Bumblebee's manifest (config, program), and an
+        OCI image index over them, which `ref` names. Raises `InvalidReferenceError`, `StoreError`."""
+        parse_reference(ref)
+        blobs: dict[str, bytes] = {sha256_digest(mediatypes.CONFIG_BYTES): mediatypes.CONFIG_BYTES}
+        manifests: list[tuple[bytes, Platform]] = []
+        for platform, program in programs:
+            manifest_bytes = program_manifest(program)
+            blobs[sha256_digest(program)] = program
+            blobs[sha256_digest(manifest_bytes)] = manifest_bytes
+            manifests.append((manifest_bytes, platform))
+        return self._store(ref, image_index(manifests), blobs, (), None, media_type=mediatypes.INDEX)
 
     def import_manifest(
         self,
@@ -494,9 +543,11 @@ class LocalStore:
         blobs: Mapping[str, bytes],
         required: tuple[tuple[str, int], ...] | list[tuple[str, int]],
         platform: Platform | None,
+        *,
+        media_type: str = mediatypes.MANIFEST,
     ) -> StoreEntry:
-        """Write blobs, the manifest and the descriptor for `ref`, all under the write lock."""
-        desc = manifest_descriptor(ref, manifest_bytes, platform)
+        """Write blobs, the manifest (or index) and the descriptor for `ref`, all under the write lock."""
+        desc = manifest_descriptor(ref, manifest_bytes, platform, media_type)
         with self._writing():
             index = self._read_index()
             self._ensure_layout()

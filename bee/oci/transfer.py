@@ -153,38 +153,51 @@ def push(ref: str, settings: TransferSettings, *, progress: Progress | None = No
 
     Blobs are checked in the store, HEADed in the registry (present ones skipped), uploaded
     (in `chunk_size` chunks when larger), then the stored manifest bytes are PUT under the
-    tag (or digest). Raises `RefNotFoundError`, `StoreError`, `UsageError`, `RegistryError`.
+    tag (or digest). A program built for several platforms sends each platform's manifest (by digest)
+    first, then its image index under the tag. Raises `RefNotFoundError`, `StoreError`, `UsageError`,
+    `RegistryError`.
     """
     reference = parse_reference(ref)
     needs_registry(reference)
     store = LocalStore(settings.storage)
     entry = store.resolve(ref)
-    manifest_bytes = store.manifest_bytes(entry)
-    manifest = parse_manifest(manifest_bytes)
-    uploaded = skipped = 0
+    counts = [0, 0]  # uploaded, skipped
     with client_for(reference, settings, "pull,push") as client, progress or Silent() as bars:
-        for desc in [manifest["config"], *manifest["layers"]]:
-            digest, size = desc["digest"], desc["size"]
-            if size > MAX_BLOB_SIZE:
-                raise IntegrityError(f"blob {digest} of {ref} is {size} bytes by its manifest in the local store, "
-                                     f"more than bee's limit of {MAX_BLOB_SIZE >> 20} MiB")
-            path = store.blob_path(digest)
-            if not _file_matches(path, digest, size):
-                raise IntegrityError(f"blob {digest} of {ref} is missing or corrupted in the local store ({path})")
-            title = (desc.get("annotations") or {}).get(mediatypes.TITLE) or desc.get("mediaType", "blob")
-            task = bars.task(f"{_short(digest)} {title}", size)
-            if client.blob_exists(digest):
-                task.finish("(already there)")
-                skipped += 1
-                continue
-            client.upload_blob(path, digest, task, chunk_size=chunk_size if size > chunk_size else None)
-            task.finish()
-            uploaded += 1
-        media_type = manifest.get("mediaType") or mediatypes.MANIFEST
-        reported = client.put_manifest(target_of(reference), manifest_bytes, media_type)
+        if entry.is_index:
+            for child in store.platforms(entry):
+                _push_manifest(client, bars, store, child, ref, child.digest, counts, chunk_size)
+        reported = _push_manifest(client, bars, store, entry, ref, target_of(reference), counts, chunk_size)
     if reported and reported != entry.digest:
         raise IntegrityError(f"the registry stored the manifest of {ref} as {reported}, not {entry.digest}")
-    return PushResult(ref, entry.digest, uploaded, skipped)
+    return PushResult(ref, entry.digest, counts[0], counts[1])
+
+
+def _push_manifest(client: RegistryClient, bars: Any, store: LocalStore, entry: StoreEntry, ref: str, target: str,
+                   counts: list[int], chunk_size: int) -> str | None:
+    """Send the blobs of one stored manifest (none for an index: its manifests go first), then the manifest
+    under `target`; returns the digest the registry reports. Counts uploaded and skipped blobs in `counts`."""
+    manifest_bytes = store.manifest_bytes(entry)
+    if entry.is_index:
+        return client.put_manifest(target, manifest_bytes, mediatypes.INDEX)
+    manifest = parse_manifest(manifest_bytes)
+    for desc in [manifest["config"], *manifest["layers"]]:
+        digest, size = desc["digest"], desc["size"]
+        if size > MAX_BLOB_SIZE:
+            raise IntegrityError(f"blob {digest} of {ref} is {size} bytes by its manifest in the local store, "
+                                 f"more than bee's limit of {MAX_BLOB_SIZE >> 20} MiB")
+        path = store.blob_path(digest)
+        if not _file_matches(path, digest, size):
+            raise IntegrityError(f"blob {digest} of {ref} is missing or corrupted in the local store ({path})")
+        title = (desc.get("annotations") or {}).get(mediatypes.TITLE) or desc.get("mediaType", "blob")
+        task = bars.task(f"{_short(digest)} {title}", size)
+        if client.blob_exists(digest):
+            task.finish("(already there)")
+            counts[1] += 1
+            continue
+        client.upload_blob(path, digest, task, chunk_size=chunk_size if size > chunk_size else None)
+        task.finish()
+        counts[0] += 1
+    return client.put_manifest(target, manifest_bytes, manifest.get("mediaType") or mediatypes.MANIFEST)
 
 
 def push_with_signatures(ref: str, settings: TransferSettings, *,

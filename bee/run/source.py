@@ -8,6 +8,7 @@ from pathlib import Path
 from bee.errors import InputFileError, RefNotFoundError
 from bee.inputs import existing_file, looks_like_path, missing_file_message, read_object
 from bee.records import Record
+from bee.run.platform import check_architecture
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
@@ -120,5 +121,7 @@ def load_program(program: str, store_root: Path, *, pull: str = "never",
         _, entry = verify_stored(store, program, requirement)
     else:
         entry = store.resolve(program)
+    entry = store.for_platform(entry)  # an index: this machine's entry
+    check_architecture(entry)
     data = store.program_bytes(entry)
     return ProgramSource(data, program, reference.repository.rsplit("/", 1)[-1])

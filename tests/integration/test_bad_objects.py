@@ -99,7 +99,7 @@ def test_a_root_owned_vmlinux_cache_is_named_with_its_fix() -> None:
 
 def _build_as_nobody_with_roots_cache(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    (cache / "bee" / "vmlinux").mkdir(parents=True)  # root's, mode 755: others cannot create the entry
+    (cache / "bee").mkdir(parents=True)  # root's, mode 755: others cannot unpack bee's kernel types there
     work = tmp_path / "work"
     work.mkdir()
     shutil.copy(DATA / "src" / "hello.c", work / "hello.c")
@@ -111,8 +111,8 @@ def _build_as_nobody_with_roots_cache(tmp_path: Path) -> None:
                            "bee", "build", str(work / "hello.c"), "--local", "--binary-only"],
                           capture_output=True, text=True, timeout=120, env=env, cwd=work)
     assert proc.returncode == 1
-    assert_one_line_error(proc, f"cannot write the vmlinux.h cache {cache / 'bee' / 'vmlinux'}/",
-                          "(Permission denied); make", f"sudo chown -R 65534 {cache / 'bee' / 'vmlinux'}",
+    assert_one_line_error(proc, f"cannot write the vmlinux.h cache {cache / 'bee' / 'types'}/",
+                          "(Permission denied); make", f"sudo chown -R 65534 {cache / 'bee'}",
                           "set XDG_CACHE_HOME to a directory you own, or BEE_VMLINUX_H to a vmlinux.h")
     assert sorted(p.name for p in work.iterdir()) == ["hello.c"]
 

@@ -66,7 +66,7 @@ def test_same_source_same_bytes_wherever_it_lives(bee, hello: Path, tmp_path: Pa
 def test_cflags_reach_the_compiler(bee, hello: Path, tmp_path: Path) -> None:
     plain = bee("build", str(hello), "--local", "--binary-only", "-o", str(tmp_path / "a.o"))
     flagged = bee("build", str(hello), "--local", "--binary-only", "-o", str(tmp_path / "b.o"),
-                  "--cflags=-DHELLO_PID -DUNUSED=1")
+                  "--cflags=-DHELLO_PID -DBEE_TEST_UNUSED=1")
     assert plain.returncode == 0 and flagged.returncode == 0, flagged.stderr
     assert (tmp_path / "a.o").read_bytes() != (tmp_path / "b.o").read_bytes()
 

@@ -36,6 +36,12 @@ test-offline: setup
 testdata: setup
 	.venv/bin/python -m tests.goldens
 
+# Remake bee's pinned kernel types (bee/compile/types/{x86,arm64}) from the Debian kernel packages the
+# mirror has now (linux-image-cloud-{amd64,arm64}); docs/platforms.md says when and how to review the change.
+.PHONY: kernel-types
+kernel-types: setup
+	@scripts/kernel-types.sh
+
 # The runner image (bee, Python, libbpf; no compiler), built offline from wheels made here.
 RUNNER_IMAGE ?= bee-runner:$(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' bee/__init__.py)
 runner-image: setup

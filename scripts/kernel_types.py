@@ -74,6 +74,7 @@ def make_types(deb: Path) -> Path:
         btf_path.write_bytes(btf)
         header = subprocess.run(["bpftool", "btf", "dump", "file", str(btf_path), "format", "c"],
                                 capture_output=True, check=True).stdout
+    bpftool = subprocess.run(["bpftool", "version"], capture_output=True, text=True, check=True).stdout.split()[1]
     out = TYPES_DIR / target
     out.mkdir(parents=True, exist_ok=True)
     (out / "vmlinux.h.xz").write_bytes(lzma.compress(header, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64,
@@ -84,7 +85,7 @@ def make_types(deb: Path) -> Path:
         f"package: {fields['Package']}\nversion: {fields['Version']}\narchitecture: {fields['Architecture']}\n"
         f"package-sha256: {sha['deb']}\nbtf-sha256: {sha['btf']}\nbtf-size: {len(btf)}\n"
         f"vmlinux-h-sha256: {sha['header']}\nvmlinux-h-lines: {header.count(NEWLINE)}\n"
-        "made-by: scripts/kernel_types.py (BTF found in the kernel image, dumped by bpftool as C)\n")
+        f"made-by: scripts/kernel_types.py (BTF found in the kernel image, dumped as C by bpftool {bpftool})\n")
     return out
 
 

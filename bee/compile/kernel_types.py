@@ -32,6 +32,12 @@ def pinned_arches() -> tuple[str, ...]:
     return tuple(sorted(p.parent.name for p in TYPES_DIR.glob(f"*/{PACKED}")))
 
 
+def pinned_goarches() -> tuple[str, ...]:
+    """The platforms bee ships kernel types for, as OCI architecture names (`amd64`, `arm64`): the Debian
+    architecture each `SOURCE` names (a 32-bit x86 build must not take the amd64 types of `x86`)."""
+    return tuple(sorted(source_of(arch).get("architecture", "") for arch in pinned_arches()))
+
+
 def source_of(arch: str) -> dict[str, str]:
     """The `SOURCE` record of `arch`'s pinned types (package, version, checksums); empty when absent."""
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,8 @@ from bee.compile.container import compile_in_container, default_builder_image
 from bee.compile.local import BuildRequest, check_request, compile_locally
 from bee.compile.platforms import BuildPlatform, from_arch, object_path, parse_btf, parse_platforms
 from bee.elf.elf import read_elf
-from bee.errors import UsageError
+from bee.compile.kernel_types import pinned_goarches
+from bee.errors import BuildError, UsageError
 from bee.extras import require
 from bee.inputs import read_object
 from bee.oci.reference import parse_reference
@@ -57,6 +59,18 @@ def recorded_platform(platform: BuildPlatform) -> Platform:
     return Platform(os="Linux", os_version="", architecture=platform.machine)
 
 
+def check_types(platforms: tuple[BuildPlatform, ...], types: dict[BuildPlatform, Path]) -> None:
+    """BuildError, before anything is compiled, when a platform has neither the user's types nor bee's."""
+    if os.environ.get("BEE_VMLINUX_H"):
+        return
+    pinned = pinned_goarches()
+    missing = [p.name for p in platforms if p not in types and p.goarch not in pinned]
+    if missing:
+        raise BuildError(f"bee has no kernel types for {', '.join(missing)} (it has them for "
+                         f"{', '.join('linux/' + name for name in pinned)}); give them with --btf {missing[0]}=FILE "
+                         "(raw BTF, as /sys/kernel/btf/vmlinux of such a machine, or a vmlinux.h)")
+
+
 def default_build_script(request: BuildRequest) -> str:
     """The script a local build of `request` would run (`--build-script-out`); UsageError without --local."""
     if not request.local:
@@ -81,6 +95,8 @@ def build(request: BuildRequest, *, store_root: Path, progress: Progress = lambd
     if request.ref is not None:
         parse_reference(request.ref)  # reject a bad ref before spending time compiling
     several = len(platforms) > 1
+    if request.build_script is None:
+        check_types(platforms, types)
     if not request.local:
         require("docker", "building in a container", instead="build with --local")  # before hashing the inputs
     objects: list[Path] = []

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -16,7 +18,7 @@ import pytest
 from tests.helpers import DATA, REPO, assert_one_line_error
 from tests.run.conftest import free_port
 
-# Every build here, in the container too, first makes vmlinux.h from the running kernel's BTF with bpftool.
+# Builds use bee's pinned kernel types (in the builder image, and unpacked for --local); the packaged program runs.
 pytestmark = pytest.mark.kernel
 
 OPENSNOOP = REPO / "examples" / "opensnoop" / "opensnoop.c"
@@ -53,6 +55,44 @@ def test_container_build_gives_the_local_bytes_and_digest(bee, docker_client, tm
     assert _manifest_digest(store_dir, f"{what}:container") == _manifest_digest(store_dir, f"{what}:local")
     assert (tmp_path / "container.o").stat().st_uid == os.getuid()
     assert _bee_containers(docker_client) == containers  # the build container was removed
+
+
+@pytest.mark.clang  # compared with bee build --local
+def test_several_platforms_and_given_types_give_the_local_bytes(bee, docker_client, tmp_path: Path,
+                                                                store_dir: Path) -> None:
+    """One object per platform in the container, the same image index digest as --local (the builder image
+    carries bee's pinned types, never the build host's), and --btf types mounted into the container."""
+    source = tmp_path / "opensnoop.c"
+    shutil.copy(OPENSNOOP, source)
+    platforms = ("--platform", "linux/amd64,linux/arm64")
+    container = bee("build", str(source), "snoop:container", *platforms, "-o", str(tmp_path / "c" / "s.o"),
+                    timeout=900)
+    assert container.returncode == 0, container.stderr
+    local = bee("build", str(source), "snoop:local", "--local", *platforms, "-o", str(tmp_path / "l" / "s.o"))
+    assert local.returncode == 0, local.stderr
+    for arch in ("amd64", "arm64"):
+        assert (tmp_path / "c" / f"s.{arch}.o").read_bytes() == (tmp_path / "l" / f"s.{arch}.o").read_bytes()
+    assert _manifest_digest(store_dir, "snoop:container") == _manifest_digest(store_dir, "snoop:local")
+    btf = ("--btf", "linux/amd64=/sys/kernel/btf/vmlinux")  # this host's own types, made into a vmlinux.h
+    given = [bee("build", str(source), "--binary-only", *btf, "-o", str(tmp_path / name), *extra, timeout=900)
+             for name, extra in (("gc.o", ()), ("gl.o", ("--local",)))]
+    assert all(proc.returncode == 0 for proc in given), [proc.stderr for proc in given]
+    assert (tmp_path / "gc.o").read_bytes() == (tmp_path / "gl.o").read_bytes()
+
+
+def test_the_builder_image_does_not_depend_on_the_build_host() -> None:
+    """Its tag digests bee's Dockerfile, compile code, headers and pinned types, by name and content: nothing of
+    this host (not its kernel, not where bee is installed), so every host builds and names the same image."""
+    from bee.compile.container import _build_inputs, default_builder_image
+
+    package = REPO / "bee"
+    inputs = _build_inputs()
+    assert all(path.is_relative_to(package) or path == REPO / "builder" / "Dockerfile" for path in inputs)
+    assert {p.name for p in inputs} >= {"vmlinux.h.xz", "SOURCE", "solo_types.h", "kernel_types.py"}
+    tag = subprocess.run([sys.executable, "-c", "from bee.compile.container import default_builder_image as d; "
+                          "print(d())"], capture_output=True, text=True, check=True, cwd="/",
+                         env={**os.environ, "XDG_CACHE_HOME": "/nonexistent", "HOME": "/nonexistent"}).stdout.strip()
+    assert tag == default_builder_image()  # no cache, no home: the kernel types come from bee itself
 
 
 def test_relative_and_absolute_paths(bee, docker_client, tmp_path: Path) -> None:

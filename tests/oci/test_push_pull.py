@@ -313,3 +313,47 @@ def test_not_a_tty_prints_only_the_result(beecli, registry_plain, stored, comman
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""
     assert len(proc.stderr.splitlines()) == 1
+
+
+@pytest.mark.clang  # bee build --local
+@pytest.mark.kernel  # the pulled index runs
+def test_a_multi_platform_build_pushes_as_an_index_and_runs_from_it(beecli, run_bee, registry_plain,
+                                                                    store_dir: Path, tmp_path: Path) -> None:
+    """`bee build --platform` stores an OCI index; `bee push` sends both manifests, then the index under the tag,
+    byte for byte; a pull takes this host's entry (or --platform's), and `bee run` of the index itself attaches
+    this host's program."""
+    ref = registry_plain.ref("multi/snoop", "v1")
+    source = tmp_path / "opensnoop.c"
+    shutil.copy(DATA.parent.parent / "examples" / "opensnoop" / "opensnoop.c", source)
+    built = beecli("build", "opensnoop.c", ref, "--local", "--platform", "linux/amd64,linux/arm64")
+    assert built.returncode == 0, built.stderr
+    store = LocalStore(store_dir)
+    entry = store.resolve(ref)
+    children = store.platforms(entry)
+    pushed = beecli("--plain-http", "push", ref)
+    assert pushed.returncode == 0, pushed.stderr
+    assert pushed.stderr == f"Pushed {ref} ({entry.digest})\n"
+    assert _manifest(registry_plain, "multi/snoop", "v1") == store.manifest_bytes(entry)  # the index, as stored
+    for child in children:
+        assert _manifest(registry_plain, "multi/snoop", child.digest) == store.manifest_bytes(child)
+
+    run = run_bee(ref)  # the index itself: this host's program attaches
+    opener = tmp_path / "beeindexop"
+    shutil.copy("/bin/cat", opener)
+
+    def seen() -> bool:
+        subprocess.run([str(opener), "/etc/hostname"], capture_output=True, check=False)
+        return any('"comm": "beeindexop"' in line and '"fname": "/etc/hostname"' in line for line in run.stdout_lines)
+
+    run.wait_for(seen, what="an open(2) of beeindexop")
+    run.stop()
+
+    assert beecli("rm", ref).returncode == 0
+    host = beecli("--plain-http", "pull", ref)
+    assert host.returncode == 0, host.stderr
+    pulled = LocalStore(store_dir).resolve(ref)
+    amd64 = next(c for c in children if c.platform and c.platform.architecture == goarch())
+    assert (pulled.digest, pulled.platform.architecture) == (amd64.digest, goarch())
+    other = "arm64" if goarch() != "arm64" else "amd64"
+    assert beecli("--plain-http", "pull", "--platform", f"linux/{other}", ref).returncode == 0
+    assert LocalStore(store_dir).resolve(ref).platform.architecture == other

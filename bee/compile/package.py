@@ -33,10 +33,11 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> Non
 def package_context(store_root: Path, ref: str, base_image: str) -> bytes:
     """The build context (a tar): a Dockerfile and a one-entry OCI store for `ref`.
 
-    Raises RefNotFoundError, StoreError, InvalidReferenceError.
+    Raises RefNotFoundError, StoreError, InvalidReferenceError, PlatformError (an index without this
+    machine's platform).
     """
     store = LocalStore(store_root)
-    entry = store.resolve(ref)
+    entry = store.for_platform(store.resolve(ref))  # of an index: this machine's program, stored as one manifest
     manifest = store.manifest(entry)
     store.program_bytes(entry)  # checks the program blob is there and intact before copying
     root_blobs = store_root / "blobs" / "sha256"  # the OCI image layout's blob directory

@@ -12,6 +12,7 @@ import pytest
 
 from bee.compile import kernel_types
 from bee.oci import mediatypes
+from bee.oci.index import goarch
 from bee.oci.store import LocalStore
 from tests.helpers import REPO, assert_one_line_error
 
@@ -99,6 +100,19 @@ def test_two_platforms_give_two_objects_and_an_index(bee, tmp_path: Path, store_
     described = bee("describe", "snoop:multi")
     assert "Platforms:    linux/amd64, linux/arm64 (an image index" in described.stdout
     assert json.loads(bee("describe", "snoop:multi", "--json").stdout)["platforms"] == ["linux/amd64", "linux/arm64"]
+    # bee package of the index packages this machine's program as one manifest (the image runs it)
+    import io
+    import tarfile
+
+    from bee.compile.package import package_context
+
+    with tarfile.open(fileobj=io.BytesIO(package_context(store_dir, "snoop:multi", "bee-runner:x"))) as tar:
+        packaged = json.loads(tar.extractfile("store/index.json").read())  # type: ignore[union-attr]
+        names = tar.getnames()
+    (descriptor,) = packaged["manifests"]
+    host_child = store.for_platform(entry)
+    assert (descriptor["digest"], descriptor["platform"]["architecture"]) == (host_child.digest, goarch())
+    assert f"store/blobs/sha256/{entry.digest.split(':')[1]}" not in names  # not the index
     # removing the name removes every blob of the index
     assert bee("rm", "snoop:multi").returncode == 0
     assert not list((store_dir / "blobs" / "sha256").iterdir())

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+from click.shell_completion import CompletionItem
 
 from bee.compile import service
 from bee.options import GlobalOptions
@@ -30,6 +31,16 @@ platforms give one object each (probe.amd64.o, probe.arm64.o) and an image index
 """
 
 
+def _complete_platforms(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """`--platform` completion: the platforms bee has kernel types for, after any already typed (`a,b`)."""
+    from bee.compile.kernel_types import pinned_goarches
+
+    done, _, last = incomplete.rpartition(",")
+    prefix = f"{done}," if done else ""
+    return [CompletionItem(prefix + name) for name in (f"linux/{arch}" for arch in pinned_goarches())
+            if name.startswith(last) and name not in done.split(",")]
+
+
 @click.command("build", help=LONG_HELP, short_help="Compile a BPF program into the local store.")
 @click.argument("input_file", type=click.Path(path_type=Path, dir_okay=False))
 @click.argument("registry_ref", required=False)
@@ -41,7 +52,7 @@ platforms give one object each (probe.amd64.o, probe.arm64.o) and an image index
 @click.option("-b", "--builder", type=click.Choice(["docker", "podman"]), default="docker",
               show_default=True, help="Container engine for container builds.")
 @click.option("--arch", help="Target architecture (x86_64, aarch64, ... or x86, arm64) [default: this host].")
-@click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH[,...]",
+@click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH[,...]", shell_complete=_complete_platforms,
               help="Platforms to build for, as linux/amd64,linux/arm64; several give an image index "
               "[default: this host].")
 @click.option("--btf", multiple=True, metavar="PLATFORM=FILE",

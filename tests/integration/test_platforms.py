@@ -218,3 +218,14 @@ def test_btf_that_is_neither_btf_nor_a_header_is_one_sentence(bee, tmp_path: Pat
     junk.write_bytes(b"\x00\x01garbage\x00" * 10)
     proc = bee("build", str(source), "--local", "--binary-only", "--btf", f"linux/amd64={junk}")
     assert_one_line_error(proc, f"{junk} is neither raw BTF (as /sys/kernel/btf/vmlinux) nor a C header")
+
+
+def test_platform_completion_offers_the_platforms_bee_has_types_for(bee) -> None:
+    def complete(words: str) -> list[str]:
+        proc = bee(env={"COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1),
+                        "_BEE_COMPLETE": "bash_complete"})
+        assert proc.returncode == 0, proc.stderr
+        return [line.split(",", 1)[1] for line in proc.stdout.splitlines()]
+
+    assert complete("bee build x.c --platform l") == ["linux/amd64", "linux/arm64"]
+    assert complete("bee build x.c --platform linux/amd64,") == ["linux/amd64,linux/arm64"]

@@ -23,6 +23,7 @@ demo: setup
 
 test: setup
 	@scripts/docker-up.sh
+	@scripts/arm64/setup.sh
 	@scripts/test.sh
 
 # The offline subset: tests that need no root, kernel BPF, clang, bpftool, Docker or registry,
@@ -35,6 +36,13 @@ test-offline: setup
 # 1.1 (Debian 12); another toolchain is refused. See tests/data/obj/README.md.
 testdata: setup
 	.venv/bin/python -m tests.goldens
+
+# make arm64-proof: opensnoop, exitsnoop and tests/arm64/kprobe_openat2.c built for linux/arm64 here and run by
+# bee on Debian's arm64 kernel in qemu-system-aarch64 (tests/arm64, part of make test); prints the timings and
+# the event lines checked. docs/platforms.md explains.
+.PHONY: arm64-proof
+arm64-proof: setup
+	@scripts/arm64/proof.sh
 
 # Remake bee's pinned kernel types (bee/compile/types/{x86,arm64}) from the Debian kernel packages the
 # mirror has now (linux-image-cloud-{amd64,arm64}); docs/platforms.md says when and how to review the change.

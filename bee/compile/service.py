@@ -9,10 +9,10 @@ from pathlib import Path
 
 from bee.compile.compiler import CompileSettings, build_script, split_cflags
 from bee.compile.container import compile_in_container, default_builder_image
+from bee.compile.kernel_types import pinned_goarches
 from bee.compile.local import BuildRequest, check_request, compile_locally
 from bee.compile.platforms import BuildPlatform, from_arch, object_path, parse_btf, parse_platforms
 from bee.elf.elf import read_elf
-from bee.compile.kernel_types import pinned_goarches
 from bee.errors import BuildError, UsageError
 from bee.extras import require
 from bee.inputs import read_object

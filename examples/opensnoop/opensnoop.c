@@ -79,11 +79,15 @@ static __always_inline int trace_enter(const char *fname, int flags)
 	return 0;
 }
 
+// open(2) exists on x86 only: arm64 (as riscv and loongarch) has openat(2) alone, so its kernel has no
+// syscalls/sys_enter_open tracepoint, and a build for it leaves both open(2) programs out.
+#if defined(__TARGET_ARCH_x86)
 SEC("tracepoint/syscalls/sys_enter_open")
 int tracepoint__syscalls__sys_enter_open(struct trace_event_raw_sys_enter *ctx)
 {
 	return trace_enter((const char *)ctx->args[0], (int)ctx->args[1]);
 }
+#endif
 
 SEC("tracepoint/syscalls/sys_enter_openat")
 int tracepoint__syscalls__sys_enter_openat(struct trace_event_raw_sys_enter *ctx)
@@ -115,11 +119,13 @@ static __always_inline int trace_exit(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+#if defined(__TARGET_ARCH_x86)
 SEC("tracepoint/syscalls/sys_exit_open")
 int tracepoint__syscalls__sys_exit_open(struct trace_event_raw_sys_exit *ctx)
 {
 	return trace_exit(ctx);
 }
+#endif
 
 SEC("tracepoint/syscalls/sys_exit_openat")
 int tracepoint__syscalls__sys_exit_openat(struct trace_event_raw_sys_exit *ctx)

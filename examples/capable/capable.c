@@ -27,8 +27,21 @@ struct {
 	__type(value, struct cap_event);
 } print_events SEC(".maps");
 
+// The tracepoint's record, declared here rather than taken from vmlinux.h: bee compiles against
+// Linux 6.1's types, which predate the tracepoint. preserve_access_index makes each field access a
+// CO-RE relocation, which libbpf resolves against the running kernel's trace_event_raw_cap_capable
+// (the `___bee` suffix is dropped when it matches names).
+struct trace_event_raw_cap_capable___bee {
+	struct trace_entry ent;
+	const struct cred *cred;
+	struct user_namespace *target_ns;
+	const struct user_namespace *capable_ns;
+	int cap;
+	int ret;
+} __attribute__((preserve_access_index));
+
 SEC("tracepoint/capability/cap_capable")
-int cap_capable(struct trace_event_raw_cap_capable *ctx)
+int cap_capable(struct trace_event_raw_cap_capable___bee *ctx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	u64 id = bpf_get_current_pid_tgid();

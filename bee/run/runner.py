@@ -262,9 +262,12 @@ class Runner:
         return Reloader(config, live, self._stop, self.err, self._pull)
 
     def _announce(self, programs: list[ProgramRun]) -> None:
-        """One "attached" line per attached program."""
+        """Per attached program: the maps it exports (and as what), then its "attached" line, the last of its start."""
         assert self.server is not None
         for program in programs:
+            exported = [f"{m.name} ({m.output})" for m in program.prepared.spec.tracked_maps]
+            if exported:
+                self.err.write(f"bee: exporting {', '.join(exported)} from {program.location}\n")
             count = len(program.hooks)
             hooks = ", ".join(hook.target for hook in program.hooks)
             self.err.write(f"bee: attached {count} program{'s' if count != 1 else ''} from {program.location} "

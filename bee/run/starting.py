@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from bee.elf.exports import untracked_notices
 from bee.errors import BeeError
 from bee.run.lineup import Lineup
 from bee.run.load import check_pin_dir, check_privileges
@@ -48,8 +49,8 @@ def parse_filters(lineup: Lineup, names: Sequence[str] | None = None) -> dict[st
 
 def prepare_all(lineup: Lineup, store_root: Path, names: Sequence[str] | None = None) -> list[ProgramRun]:
     """Read and prepare every program (or those `names`) not failed yet, record its digest, apply its
-    parameters, say in a notice each map it names for an output bee cannot make, and check the privileges
-    it needs."""
+    parameters, say in a notice each map it names for an output bee cannot make, each map whose name is a typo
+    of an output prefix and a program that exports nothing, and check the privileges it needs."""
     programs = []
     for name in names if names is not None else lineup.names:
         if lineup.failed(name):
@@ -59,7 +60,7 @@ def prepare_all(lineup: Lineup, store_root: Path, names: Sequence[str] | None = 
             prepared = prepare(lineup.arguments[name], store_root, options.iface, lineup.trust, options.outputs)
             lineup.describe(name, "sha256:" + sha256_hex(prepared.source.data), prepared.source.location)
             prepared = with_params(prepared, options.params, name)
-            for notice in map_notices(prepared.spec):
+            for notice in map_notices(prepared.spec) + untracked_notices(prepared.spec.maps, prepared.source.location):
                 lineup.notice(name, notice)
             check_privileges(prepared.spec, network=prepared.needs_network)
             for directory, flag in ((options.pin_maps, "--pin-maps"), (options.pin_progs, "--pin-progs")):

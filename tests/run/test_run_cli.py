@@ -221,8 +221,55 @@ def test_unsupported_tracked_map_type_is_a_notice(bee, bee_run, tmp_path: Path) 
     run = bee_run(str(tmp_path / "gauge_ring.o"))
     assert run.stderr_lines[0] == ("bee: notice: map gauge_events: type ringbuf is not supported for output gauge "
                                    "(a ring buffer gives print, counter or hist); it is not exported")
-    assert run.stderr_lines[1].startswith("bee: attached 1 program from ")
+    assert run.stderr_lines[1].startswith(f"bee: notice: {tmp_path / 'gauge_ring.o'} exports no map: ")
+    assert run.stderr_lines[2].startswith("bee: attached 1 program from ")
     assert "gauge_events" not in run.scrape()
+    run.stop()
+
+
+TYPO = """#include "vmlinux.h"
+#include "bpf/bpf_helpers.h"
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 64); __type(key, u32); __type(value, u64); }
+    countr_execs SEC(".maps"), start SEC(".maps"), %s SEC(".maps");
+SEC("tracepoint/sched/sched_process_exec")
+int count(void *ctx)
+{
+    u32 key = 0;
+    u64 one = 1, *value = bpf_map_lookup_elem(&countr_execs, &key);
+    if (value)
+        __sync_fetch_and_add(value, 1);
+    else
+        bpf_map_update_elem(&countr_execs, &key, &one, BPF_ANY);
+    return 0;
+}
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+@pytest.mark.clang  # bee build --local
+@pytest.mark.parametrize("third", ["Gauge_execs", "gauge_execs"])
+def test_a_typo_in_a_map_prefix_is_named_with_the_name_meant(bee, bee_run, tmp_path: Path, third: str) -> None:
+    """`countr_execs` attaches and exports nothing, as Bumblebee would; bee says so at start, with the name
+    meant, says which maps it exports, and when none, that the run will show nothing."""
+    source = tmp_path / "typo.c"
+    source.write_text(TYPO % third)
+    assert bee("build", str(source), "--local", "--binary-only").returncode == 0
+    run = bee_run(str(tmp_path / "typo.o"))
+    notices = [line for line in run.stderr_lines if line.startswith("bee: notice:")]
+    prefixes = "print_, counter_, gauge_, hist_, log2hist_ or linhist_"
+    expected = ["bee: notice: map countr_execs is not exported: its name has no output prefix (did you mean "
+                f"counter_execs?); bee exports maps named {prefixes} (or chosen with --output)"]
+    if third == "Gauge_execs":
+        expected += ["bee: notice: map Gauge_execs is not exported: its name has no output prefix (did you mean "
+                     f"gauge_execs?); bee exports maps named {prefixes} (or chosen with --output)",
+                     f"bee: notice: {tmp_path / 'typo.o'} exports no map: none is named {prefixes} (or chosen with "
+                     "--output MAP=KIND), so this run shows no events and no ebpf_solo_io_ metrics; bee describe "
+                     "lists its maps"]
+        assert not any(line.startswith("bee: exporting") for line in run.stderr_lines)
+    else:
+        assert f"bee: exporting gauge_execs (gauge) from {tmp_path / 'typo.o'}" in run.stderr_lines
+    assert notices == expected  # `start` is no typo: nothing said of it
+    assert run.stderr_lines[-1].startswith("bee: attached 1 program from ")
     run.stop()
 
 

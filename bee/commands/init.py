@@ -49,7 +49,7 @@ def _given_or_asked(value: str | None, choices: Sequence[str], what: str, questi
 @click.option("-l", "--language", help="Language of the program (C).")
 @click.option("--program-type", help="Network or FileSystem.")
 @click.option("-m", "--map", "map_type", help="RingBuffer or HashMap.")
-@click.option("-o", "--output-type", help="print, counter or gauge.")
+@click.option("-o", "--output-type", help="print, counter or gauge (gauge: HashMap only).")
 @click.option("-f", "--file", "file_path", type=click.Path(path_type=Path, dir_okay=False),
               help="File to write [default: bee.c].")
 @click.option("--filter-pid", is_flag=True,
@@ -68,13 +68,18 @@ def init_command(language: str | None, program_type: str | None, map_type: str |
                                "What language do you wish to use for the filter", default="C")
     program_type = _given_or_asked(program_type, scaffold.PROGRAM_TYPES, "program type",
                                    "What type of program to initialize")
-    if map_type is None and output_type is None:
-        preset = scaffold.preset_choices(program_type)  # FileSystem: bumblebee's program, no prompts
+    preset = scaffold.preset_choices(program_type)
+    if map_type is None and output_type is None and not sys.stdin.isatty():
+        # FileSystem without a terminal: bumblebee's program, no prompts; on a terminal its choices are the defaults
         map_type, output_type = preset.get("map_type"), preset.get("output_type")
     map_type = _given_or_asked(map_type, scaffold.PROMPT_MAP_TYPES, "map type",
-                               "What type of map should we initialize")
-    output_type = _given_or_asked(output_type, scaffold.OUTPUT_TYPES, "output type",
-                                  "What type of output would you like from your map")
+                               "What type of map should we initialize", default=preset.get("map_type"))
+    if output_type is not None:
+        output_type = scaffold.normalize_choice(output_type, scaffold.OUTPUT_TYPES, "output type")
+        scaffold.check_pairing(map_type, output_type)  # refused here, not after a build, by bee run
+    output_type = _given_or_asked(output_type, scaffold.OUTPUTS_OF[map_type], "output type",
+                                  "What type of output would you like from your map",
+                                  default=preset.get("output_type"))
     if file_path is None:
         try:
             file_path = Path(click.prompt("BPF Program File Location", default="bee.c", err=True))

@@ -30,10 +30,12 @@ except ModuleNotFoundError as exc:  # jinja2 comes with bee[build]
 __all__ = [
     "LANGUAGES",
     "MAP_TYPES",
+    "OUTPUTS_OF",
     "OUTPUT_TYPES",
     "PROGRAM_TYPES",
     "PROMPT_MAP_TYPES",
     "ScaffoldChoice",
+    "check_pairing",
     "normalize_choice",
     "preset_choices",
     "render_program",
@@ -47,6 +49,9 @@ MAP_TYPES = ("RingBuffer", "HashMap")
 #: Map types in the order bumblebee offers them when it prompts.
 PROMPT_MAP_TYPES = ("HashMap", "RingBuffer")
 OUTPUT_TYPES = ("print", "counter", "gauge")
+#: The outputs `bee run` makes from each map type a skeleton can have (bee.elf.maps.SUPPORTED_OUTPUTS): a ring
+#: buffer's events are printed or counted; a gauge follows a value, which only a hash map holds.
+OUTPUTS_OF = {"RingBuffer": ("print", "counter"), "HashMap": OUTPUT_TYPES}
 
 _HOOK_TEMPLATES = {"Network": "c/hooks/network.c.j2", "FileSystem": "c/hooks/filesystem.c.j2"}
 _MAP_TEMPLATES = {"RingBuffer": "c/maps/ringbuf.c.j2", "HashMap": "c/maps/hash.c.j2"}
@@ -91,6 +96,16 @@ def normalize_choice(value: str, choices: Sequence[str], what: str) -> str:
     raise UsageError(f"{value!r} is not a valid {what}; choose one of: {', '.join(choices)}")
 
 
+def check_pairing(map_type: str, output_type: str) -> None:
+    """UsageError, with the reason and what would work, when `bee run` cannot make `output_type` from a map
+    of `map_type` (both already normalized): such a skeleton would build and then be refused."""
+    if output_type not in OUTPUTS_OF[map_type]:
+        others = [m for m, outputs in OUTPUTS_OF.items() if output_type in outputs]
+        raise UsageError(f"a {map_type} map cannot give {output_type} output (a ring buffer's events are printed "
+                         f"or counted; a {output_type} follows a value a map holds): choose "
+                         f"{' or '.join(OUTPUTS_OF[map_type])} output, or a {' or '.join(others)} map")
+
+
 def preset_choices(program_type: str) -> dict[str, str]:
     """Values a program type implies when the user gave none (keys: map_type, output_type).
 
@@ -127,12 +142,13 @@ def render_program(choice: ScaffoldChoice) -> str:
     `normalize_choice`). The map is named `<output type>_events` in `SEC(".maps")`; with
     `filter_pid`, a `target_pid` parameter keeps the events of one process.
 
-    Raises UsageError for a value outside the choices.
+    Raises UsageError for a value outside the choices, or a map type and output `bee run` cannot pair.
     """
     language = normalize_choice(choice.language, LANGUAGES, "language")
     program_type = normalize_choice(choice.program_type, PROGRAM_TYPES, "program type")
     map_type = normalize_choice(choice.map_type, MAP_TYPES, "map type")
     output_type = normalize_choice(choice.output_type, OUTPUT_TYPES, "output type")
+    check_pairing(map_type, output_type)
     template = _environment(templates_dir()).get_template(_PROGRAM_TEMPLATES[language])
     return template.render(
         language=language,

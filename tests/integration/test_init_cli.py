@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import assert_one_line_error
+from tests.helpers import assert_one_line_error, require
 
 
 @pytest.mark.parametrize(
@@ -84,3 +88,51 @@ def test_existing_file_is_kept_without_force(bee, tmp_path: Path) -> None:
 def test_unwritable_directory(bee) -> None:
     proc = bee("init", "--program-type", "FileSystem", "-f", "/sys/kernel/probe.c", input="")
     assert_one_line_error(proc, "/sys/kernel/probe.c", "Permission denied")
+
+
+def test_a_pairing_bee_run_would_refuse_is_refused_by_init(bee, tmp_path: Path) -> None:
+    proc = bee("init", "--program-type", "FileSystem", "-m", "RingBuffer", "-o", "gauge", "-f", "x.c")
+    assert proc.returncode == 2
+    assert_one_line_error(proc, "a RingBuffer map cannot give gauge output", "choose print or counter output, "
+                          "or a HashMap map")
+    assert not (tmp_path / "x.c").exists()
+    asked = bee("init", "--program-type", "Network", "-m", "RingBuffer", "-f", "y.c", input="gauge\ncounter\n")
+    assert asked.returncode == 0, asked.stderr
+    assert "What type of output would you like from your map (print, counter):" in asked.stderr
+    assert "'gauge' is not a valid output type; choose one of: print, counter" in asked.stderr  # asked again
+    assert '} counter_events SEC(".maps");' in (tmp_path / "y.c").read_text()
+
+
+def test_on_a_terminal_filesystem_asks_with_bumblebees_choices_as_defaults(tmp_path: Path) -> None:
+    """In a real terminal (tmux), FileSystem asks for the map and output types, offering bumblebee's choices
+    (RingBuffer, print) as the defaults; without a terminal it takes them without asking (above)."""
+    require(shutil.which("tmux") is not None, "needs tmux (apt-get install tmux)")
+    socket = str(tmp_path / "tmux.sock")
+    command = f"{sys.executable} -m bee init --program-type FileSystem -f {tmp_path / 'fs.c'}; sleep 30"
+
+    def tmux(*args: str) -> str:
+        return subprocess.run(["tmux", "-S", socket, *args], capture_output=True, text=True, check=True).stdout
+
+    def wait_for(text: str) -> str:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            screen = tmux("capture-pane", "-p", "-t", "init")
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} not on the screen:\n{screen}")
+
+    tmux("new-session", "-d", "-s", "init", "-x", "150", "-y", "20", command)
+    try:
+        wait_for("What language do you wish to use for the filter (C) [C]:")
+        tmux("send-keys", "-t", "init", "Enter")
+        wait_for("What type of map should we initialize (HashMap, RingBuffer) [RingBuffer]:")
+        tmux("send-keys", "-t", "init", "Enter")
+        wait_for("What type of output would you like from your map (print, counter) [print]:")
+        tmux("send-keys", "-t", "init", "-l", "counter")
+        tmux("send-keys", "-t", "init", "Enter")
+        wait_for("Wrote a FileSystem program with a RingBuffer counter map to")
+    finally:
+        subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True, check=False)
+    text = (tmp_path / "fs.c").read_text()
+    assert "BPF_MAP_TYPE_RINGBUF" in text and '} counter_events SEC(".maps");' in text

@@ -15,6 +15,7 @@ from bee.scaffold import (
     LANGUAGES,
     MAP_TYPES,
     OUTPUT_TYPES,
+    OUTPUTS_OF,
     PROGRAM_TYPES,
     ScaffoldChoice,
     normalize_choice,
@@ -24,7 +25,8 @@ from bee.scaffold import (
     write_program,
 )
 
-COMBINATIONS = list(itertools.product(PROGRAM_TYPES, MAP_TYPES, OUTPUT_TYPES, (False, True)))
+COMBINATIONS = [combo for combo in itertools.product(PROGRAM_TYPES, MAP_TYPES, OUTPUT_TYPES, (False, True))
+                if combo[2] in OUTPUTS_OF[combo[1]]]
 COMBINATION_IDS = ["-".join(combo[:3]) + ("-filter-pid" if combo[3] else "") for combo in COMBINATIONS]
 SECTIONS = {
     "Network": 'SEC("tracepoint/sock/inet_sock_set_state")',
@@ -157,6 +159,13 @@ def test_filesystem_program_records_opened_files() -> None:
 def test_render_accepts_loose_spellings() -> None:
     loose = render_program(ScaffoldChoice("c", "file_system", "hash-map", "GAUGE"))
     assert loose == _render("FileSystem", "HashMap", "gauge")
+
+
+def test_pairings_bee_run_cannot_make_are_refused_with_the_reason() -> None:
+    assert len(COMBINATIONS) == 2 * 5 * 2  # RingBuffer gives print or counter; HashMap all three
+    with pytest.raises(UsageError, match=r"a RingBuffer map cannot give gauge output .*: choose print or counter "
+                                         r"output, or a HashMap map"):
+        render_program(ScaffoldChoice("C", "Network", "ring-buffer", "gauge"))
 
 
 def test_render_rejects_unknown_values() -> None:

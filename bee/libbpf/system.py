@@ -27,6 +27,7 @@ CAP_PERFMON = 38
 CAP_BPF = 39
 
 PRIVILEGE_MESSAGE = "bee run needs root or CAP_BPF+CAP_PERFMON (and CAP_NET_ADMIN for XDP/TC)"
+CAPABILITY_NAMES = {CAP_NET_ADMIN: "CAP_NET_ADMIN", CAP_PERFMON: "CAP_PERFMON", CAP_BPF: "CAP_BPF"}
 
 
 def kernel_has_btf() -> bool:
@@ -58,8 +59,10 @@ def has_capability(cap: int, capabilities: int | None = None) -> bool:
     return bool(mask >> cap & 1)
 
 
-def privilege_problem(*, network: bool = False, capabilities: int | None = None) -> str | None:
-    """None when this process may load and attach BPF programs, else the sentence to show.
+def privilege_problem(*, network: bool = False, capabilities: int | None = None,
+                      root: bool | None = None) -> str | None:
+    """None when this process may load and attach BPF programs, else the sentence to show: for root (`root`,
+    default: this process's euid) the capabilities it lacks by name and how a container grants them.
 
     CAP_SYS_ADMIN covers everything; otherwise CAP_BPF and CAP_PERFMON are needed, and
     CAP_NET_ADMIN too when `network` programs (XDP, TC) are attached.
@@ -68,8 +71,18 @@ def privilege_problem(*, network: bool = False, capabilities: int | None = None)
     if has_capability(CAP_SYS_ADMIN, mask):
         return None
     needed = [CAP_BPF, CAP_PERFMON] + ([CAP_NET_ADMIN] if network else [])
-    if all(has_capability(cap, mask) for cap in needed):
+    missing = [cap for cap in needed if not has_capability(cap, mask)]
+    if not missing:
         return None
+    if (root if root is not None else is_root()):
+        # root without them: a container's root has only the capabilities it was given
+        names = [CAPABILITY_NAMES[cap] for cap in missing]
+        flags = " ".join(f"--cap-add {name.removeprefix('CAP_')}" for name in names)
+        net = " --cap-add NET_ADMIN" if CAP_NET_ADMIN in missing else ""
+        return (f"bee run needs {' and '.join(names)}, which this process lacks although it runs as root (in a "
+                f"container, root has only the capabilities it was given: docker run {flags}, or --cap-add "
+                f"SYS_ADMIN{net} on Docker 20.10, which knows no CAP_BPF; securityContext.capabilities.add in "
+                "Kubernetes)")
     return PRIVILEGE_MESSAGE
 
 

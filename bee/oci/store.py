@@ -400,10 +400,27 @@ class LocalStore:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _not_found(self, ref: str) -> RefNotFoundError:
-        parse_reference(ref)
+    def _not_found(self, ref: str, manifests: list[Descriptor] | None = None) -> RefNotFoundError:
+        """Not stored: with the names the store holds for the same repository (names match exactly as typed,
+        as Bumblebee stores them, so `probe` is not `probe:latest`), else how to get it."""
+        parsed = parse_reference(ref)
+        same: list[str] = []
+        for desc in manifests or []:
+            name = ref_name(desc)
+            with contextlib.suppress(InvalidReferenceError):
+                other = parse_reference(name or "")
+                signature = (other.tag or "").startswith("sha256-") and (other.tag or "").endswith(".sig")
+                if other.name == parsed.name and not signature and name not in same:
+                    same.append(name or "")
+        if same:
+            shown = ", ".join(same[:5]) + (f" and {len(same) - 5} more" if len(same) > 5 else "")
+            return RefNotFoundError(f"{ref} is not in the local store ({self.root}), which holds {shown} of that "
+                                    "name: names are matched exactly as typed; use one of those")
+        untagged = (f" (an untagged name is matched as typed, not as {ref}:latest)"
+                    if parsed.tag is None and parsed.digest is None else "")
         return RefNotFoundError(
-            f"{ref} is not in the local store ({self.root}); build it with `bee build` or pull it with `bee pull`"
+            f"{ref} is not in the local store ({self.root}){untagged}; build it with `bee build` or pull it with "
+            "`bee pull`"
         )
 
     def _find(self, manifests: list[Descriptor], ref: str) -> Descriptor:
@@ -419,7 +436,7 @@ class LocalStore:
                         return match
             if matches:
                 return matches[0]
-        raise self._not_found(ref)
+        raise self._not_found(ref, manifests)
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[None]:

@@ -160,7 +160,10 @@ def push(ref: str, settings: TransferSettings, *, progress: Progress | None = No
     reference = parse_reference(ref)
     needs_registry(reference)
     store = LocalStore(settings.storage)
-    entry = store.resolve(ref)
+    try:
+        entry = store.resolve(ref)
+    except RefNotFoundError:
+        raise RefNotFoundError(_push_hint(store, reference)) from None
     counts = [0, 0]  # uploaded, skipped
     with client_for(reference, settings, "pull,push") as client, progress or Silent() as bars:
         if entry.is_index:
@@ -170,6 +173,22 @@ def push(ref: str, settings: TransferSettings, *, progress: Progress | None = No
     if reported and reported != entry.digest:
         raise IntegrityError(f"the registry stored the manifest of {ref} as {reported}, not {entry.digest}")
     return PushResult(ref, entry.digest, counts[0], counts[1])
+
+
+def _push_hint(store: LocalStore, reference: Reference) -> str:
+    """Why `reference` cannot be pushed (not stored), and the `bee tag` that gives a stored program its name:
+    one of the same short name when the store has one."""
+    short = reference.repository.rsplit("/", 1)[-1]
+    source = "NAME:TAG"
+    for entry in store.entries():
+        try:
+            if not entry.ref.endswith(".sig") and parse_reference(entry.ref).repository.rsplit("/", 1)[-1] == short:
+                source = entry.ref
+                break
+        except InvalidReferenceError:
+            continue
+    return (f"{reference} is not in the local store ({store.root}): bee push sends a stored program under the name "
+            f"it is stored as; give one this name first (bee tag {source} {reference}), then push it")
 
 
 def _push_manifest(client: RegistryClient, bars: Any, store: LocalStore, entry: StoreEntry, ref: str, target: str,

@@ -83,6 +83,18 @@ def _verifies_in_store(store: LocalStore, program: str, trust: TrustPolicy | Non
     return True
 
 
+#: Files `bee run` is given by mistake before they are compiled (a C program, a header).
+SOURCE_SUFFIXES = (".c", ".h", ".bpf.c")
+
+
+def not_compiled_message(path: Path) -> str:
+    """The sentence for `bee run x.c`: it is source, and the two commands that build and run it."""
+    name = path.name.removesuffix(".bpf.c").removesuffix(".c").removesuffix(".h") or "probe"
+    return (f"{path} is C source, not a compiled program: build it first, then run what it gives "
+            f"(bee build {path} {name}:latest --local && bee run {name}:latest, or "
+            f"bee build {path} --local --binary-only && bee run {path.with_suffix('.o')})")
+
+
 def load_program(program: str, store_root: Path, *, pull: str = "never",
                  options: GlobalOptions | None = None, trust: TrustPolicy | None = None) -> ProgramSource:
     """Read `program` from disk when it is a file, else from the local store (pulled first per `pull`).
@@ -106,6 +118,8 @@ def load_program(program: str, store_root: Path, *, pull: str = "never",
                                  "requires one: sign it in a store (bee build, then bee sign --local) and run it "
                                  "by reference")
         data = read_object(path)
+        if data[:4] != b"\x7fELF" and path.suffix in SOURCE_SUFFIXES:
+            raise InputFileError(not_compiled_message(path))
         return ProgramSource(data, str(path), path.stem)
     if looks_like_path(program):
         raise InputFileError(missing_file_message(program))

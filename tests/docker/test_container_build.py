@@ -196,3 +196,31 @@ def test_packaged_program_runs_and_serves_metrics(bee, docker_client, runner_ima
     finally:
         container.remove(force=True)
         docker_client.images.remove(image, force=True)
+
+
+def test_root_in_a_container_without_the_capabilities_is_told_which_to_add(docker_client, runner_image: str) -> None:
+    """Root in a container has only the capabilities it is given: bee names the missing ones and the flag that
+    adds them, instead of saying it needs root; with them added, the same program attaches."""
+    from docker.errors import ContainerError
+
+    volume = {str(DATA / "obj"): {"bind": "/objects", "mode": "ro"}}
+    with pytest.raises(ContainerError) as refused:
+        docker_client.containers.run(runner_image, ["run", "--no-tty", "/objects/hello.o"], volumes=volume,
+                                     remove=True, stderr=True, stdout=False)
+    stderr = refused.value.stderr.decode().strip().splitlines()
+    assert refused.value.exit_status == 1 and len(stderr) == 1, stderr
+    assert stderr[0] == ("Error: bee run needs CAP_BPF and CAP_PERFMON, which this process lacks although it runs as "
+                         "root (in a container, root has only the capabilities it was given: docker run --cap-add BPF "
+                         "--cap-add PERFMON, or --cap-add SYS_ADMIN on Docker 20.10, which knows no CAP_BPF; "
+                         "securityContext.capabilities.add in Kubernetes)")
+    container = docker_client.containers.run(  # this machine's Docker is 20.10: SYS_ADMIN, as the message says
+        runner_image, ["run", "--no-tty", "/objects/hello.o"], volumes={
+            **volume, "/sys/kernel/tracing": {"bind": "/sys/kernel/tracing", "mode": "ro"}},
+        cap_add=["SYS_ADMIN"], detach=True)
+    try:
+        deadline = time.monotonic() + 60
+        while b"bee: attached" not in container.logs(stdout=False, stderr=True) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert b"bee: attached 1 program from /objects/hello.o" in container.logs(stdout=False, stderr=True)
+    finally:
+        container.remove(force=True)

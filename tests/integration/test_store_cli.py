@@ -61,6 +61,25 @@ def test_unknown_ref(bee, bumblebee_store: Path, command: list[str]) -> None:
     assert_one_line_error(bee(*command), "nope:v1 is not in the local store")
 
 
+def test_a_name_not_stored_says_what_is_stored_of_that_name(bee, bumblebee_store: Path) -> None:
+    """Names are matched exactly as typed (Bumblebee's store): `my_probe` is not `my_probe:v1`; bee says which
+    names of that repository it has, and that an untagged name is not taken as `:latest`."""
+    assert bee("tag", "my_probe:v1", "my_probe:sha256-" + "a" * 64 + ".sig").returncode == 0  # not offered
+    assert_one_line_error(bee("describe", "my_probe"), f"my_probe is not in the local store ({bumblebee_store}), "
+                          "which holds my_probe:v1 of that name: names are matched exactly as typed; use one of those")
+    assert_one_line_error(bee("run", "nothing", "--pull", "never"), "nothing is not in the local store",
+                          "(an untagged name is matched as typed, not as nothing:latest); build it with")
+
+
+def test_pushing_a_name_not_stored_suggests_bee_tag(bee, bumblebee_store: Path) -> None:
+    """Before any registry is asked: the push names a stored program of the same short name to tag."""
+    assert_one_line_error(bee("push", "localhost:5000/other/my_probe:v3"),
+                          "localhost:5000/other/my_probe:v3 is not in the local store",
+                          "give one this name first (bee tag my_probe:v1 localhost:5000/other/my_probe:v3), then "
+                          "push it")
+    assert_one_line_error(bee("push", "localhost:5000/unknown:v1"), "(bee tag NAME:TAG localhost:5000/unknown:v1)")
+
+
 @pytest.mark.parametrize("ref", ["Foo:bar", "a:b:c", "../../etc/x"])
 def test_malformed_tag_target(bee, bumblebee_store: Path, ref: str) -> None:
     proc = bee("tag", "my_probe:v1", ref)

@@ -36,10 +36,17 @@ def test_privilege_problem_names_what_is_needed() -> None:
     assert PRIVILEGE_MESSAGE == "bee run needs root or CAP_BPF+CAP_PERFMON (and CAP_NET_ADMIN for XDP/TC)"
     assert privilege_problem(capabilities=caps(CAP_SYS_ADMIN), network=True) is None
     assert privilege_problem(capabilities=caps(CAP_BPF, CAP_PERFMON)) is None
-    assert privilege_problem(capabilities=caps(CAP_BPF, CAP_PERFMON), network=True) == PRIVILEGE_MESSAGE
+    assert privilege_problem(capabilities=caps(CAP_BPF, CAP_PERFMON), network=True, root=False) == PRIVILEGE_MESSAGE
     assert privilege_problem(capabilities=caps(CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN), network=True) is None
-    assert privilege_problem(capabilities=caps(CAP_BPF)) == PRIVILEGE_MESSAGE
-    assert privilege_problem(capabilities=0) == PRIVILEGE_MESSAGE
+    assert privilege_problem(capabilities=caps(CAP_BPF), root=False) == PRIVILEGE_MESSAGE
+    assert privilege_problem(capabilities=0, root=False) == PRIVILEGE_MESSAGE
+    # root without the capabilities (a container's root): the missing ones by name, and how to add them
+    assert privilege_problem(capabilities=caps(CAP_BPF), root=True) == (
+        "bee run needs CAP_PERFMON, which this process lacks although it runs as root (in a container, root has "
+        "only the capabilities it was given: docker run --cap-add PERFMON, or --cap-add SYS_ADMIN on Docker 20.10, "
+        "which knows no CAP_BPF; securityContext.capabilities.add in Kubernetes)")
+    assert "needs CAP_BPF and CAP_PERFMON and CAP_NET_ADMIN, " in privilege_problem(capabilities=0, network=True,
+                                                                                   root=True)
 
 
 def test_this_process() -> None:

@@ -198,6 +198,11 @@ def test_inputs_that_cannot_run(bee, tmp_path: Path, object_file, root) -> None:
     text.write_text("not an object\n")
     types = object_file("run_types")
     assert_one_line_error(run(str(text)), "is not an ELF file")
+    source = tmp_path / "probe.c"
+    source.write_text("int x;\n")
+    assert_one_line_error(run(str(source)), f"{source} is C source, not a compiled program: build it first, then run "
+                          f"what it gives (bee build {source} probe:latest --local && bee run probe:latest, or bee "
+                          f"build {source} --local --binary-only && bee run {tmp_path / 'probe.o'})")
     assert_one_line_error(run("/bin/true"), "not a BPF object")
     assert_one_line_error(run(str(tmp_path / "gone.o")), "gone.o does not exist")
     assert_one_line_error(run("nothere:v1", "--pull", "never"), "nothere:v1 is not in the local store")

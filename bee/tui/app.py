@@ -53,6 +53,9 @@ class BeeApp(App[int]):
     #filter-input { border: none; height: 1; padding: 0 1; width: 1fr; }
     #help { height: 1; padding: 0 1; color: $text-muted; }
     """
+    # Nothing is focused but what on_mount and the keys focus: Textual's default would focus the (hidden) filter
+    # field of a run with no tables, where it would take `q` as text and the view could not be left with it.
+    AUTO_FOCUS: ClassVar[str | None] = None
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+c", "quit", "quit", priority=True),
         Binding("ctrl+n", "switch(1)", "next table", priority=True),

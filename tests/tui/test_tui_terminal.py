@@ -250,3 +250,15 @@ def _wait_metric(pane: Pane, series: str, value: float, timeout: float = 15) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"{series} is {got}, not {value}")
         time.sleep(0.1)
+
+
+def test_q_quits_a_view_with_no_tracked_maps(tui, tui_object) -> None:
+    """A program that exports nothing shows an empty view (and says why); `q` leaves it, detaching everything."""
+    pane = tui(tui_object("lb_ringbuf"))
+    screen = pane.wait("attached 2:", what="the programs to be attached")
+    assert "this program has no tracked maps" in screen
+    ids = pane.prog_ids()
+    assert len(ids) == 2
+    pane.send("q")
+    assert pane.exit_status() == 0, pane.screen()
+    assert _detached(ids)

@@ -289,3 +289,9 @@ def test_the_feed_hands_the_view_fresh_counts_until_stopped() -> None:
     assert not thread.is_alive()
     assert view.run_stats is reads[-1]  # the last counts stay on screen
     assert list(view.notices) == ["bee: --bpf-stats: the view stops showing run-time statistics: gone"]
+
+
+def test_q_quits_a_view_without_tables() -> None:
+    """Nothing is focused by itself: the hidden filter field of an empty view would otherwise take the `q`."""
+    code, _ = _drive(TuiModel("probe.o", "http://[::1]:9091/metrics", []), "q")
+    assert code == 0  # None: still running

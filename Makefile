@@ -5,6 +5,9 @@ SHELL := /bin/bash
 BEE := .venv/bin/bee
 DEMO_REF ?= opensnoop:demo
 DEMO_SRC ?= examples/opensnoop/opensnoop.c
+# the second program of the demo: run-queue latency per command, a histogram in /metrics
+DEMO_METRICS_REF ?= runqlat:demo
+DEMO_METRICS_SRC ?= examples/runqlat/runqlat.c
 DEMO_PORT ?= 9091
 # DEMO_TIME=10 stops the demo after 10 seconds; empty: run until Ctrl-C
 DEMO_TIME ?=
@@ -16,10 +19,14 @@ setup:
 
 demo: setup
 	$(BEE) build $(DEMO_SRC) $(DEMO_REF) --local
+	$(BEE) build $(DEMO_METRICS_SRC) $(DEMO_METRICS_REF) --local
 	$(BEE) list
 	$(BEE) describe $(DEMO_REF)
-	@echo "== bee run $(DEMO_REF): every open(2) on this machine below; metrics on http://localhost:$(DEMO_PORT)/metrics; Ctrl-C stops"
-	$(if $(DEMO_TIME),timeout --preserve-status -s INT $(DEMO_TIME)) $(BEE) run $(DEMO_REF) --no-tty --prom-port $(DEMO_PORT)
+	@echo "== bee run $(DEMO_REF) $(DEMO_METRICS_REF): every open(2) on this machine below, and run-queue latency per command"
+	@echo "== as the histogram ebpf_solo_io_hist_runqlat_us on http://localhost:$(DEMO_PORT)/metrics"
+	@echo "== (curl -s localhost:$(DEMO_PORT)/metrics | grep ^ebpf_solo_io_; a few of its series are shown after 3 s); Ctrl-C stops"
+	@scripts/demo-metrics.sh $(DEMO_PORT) 3 &
+	$(if $(DEMO_TIME),timeout --preserve-status -s INT $(DEMO_TIME)) $(BEE) run $(DEMO_REF) $(DEMO_METRICS_REF) --no-tty --prom-port $(DEMO_PORT)
 
 test: setup
 	@scripts/docker-up.sh

@@ -44,6 +44,28 @@ test-offline: setup
 testdata: setup
 	.venv/bin/python -m tests.goldens
 
+# make dist: a wheel of bee in dist/ (pip install dist/bee-*.whl, or pipx install it, elsewhere).
+# make install: bee, with every extra, in its own virtualenv $(PREFIX) (default /opt/bee) and `bee` on PATH
+# as $(BINDIR)/bee (default /usr/local/bin); as root, since bee run needs root. make uninstall undoes it.
+PREFIX ?= /opt/bee
+BINDIR ?= /usr/local/bin
+.PHONY: dist install uninstall
+dist: setup
+	rm -f dist/bee-*.whl
+	.venv/bin/python -m pip wheel -q --no-deps -w dist .
+	@ls dist/bee-*
+
+install: setup
+	python3 -m venv $(PREFIX)
+	$(PREFIX)/bin/python -m pip install -q --upgrade pip
+	$(PREFIX)/bin/python -m pip install -q '.[all]'
+	ln -sf $(PREFIX)/bin/bee $(BINDIR)/bee
+	@echo "installed: $$(command -v bee) -> $(PREFIX)/bin/bee; $$($(BINDIR)/bee version | head -1)"
+
+uninstall:
+	rm -f $(BINDIR)/bee
+	rm -rf $(PREFIX)
+
 # make arm64-proof: opensnoop, exitsnoop and tests/arm64/kprobe_openat2.c built for linux/arm64 here and run by
 # bee on Debian's arm64 kernel in qemu-system-aarch64 (tests/arm64, part of make test); prints the timings and
 # the event lines checked. docs/platforms.md explains.

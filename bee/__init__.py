@@ -8,4 +8,6 @@ only `bee.commands` imports click. What `bee run` may import before its first ev
 start-up tricks allowed there only: docs/startup.md.
 """
 
+#: The Bumblebee release whose images, stores and C conventions bee keeps (v0.0.13/14 section maps too).
+BUMBLEBEE_VERSION = "v0.0.15"
 __version__ = "0.1.0"

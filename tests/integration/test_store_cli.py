@@ -100,7 +100,9 @@ def test_version(bee) -> None:
     from bee import __version__
 
     proc = bee("version")
-    assert proc.returncode == 0 and proc.stdout.strip() == __version__
+    assert proc.returncode == 0
+    assert proc.stdout.splitlines() == [__version__, "compatible with Bumblebee v0.0.15: its images, local store and "
+                                        "C conventions (and v0.0.13/14's section maps)"]
 
 
 def test_describe_a_bumblebee_store_entry(bee, bumblebee_store: Path) -> None:

@@ -16,6 +16,7 @@ import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from bee.commands.globalargs import hoist
 from bee.commands.params import CHOICE, FLAG, FLOAT, GLOBAL_OPTIONS, INT, PATH, RUN_OPTIONS, Opt, global_options
 from bee.options import GlobalOptions
 from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
@@ -30,6 +31,10 @@ class RunCommand(Record):
     values: Mapping[str, object]
 
 
+#: `bee run`'s own option spellings → whether each takes a value (its `-d/--debug` is its own).
+RUN_FLAGS = {flag: opt.kind != FLAG for opt in RUN_OPTIONS for flag in opt.flags}
+
+
 class _Defer(Exception):
     """The command line is not one this parser reads: click must."""
 
@@ -38,6 +43,7 @@ def parse_run(argv: Sequence[str], environ: Mapping[str, str]) -> RunCommand | N
     """The `bee run` that `argv` (without the program name) asks for, or None to leave it to click."""
     if "_BEE_COMPLETE" in environ:
         return None
+    argv = hoist(argv, RUN_FLAGS)  # global options after `run` mean what they mean before it
     try:
         global_values, rest = _read_options(list(argv), GLOBAL_OPTIONS, stop_at_positional=True)
         if not rest or rest[0] != "run":

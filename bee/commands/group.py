@@ -15,6 +15,7 @@ import click
 
 from bee import __version__
 from bee.commands._shared import click_options
+from bee.commands.globalargs import hoist, subcommand_index
 from bee.commands.params import GLOBAL_OPTIONS, global_options
 from bee.log import FORMAT
 
@@ -41,6 +42,18 @@ _COMMANDS = {
 }
 
 
+def own_flags(command: click.Command) -> dict[str, bool]:
+    """Every option spelling of `command` and of its subcommands → whether it takes a value."""
+    flags: dict[str, bool] = {}
+    for param in command.params:
+        if isinstance(param, click.Option):
+            takes = not (param.is_flag or param.count)
+            flags.update({opt: takes for opt in (*param.opts, *param.secondary_opts)})
+    for sub in getattr(command, "commands", {}).values():
+        flags.update(own_flags(sub))
+    return flags
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported only when they run (help uses the table above)."""
 
@@ -53,6 +66,13 @@ class LazyGroup(click.Group):
         module, attr = _COMMANDS[cmd_name][0].split(":")
         command: click.Command = getattr(importlib.import_module(module), attr)
         return command
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Global options are taken before or after the subcommand: those after it are moved before it
+        (bee.commands.globalargs), unless the subcommand has an option of that spelling."""
+        at = subcommand_index(args)
+        command = self.get_command(ctx, args[at]) if at is not None else None
+        return super().parse_args(ctx, hoist(args, own_flags(command)) if command is not None else args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):

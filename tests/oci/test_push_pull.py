@@ -357,3 +357,21 @@ def test_a_multi_platform_build_pushes_as_an_index_and_runs_from_it(beecli, run_
     other = "arm64" if goarch() != "arm64" else "amd64"
     assert beecli("--plain-http", "pull", "--platform", f"linux/{other}", ref).returncode == 0
     assert LocalStore(store_dir).resolve(ref).platform.architecture == other
+
+
+@pytest.mark.clang  # bee build --local
+def test_global_options_after_the_subcommand_mean_the_same(beecli, registry_plain, tmp_path: Path) -> None:
+    """As Bumblebee's users type them: `bee push REF --plain-http`, `bee pull REF --storage DIR`."""
+    ref = registry_plain.ref("after/tiny", "v1")
+    shutil.copy(DATA / "src" / "tiny.c", tmp_path / "tiny.c")
+    elsewhere = tmp_path / "other-store"
+    built = beecli("build", "tiny.c", ref, "--local", "--storage", str(elsewhere))
+    assert built.returncode == 0, built.stderr
+    assert f"in {elsewhere}" in built.stderr
+    pushed = beecli("push", ref, "--plain-http", "--storage", str(elsewhere))
+    assert pushed.returncode == 0, pushed.stderr
+    pulled = beecli("pull", ref, "--plain-http", "-v")
+    assert pulled.returncode == 0, pulled.stderr
+    assert LocalStore(elsewhere).resolve(ref).digest == pulled.stderr.split("(")[-1].rstrip(")\n")
+    refused = beecli("push", ref)  # no --plain-http anywhere: TLS to a plain-HTTP registry
+    assert refused.returncode != 0

@@ -72,6 +72,8 @@ ACCEPTED = [
     ["-c", "auth.json", "run", "--config=runner.yaml", "-d"],  # the global -c/--config is another option
     ["run", "x", "--param", "target_pid=12", "--param=target_comm=bash", "--param", "a=1,2"],  # parameters
     ["-p", "pw", "run", "x", "--param", "p=x=y"],  # the global -p is the password; --param has no short form
+    ["run", "x", "--storage", "/s"], ["run", "x", "--plain-http", "-v", "--timeout", "5", "--no-tty"],  # globals after
+    ["run", "x", "--debug"],  # run's own --debug (libbpf's log too), not the global one
 ]
 
 
@@ -122,7 +124,7 @@ def test_defaults_are_clicks(clean_env: dict[str, str], monkeypatch: pytest.Monk
     ["run", "x", "--prom-port", "-1"], ["run", "x", "--prom-port", "0x10"], ["run", "x", "--poll-interval", "0"],
     ["run", "x", "--poll-interval", "inf"], ["run", "x", "--nope"], ["run", "x", "--no-tty=1"],
     ["--nope", "run", "x"], ["run", "x", "--format"], ["run", "x", "--pull", "sometimes"], ["-v", "run"],
-    ["run", "x", "--storage", "/s"], ["version", "run"],
+    ["version", "run"],
 ], ids=" ".join)
 def test_leaves_bad_command_lines_to_click(argv: list[str], clean_env: dict[str, str],
                                            monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-# The bee runner: bee's base install and its sign extra (what `bee run` needs, signatures verified
+# The bee runner: bee's base install and its sign and web extras (what `bee run` needs, signatures verified
 # included: no Docker SDK, templates or interactive view), Python and libbpf; no compiler, no pip.
 # `bee package` builds program images on it.
 #   make runner-image                 (makes dist/wheels, then builds this offline)
@@ -11,7 +11,7 @@ RUN apt-get update \
  && apt-get clean && rm -rf /var/lib/apt/lists/*
 COPY dist/wheels/ /tmp/wheels/
 RUN python3 -m venv /opt/bee \
- && /opt/bee/bin/pip install --no-cache-dir --no-index --find-links=/tmp/wheels 'bee[sign]' \
+ && /opt/bee/bin/pip install --no-cache-dir --no-index --find-links=/tmp/wheels 'bee[sign,web]' \
  && /opt/bee/bin/pip uninstall -y -q pip setuptools
 
 # Stage 2: the image. Packages come without their docs, manuals and translations, and apt's

@@ -15,7 +15,7 @@ from typing import NoReturn
 from bee.errors import MissingExtraError
 
 #: The packages of each extra that bee imports, by the extra's name.
-EXTRAS = {"build": ("docker", "jinja2"), "tui": ("textual", "rich")}
+EXTRAS = {"build": ("docker", "jinja2"), "tui": ("textual", "rich"), "web": ("bcrypt",)}
 
 
 def missing_extra(package: str, doing: str, *, instead: str = "") -> MissingExtraError:

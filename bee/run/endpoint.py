@@ -7,10 +7,16 @@ import socket
 from bee.sinks.http import MetricsServer
 from bee.sinks.metrics import MetricsRegistry
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+if TYPE_CHECKING:
+    from bee.sinks.webconfig import WebConfig
 
-def start_metrics_server(registry: MetricsRegistry, host: str | None, port: int) -> MetricsServer:
+
+def start_metrics_server(registry: MetricsRegistry, host: str | None, port: int,
+                         web: WebConfig | None = None) -> MetricsServer:
     """Serve `registry` on `host`:`port`, or on every interface when `host` is None: `::` (IPv6 and IPv4),
-    else `0.0.0.0` on hosts without IPv6. Raises the server's error when the port cannot be bound."""
+    else `0.0.0.0` on hosts without IPv6; with TLS and basic auth when `web` says. Raises the server's error
+    when the port cannot be bound."""
     if host is None and socket.has_ipv6:
         try:
             probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -18,6 +24,6 @@ def start_metrics_server(registry: MetricsRegistry, host: str | None, port: int)
             host = "::"
         except OSError:
             host = None
-    server = MetricsServer(registry, host or "0.0.0.0", port)
+    server = MetricsServer(registry, host or "0.0.0.0", port, web)
     server.start()
     return server

@@ -60,6 +60,7 @@ def settings_from(programs: Sequence[str], values: Mapping[str, Any]) -> RunSett
             pin_maps=values["pin_maps"], pin_progs=values["pin_progs"], iface=values["iface"],
             fail_fast=values["fail_fast"], pull=str(values["pull_policy"]), bpf_stats=bool(values["bpf_stats"]),
             params=parse_params(values["params"]), outputs=parse_outputs(values.get("outputs", ())),
+            web_config=values.get("web_config"),
         )
     if programs:
         raise UsageError(f"give programs either as arguments or in --config {path}, not both "
@@ -72,7 +73,7 @@ def settings_from(programs: Sequence[str], values: Mapping[str, Any]) -> RunSett
         entries=tuple(options_of(entry) for entry in config.programs),
         no_tty=values["no_tty"], fmt=config.fmt, prom_host=config.prom_host, prom_port=config.prom_port,
         poll_interval=config.poll_interval, fail_fast=config.fail_fast, config=config,
-        bpf_stats=bool(values["bpf_stats"]),
+        bpf_stats=bool(values["bpf_stats"]), web_config=values.get("web_config"),
     )
 
 

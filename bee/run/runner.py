@@ -106,12 +106,17 @@ class Runner:
         for name in lineup.names:
             if name in self._failures:
                 lineup.fail(name, self._failures[name])
+        web = None
+        if settings.web_config is not None:  # its errors before any program is read or loaded
+            from bee.sinks.webconfig import load_web_config
+
+            web = load_web_config(settings.web_config)
         programs = prepare_all(lineup, self.store_root)
         with contextlib.ExitStack() as stack:
             from bee.run.outputs.factory import Sinks
 
             filters = parse_filters(lineup)
-            server = self.server = start_metrics_server(registry, settings.prom_host, settings.prom_port)
+            server = self.server = start_metrics_server(registry, settings.prom_host, settings.prom_port, web)
             stack.callback(server.stop)
             if settings.bpf_stats:
                 self._start_bpf_stats(stack, err)

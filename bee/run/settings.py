@@ -52,6 +52,7 @@ class RunSettings(Record):
     hist_value_keys: Mapping[str, str] = MappingProxyType({})
     prom_host: str | None = None  # None: every interface, IPv6 and IPv4 where the host has IPv6
     prom_port: int = DEFAULT_PROM_PORT
+    web_config: Path | None = None  # --web-config: TLS and basic auth of the metrics endpoint
     poll_interval: float = DEFAULT_POLL_INTERVAL
     pin_maps: Path | None = None
     pin_progs: Path | None = None

@@ -35,6 +35,12 @@ from bee.sinks.errors import SinkError
 from bee.sinks.families import CONTENT_TYPE
 from bee.sinks.metrics import MetricsRegistry
 
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+if TYPE_CHECKING:
+    import ssl
+
+    from bee.sinks.webconfig import WebConfig
+
 logger = get_logger("bee.sinks")
 
 _MAX_LINE = 65536  # bytes of the request line or of one header line (as http.server)
@@ -47,8 +53,9 @@ MAX_WAITING = 256  # connections accepted whose request is not complete yet; a n
 HEADER_TIMEOUT = 5.0  # seconds from connecting to the end of the request's headers, in all
 MAX_ANSWERING = 8  # threads answering complete requests at once
 SEND_TIMEOUT = 10.0  # seconds a client may take to read its answer
+_TLS_WANTS = ("SSLWantReadError", "SSLWantWriteError")
 _ACCEPT_BATCH = 16  # connections accepted before the waiting ones are read again
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
             500: "Internal Server Error", 503: "Service Unavailable"}
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -97,17 +104,23 @@ def _respond(owner: MetricsServer, head: bytes) -> bytes:
     parts = request_line.decode("latin-1").split()
     if len(request_line) > _MAX_LINE or len(parts) != 3 or not parts[2].startswith("HTTP/"):
         return _reply(400, "text/plain", b"bad request\n")
-    for _ in range(_MAX_HEADERS + 1):  # headers are read and ignored
+    authorization = None
+    for _ in range(_MAX_HEADERS + 1):  # headers are read and ignored, but Authorization
         line = rfile.readline(_MAX_LINE + 1)
         if line in (b"\r\n", b"\n", b""):
             break
         if len(line) > _MAX_LINE:
             return _reply(400, "text/plain", b"bad request\n")
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"authorization":
+            authorization = value.strip().decode("latin-1")
     else:
         return _reply(400, "text/plain", b"too many headers\n")
     if len(head) > _MAX_REQUEST:
         return _reply(400, "text/plain", b"request too large\n")
     method, target = parts[0], parts[1]
+    if owner.web is not None and not owner.web.allowed(authorization):
+        return _reply(401, "text/plain", b"Unauthorized\n", authenticate=True)
     if method not in ("GET", "HEAD"):
         return _reply(405, "text/plain", b"method not allowed\n", allow=True)
     status, ctype, body = _answer(owner, target.split("?", 1)[0])
@@ -127,11 +140,13 @@ def _answer(owner: MetricsServer, path: str) -> tuple[int, str, bytes]:
         return (200, "text/plain", b"ok\n") if owner.ready else (503, "text/plain", b"not ready\n")
     return 404, "text/plain", b"not found\n"
 
-def _reply(status: int, ctype: str, body: bytes, *, head: bool = False, allow: bool = False) -> bytes:
+def _reply(status: int, ctype: str, body: bytes, *, head: bool = False, allow: bool = False,
+           authenticate: bool = False) -> bytes:
     header = (f"HTTP/1.1 {status} {_REASONS[status]}\r\n"
               f"Server: bee\r\nDate: {_http_date(time.time())}\r\n"
               f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
               + ("Allow: GET, HEAD\r\n" if allow else "")
+              + ('WWW-Authenticate: Basic realm="bee"\r\n' if authenticate else "")
               + "Connection: close\r\n\r\n")
     return header.encode("latin-1") + (b"" if head else body)
 
@@ -150,8 +165,10 @@ class MetricsServer:
     `health(ready)` instead: (status, content type, body). Usable as a context manager.
     """
 
-    def __init__(self, registry: MetricsRegistry, host: str = "0.0.0.0", port: int = 9091) -> None:
+    def __init__(self, registry: MetricsRegistry, host: str = "0.0.0.0", port: int = 9091,
+                 web: WebConfig | None = None) -> None:
         self.registry = registry
+        self.web = web  # TLS and basic auth (--web-config), or None
         self.host = host
         self._port = port
         self._ready = threading.Event()
@@ -174,7 +191,8 @@ class MetricsServer:
     def url(self) -> str:
         """`http://host:port` as a client on this machine would reach it."""
         host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
-        return f"http://{_join(host, self._port)}"
+        scheme = "https" if self.web is not None and self.web.tls is not None else "http"
+        return f"{scheme}://{_join(host, self._port)}"
 
     def mark_ready(self) -> None:
         """Make `/healthz` answer 200 (call once programs are attached)."""
@@ -235,12 +253,12 @@ class MetricsServer:
 
 
 class _Waiting:
-    """A connection accepted whose request is not complete yet."""
+    """A connection accepted whose request is not complete yet (with TLS, maybe not even its handshake)."""
 
-    __slots__ = ("sock", "head", "deadline")
+    __slots__ = ("sock", "head", "deadline", "handshaking")
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self.sock, self.head, self.deadline = sock, b"", deadline
+    def __init__(self, sock: socket.socket, deadline: float, handshaking: bool = False) -> None:
+        self.sock, self.head, self.deadline, self.handshaking = sock, b"", deadline, handshaking
 
 
 class _Answering:
@@ -284,6 +302,8 @@ def _serve(server: _Server, wake: int) -> None:
     while no one connects, and a stop takes effect at once (socketserver's `serve_forever` polls)."""
     listener = server.socket
     listener.setblocking(False)
+    web = server.owner.web
+    tls = web.tls if web is not None else None
     answering = _Answering(server.owner)
     waiting: OrderedDict[int, _Waiting] = OrderedDict()  # by fd, oldest first (so by deadline too)
     poller = select.poll()
@@ -304,7 +324,7 @@ def _serve(server: _Server, wake: int) -> None:
                 if fd == wake:
                     return
                 if fd == listener.fileno():
-                    _accept(listener, poller, waiting, drop)
+                    _accept(listener, poller, waiting, drop, tls)
                 elif fd in waiting:
                     _read(fd, waiting, poller, answering)
             now = time.monotonic()
@@ -316,9 +336,10 @@ def _serve(server: _Server, wake: int) -> None:
 
 
 def _accept(listener: socket.socket, poller: select.poll, waiting: OrderedDict[int, _Waiting],
-            drop: Callable[[int], None]) -> None:
+            drop: Callable[[int], None], tls: ssl.SSLContext | None = None) -> None:
     """Accept the connections pending, a few at a time (so that reading the requests already sent goes
-    between); past MAX_WAITING the oldest waiting one is closed for each."""
+    between); past MAX_WAITING the oldest waiting one is closed for each. With `tls`, each is wrapped for a
+    server-side handshake, done in `_read`."""
     for _ in range(_ACCEPT_BATCH):
         try:
             sock, _ = listener.accept()
@@ -330,20 +351,29 @@ def _accept(listener: socket.socket, poller: select.poll, waiting: OrderedDict[i
         if len(waiting) >= MAX_WAITING:
             drop(next(iter(waiting)))
         sock.setblocking(False)
-        waiting[sock.fileno()] = _Waiting(sock, time.monotonic() + HEADER_TIMEOUT)
+        if tls is not None:  # the handshake goes on in _read, without blocking, within HEADER_TIMEOUT
+            sock = tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        waiting[sock.fileno()] = _Waiting(sock, time.monotonic() + HEADER_TIMEOUT, handshaking=tls is not None)
         poller.register(sock.fileno(), select.POLLIN)
 
 
 def _read(fd: int, waiting: OrderedDict[int, _Waiting], poller: select.poll, answering: _Answering) -> None:
     """Read what the client of `fd` sent; hand its request over once complete (or once it closed)."""
     item = waiting[fd]
-    try:
-        data = item.sock.recv(_MAX_REQUEST + 1)
-    except (BlockingIOError, InterruptedError):
-        return
-    except OSError:
-        data = b""
-        item.head = b""  # reset: nothing to answer
+    if item.handshaking and not _handshake(item):
+        if item.handshaking:
+            return  # more of the handshake to come
+        data, item.head = b"", b""  # failed: closed below
+    else:
+        try:
+            data = item.sock.recv(_MAX_REQUEST + 1)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            if type(exc).__name__ in _TLS_WANTS:  # no more decrypted bytes yet (ssl is imported only for TLS)
+                return
+            data = b""
+            item.head = b""  # reset: nothing to answer
     item.head += data
     if data and not _complete(item.head):
         return
@@ -354,6 +384,44 @@ def _read(fd: int, waiting: OrderedDict[int, _Waiting], poller: select.poll, ans
         answering.put(item.sock, item.head)
     else:
         item.sock.close()
+
+
+def _handshake(item: _Waiting) -> bool:
+    """Go on with the TLS handshake of `item`: True once done (`handshaking` cleared); False while more is to
+    come (`handshaking` still set) or when it failed (`handshaking` cleared, nothing to answer). A client
+    speaking plain HTTP to the TLS port is told so in plain HTTP first, as Go's servers do."""
+    import ssl  # only a TLS endpoint gets here (its context made by bee.sinks.webconfig imported it already)
+
+    sock = item.sock
+    if _refuse_plain_http(sock):
+        item.handshaking = False
+        return False
+    try:
+        sock.do_handshake()  # type: ignore[attr-defined]
+    except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+        return False
+    except OSError:
+        item.handshaking = False
+        return False
+    item.handshaking = False
+    return True
+
+
+def _refuse_plain_http(sock: socket.socket) -> bool:
+    """True, having answered 400 in plain HTTP, when what the client sent instead of a TLS record (its first
+    byte 0x16 .. 0x17) is an HTTP request: peeked at, so the handshake still reads it all otherwise."""
+    try:
+        head = socket.socket.recv(sock, 8, socket.MSG_PEEK)
+    except OSError:
+        return False
+    if head.split(b" ", 1)[0] not in (b"GET", b"HEAD", b"POST", b"PUT", b"OPTIONS"):
+        return False
+    try:
+        socket.socket.recv(sock, _MAX_REQUEST)  # read what it sent, so closing does not reset the connection
+        socket.socket.send(sock, _reply(400, "text/plain", b"Client sent an HTTP request to an HTTPS server.\n"))
+    except OSError:
+        pass
+    return True
 
 
 def _family(host: str, port: int) -> int:

@@ -111,7 +111,8 @@ def test_defaults_are_clicks(clean_env: dict[str, str], monkeypatch: pytest.Monk
     assert fast is not None
     assert fast.values == {"debug": False, "filters": (), "hist_buckets": (), "hist_value_key": (), "params": (),
                            "no_tty": False,
-                           "fmt": "text", "prom_port": 9091, "prom_addr": None, "poll_interval": 1.0, "iface": None,
+                           "fmt": "text", "prom_port": 9091, "prom_addr": None, "web_config": None,
+                           "poll_interval": 1.0, "iface": None,
                            "pin_maps": None, "pin_progs": None, "pull_policy": "missing", "fail_fast": False,
                            "bpf_stats": False, "verify_keys": (), "policy": None, "ignore_identity": False,
                            "outputs": (),

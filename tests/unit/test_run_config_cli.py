@@ -18,7 +18,7 @@ def test_configured_options_are_those_of_the_command_line() -> None:
     by_dest = {opt.dest: opt for opt in RUN_OPTIONS}
     for dest, (flag, default) in CONFIGURED.items():
         assert flag in by_dest[dest].flags and default == by_dest[dest].initial(), dest
-    assert set(by_dest) - set(CONFIGURED) == {"debug", "no_tty", "runner_config", "bpf_stats"}
+    assert set(by_dest) - set(CONFIGURED) == {"debug", "no_tty", "runner_config", "bpf_stats", "web_config"}
 
 
 def test_arguments_give_every_program_the_same_options() -> None:

@@ -1,0 +1,142 @@
+"""`bee run --web-config FILE`: the metrics endpoint behind TLS and basic auth, configured as Prometheus
+exporters are (the exporter-toolkit's web config), scraped by a real HTTPS client with certificates and
+bcrypt hashes made here."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import socket
+import ssl
+from pathlib import Path
+
+import bcrypt
+import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.helpers import assert_one_line_error
+
+PASSWORD = "s3cret passw0rd"
+
+
+def _key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _cert(subject: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[str, ec.EllipticCurvePrivateKey] | None,
+          *, ca: bool = False, server: bool = False) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    issuer_name, issuer_key = issuer if issuer is not None else (subject, key)
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if server:
+        builder = builder.add_extension(x509.SubjectAlternativeName(
+            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> dict[str, Path]:
+    """A CA, a server certificate for localhost/127.0.0.1 and a client certificate, as PEM files."""
+    files: dict[str, Path] = {}
+    ca_key = _key()
+    ca = _cert("bee test CA", ca_key, None, ca=True)
+    for name, cert, key in (("ca", ca, ca_key),
+                            ("server", *(lambda k: (_cert("localhost", k, ("bee test CA", ca_key), server=True), k))(
+                                _key())),
+                            ("client", *(lambda k: (_cert("prometheus", k, ("bee test CA", ca_key)), k))(_key()))):
+        files[f"{name}.crt"] = tmp_path / f"{name}.crt"
+        files[f"{name}.crt"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        files[f"{name}.key"] = tmp_path / f"{name}.key"
+        files[f"{name}.key"].write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                           serialization.PrivateFormat.PKCS8,
+                                                           serialization.NoEncryption()))
+    return files
+
+
+def _web_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "web.yml"
+    path.write_text(text)
+    return path
+
+
+def test_tls_and_basic_auth(bee_run, object_file, pki: dict[str, Path], tmp_path: Path) -> None:
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=10)).decode().replace("$2b$", "$2y$")
+    config = _web_config(tmp_path, f"tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                                   f"basic_auth_users:\n  prometheus: '{hashed}'\n")
+    run = bee_run(object_file("run_types"), "--web-config", str(config))
+    assert any(f"metrics on https://[::1]:{run.port}/metrics" in line for line in run.stderr_lines), run.stderr_lines
+    url = f"https://127.0.0.1:{run.port}/metrics"
+    ca = str(pki["ca.crt"])
+
+    good = requests.get(url, verify=ca, auth=("prometheus", PASSWORD), timeout=10)
+    assert good.status_code == 200 and "bee_ringbuf_poll_errors_total" in good.text
+    again = requests.get(url, verify=ca, auth=("prometheus", PASSWORD), timeout=10)  # remembered, still right
+    assert again.status_code == 200
+    for auth in (("prometheus", "wrong"), ("nobody", PASSWORD), None):
+        refused = requests.get(url, verify=ca, auth=auth, timeout=10)
+        assert refused.status_code == 401, auth
+        assert refused.headers["WWW-Authenticate"] == 'Basic realm="bee"'
+        assert "bee_ringbuf_poll_errors_total" not in refused.text
+    assert requests.get(f"https://127.0.0.1:{run.port}/healthz", verify=ca, timeout=10).status_code == 401
+    # a client that does not trust the certificate stops at the handshake
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(url, auth=("prometheus", PASSWORD), timeout=10)
+    # plain HTTP to the TLS port: told so in plain HTTP, as Go's servers do, and given nothing else
+    with socket.create_connection(("127.0.0.1", run.port), timeout=10) as plain:
+        plain.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = plain.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request") and b"HTTP request to an HTTPS server" in answer
+    assert b"bee_ringbuf_poll_errors_total" not in answer
+    run.stop()
+
+
+def test_client_certificates_are_required_when_asked(bee_run, object_file, pki: dict[str, Path],
+                                                     tmp_path: Path) -> None:
+    config = _web_config(tmp_path, "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                                   "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
+                                   "  min_version: TLS13\n")
+    run = bee_run(object_file("run_types"), "--web-config", str(config))
+    url = f"https://127.0.0.1:{run.port}/metrics"
+    ca = str(pki["ca.crt"])
+    with_cert = requests.get(url, verify=ca, cert=(str(pki["client.crt"]), str(pki["client.key"])), timeout=10)
+    assert with_cert.status_code == 200 and "bee_ringbuf_poll_errors_total" in with_cert.text
+    with pytest.raises((requests.exceptions.SSLError, requests.exceptions.ConnectionError)):
+        requests.get(url, verify=ca, timeout=10)
+    tls12 = ssl.create_default_context(cafile=ca)
+    tls12.maximum_version = ssl.TLSVersion.TLSv1_2
+    tls12.load_cert_chain(str(pki["client.crt"]), str(pki["client.key"]))
+    with pytest.raises(ssl.SSLError), socket.create_connection(("127.0.0.1", run.port), timeout=10) as raw, \
+            tls12.wrap_socket(raw, server_hostname="localhost"):
+        pass  # min_version TLS13 refuses a TLS 1.2 client
+    run.stop()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("tls_server_config:\n  cert_file: server.crt\n",
+     "line 2: tls_server_config: needs key_file (the certificate's private key)"),
+    ("tls_server_config:\n  cert_file: nope.crt\n  key_file: server.key\n", "nope.crt is not a file"),
+    ("tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n",
+     "cannot use the certificate"),
+    ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n",
+     "tls_server_config.cipher_suites: bee does not support cipher_suites"),
+    ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS99\n",
+     "expected one of TLS10, TLS11, TLS12, TLS13"),
+    ("basic_auth_users:\n  alice: plaintext\n", "basic_auth_users.alice: expected a bcrypt hash"),
+    ("basic_auth_user:\n  alice: x\n", "unknown key"),
+    ("http_server_config:\n  http2: false\n", "bee does not support http_server_config"),
+])
+def test_a_bad_web_config_is_one_sentence_before_anything_loads(bee, pki: dict[str, Path], tmp_path: Path,
+                                                                object_file, text: str, message: str) -> None:
+    config = _web_config(tmp_path, text)
+    proc = bee("run", object_file("run_types"), "--no-tty", "--prom-port", "0", "--web-config", str(config))
+    assert_one_line_error(proc, str(config), message)
+    assert "attached" not in proc.stderr

@@ -69,8 +69,12 @@ def _start_run(object_path: str, store_dir: Path, stdout: int | IO[bytes]) -> tu
                              "--prom-port", "0"], stdout=stdout, stderr=subprocess.PIPE,
                             env=dict(os.environ, BEE_STORAGE=str(store_dir)))
     assert proc.stderr is not None
-    line = proc.stderr.readline().decode()
-    assert line.startswith("bee: attached"), line + proc.stderr.read().decode()
+    lines = [proc.stderr.readline().decode()]
+    while lines[-1].startswith("bee: exporting"):  # the maps it exports, then the "attached" line
+        lines.append(proc.stderr.readline().decode())
+    if not lines[-1].startswith("bee: attached"):
+        proc.kill()
+        raise AssertionError("".join(lines) + proc.stderr.read().decode())
     mine = bpf_prog_ids("on_exec") - before
     assert mine and bpf_link_ids(mine)
     return proc, mine

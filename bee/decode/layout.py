@@ -10,7 +10,9 @@ Semantics, per leaf (a member after flattening nested structs and unions):
   arrays of fixed-width byte typedefs (`u8`, `__s8`, `uint8_t`...) and all other arrays → lists
   (of dicts for structs);
 - typedef names (anywhere in the member's typedef chain): `ipv4_addr` of 4 bytes → `127.0.0.1`,
-  `ipv6_addr` of 16 bytes → RFC 5952 text, `duration` → Go's `time.Duration` text.
+  `ipv6_addr` of 16 bytes → RFC 5952 text, `duration` → Go's `time.Duration` text; the label
+  typedefs `ksym_t`, `errno_t`, `ifindex_t`, `cgroup_t` → the names the system gives them
+  (bee.decode.system_names).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterator
 from bee.decode.codegen import Leaf, Namespace, Read, generate
 from bee.decode.duration import format_duration
 from bee.decode.errors import DecodeError
+from bee.decode.system_names import cgroup_path, errno_name, ifname, ksym
 from bee.decode.values import C_STRING_EXPR, EnumNames, element_list, ipv4_text, ipv6_text
 from bee.elf.btf import POINTER_SIZE, Btf
 from bee.elf.btf_types import Array, BtfType, Composite, Enum, Enum64, Float, Int, Ptr
@@ -41,7 +44,12 @@ _INT_CODES = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
               (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
 _FLOAT_CODES = {2: "e", 4: "f", 8: "d"}
 _PIECES = (8, 4, 2, 1)
-_BASE_HELPERS = {"_ntoa": ipv4_text, "_ipv6": ipv6_text, "_duration": format_duration}
+_BASE_HELPERS = {"_ntoa": ipv4_text, "_ipv6": ipv6_text, "_duration": format_duration, "_ksym": ksym,
+                 "_errno": errno_name, "_ifname": ifname, "_cgroup": cgroup_path}
+#: bee's label typedefs (solo_types.h): name → (the integer sizes it takes, signed read, helper); the system
+#: names them at decode time (bee.decode.system_names).
+LABEL_TYPEDEFS = {"ksym_t": ((8,), False, "_ksym"), "errno_t": ((4, 8), True, "_errno"),
+                  "ifindex_t": ((4,), False, "_ifname"), "cgroup_t": ((8,), False, "_cgroup")}
 
 Decode = Callable[["Any"], "Any"]
 BitfieldType = Int | Enum | Enum64
@@ -88,6 +96,18 @@ def special_typedef(btf: Btf, type_id: int, size: int) -> str | None:
         if name == "ipv6_addr" and size == 16:
             return name
         if name == "duration" and isinstance(t, Int) and t.size in (1, 2, 4, 8) and not is_bool(t):
+            return name
+    return None
+
+
+def label_typedef(btf: Btf, type_id: int, size: int) -> str | None:
+    """Which of bee's label typedefs (`ksym_t`, `errno_t`, `ifindex_t`, `cgroup_t`) names `type_id`, when it is
+    an integer of a size that typedef takes; None otherwise (then it decodes as the integer it is)."""
+    t = btf.resolve(type_id)
+    if not isinstance(t, Int) or is_bool(t):
+        return None
+    for name in btf.typedef_names(type_id):
+        if name in LABEL_TYPEDEFS and size in LABEL_TYPEDEFS[name][0]:
             return name
     return None
 
@@ -285,6 +305,10 @@ class LayoutCompiler:
             assert isinstance(t, Int)
             signed = t.signed or t.size == 8  # Go's Duration is an int64
             return Extract((Read(offset, _INT_CODES[(t.size, signed)]),), "_duration({0})", "str")
+        label = label_typedef(self.btf, type_id, size)
+        if label is not None:
+            _, signed, helper = LABEL_TYPEDEFS[label]
+            return Extract((Read(offset, _INT_CODES[(size, signed)]),), f"{helper}({{0}})", "str")
         return None
 
     def _array(self, t: Array, offset: int, size: int, what: str) -> Extract:

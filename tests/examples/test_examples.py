@@ -40,6 +40,7 @@ TRACKED_MAPS = {
     "capable": {"print_events": "print"},
     "exitsnoop": {"print_exits": "print"},
     "kprobetcp": {"print_events": "print"},
+    "labels": {"counter_open_errors": "counter", "print_open_errors": "print", "counter_xmit_packets": "counter"},
     "nfsstats": {"hist_nfs_op_time_us": "hist"},
     "oomkill": {"counter_oomkills": "counter"},
     "opensnoop": {"print_events": "print"},
@@ -58,6 +59,7 @@ SECTIONS = {
     "capable": ["tracepoint/capability/cap_capable"],
     "exitsnoop": ["tracepoint/sched/sched_process_exit"],
     "kprobetcp": SOCK_STATE,
+    "labels": ["tracepoint/syscalls/sys_exit_openat", "tracepoint/net/net_dev_queue"],
     "nfsstats": [f"{kind}/nfs_file_{op}" for kind in ("kprobe", "kretprobe") for op in ("open", "read", "write")],
     "oomkill": ["tracepoint/oom/mark_victim"],
     "opensnoop": [f"tracepoint/syscalls/sys_{way}_{call}" for way in ("enter", "exit") for call in ("open", "openat")],
@@ -254,6 +256,38 @@ def test_exitsnoop(bee_run, tmp_path: Path) -> None:
          "comm": "beekilled"},
     ]
     run.stop()
+
+
+def test_labels_read_like_names(bee_run, tmp_path: Path) -> None:
+    """bee's label types on real events: an errno as its name, a cgroup id as its path (a cgroup v2 child made
+    here for the process), an interface index as its name and a driver's transmit function as its symbol."""
+    from bee.decode.system_names import cgroup2_mount
+
+    mount = cgroup2_mount()
+    require(mount is not None, "needs cgroup v2 mounted (the ids bpf_get_current_cgroup_id gives)")
+    assert mount is not None
+    group = Path(mount) / f"bee-labels-{os.getpid()}"
+    group.mkdir()
+    try:
+        run = bee_run(ref("labels"), "-f", "print_open_errors,comm,^beelabels$")
+        script = f"echo $$ > {group}/cgroup.procs && exec {as_command(tmp_path, 'beelabels', '/bin/cat')} /no/such/file"
+        _, status = run_pid(["/bin/sh", "-c", script])
+        assert status == 1
+        with socket.create_server(("127.0.0.1", 0)) as server, socket.create_connection(server.getsockname()):
+            server.accept()[0].close()
+        events = run.wait_for(lambda: run.events("print_open_errors"), what="the failed open")
+        assert events[0]["event"] == {"error": "ENOENT", "cgroup": f"/{group.name}", "comm": "beelabels"}
+        series = run.wait_for(lambda: [line for line in run.scrape().splitlines() if line.startswith(
+            "ebpf_solo_io_counter_xmit_packets{") and 'dev="lo"' in line], what="packets on lo")
+        assert 'xmit="loopback_xmit"' in series[0] and float(series[0].rsplit(" ", 1)[1]) >= 1
+        errors = [line for line in run.scrape().splitlines() if line.startswith("ebpf_solo_io_counter_open_errors{")
+                  and f'cgroup="/{group.name}"' in line]
+        assert len(errors) == 1 and errors[0].startswith(
+            f'ebpf_solo_io_counter_open_errors{{cgroup="/{group.name}",error="ENOENT"}} '), errors
+        assert float(errors[0].rsplit(" ", 1)[1]) >= 1  # the file, and the loader's search of its libraries
+        run.stop()
+    finally:
+        group.rmdir()
 
 
 def test_capable(bee_run, tmp_path: Path) -> None:

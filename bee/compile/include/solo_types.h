@@ -3,6 +3,12 @@
  * ipv4_addr  an IPv4 address in network byte order, shown as a dotted quad
  * ipv6_addr  a u32, as Bumblebee has it; a 16-byte field typedef'd ipv6_addr is shown as RFC 5952 text
  * duration   nanoseconds, shown Go-style (1.5ms)
+ *
+ * Label types: numbers shown as the name the running system gives them (labels that read like names)
+ * ksym_t     a kernel address (u64), shown as the kernel symbol it is in (/proc/kallsyms): do_sys_openat2
+ * errno_t    an error number (s32 or s64), negative as the kernel returns it or positive: ENOENT
+ * ifindex_t  a network interface index (u32), shown as the interface's name: lo
+ * cgroup_t   a cgroup v2 id (u64, bpf_get_current_cgroup_id()), shown as its path: /system.slice/cron.service
  */
 #ifndef __SOLO_TYPES_H
 #define __SOLO_TYPES_H
@@ -10,5 +16,9 @@
 typedef u32 ipv4_addr;
 typedef u32 ipv6_addr;
 typedef u64 duration;
+typedef u64 ksym_t;
+typedef s32 errno_t;
+typedef u32 ifindex_t;
+typedef u64 cgroup_t;
 
 #endif /* __SOLO_TYPES_H */

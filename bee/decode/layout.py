@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator
 from bee.decode.codegen import Leaf, Namespace, Read, generate
 from bee.decode.duration import format_duration
 from bee.decode.errors import DecodeError
-from bee.decode.system_names import cgroup_path, errno_name, ifname, ksym
 from bee.decode.values import C_STRING_EXPR, EnumNames, element_list, ipv4_text, ipv6_text
 from bee.elf.btf import POINTER_SIZE, Btf
 from bee.elf.btf_types import Array, BtfType, Composite, Enum, Enum64, Float, Int, Ptr
@@ -44,12 +43,11 @@ _INT_CODES = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
               (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
 _FLOAT_CODES = {2: "e", 4: "f", 8: "d"}
 _PIECES = (8, 4, 2, 1)
-_BASE_HELPERS = {"_ntoa": ipv4_text, "_ipv6": ipv6_text, "_duration": format_duration, "_ksym": ksym,
-                 "_errno": errno_name, "_ifname": ifname, "_cgroup": cgroup_path}
-#: bee's label typedefs (solo_types.h): name → (the integer sizes it takes, signed read, helper); the system
-#: names them at decode time (bee.decode.system_names).
-LABEL_TYPEDEFS = {"ksym_t": ((8,), False, "_ksym"), "errno_t": ((4, 8), True, "_errno"),
-                  "ifindex_t": ((4,), False, "_ifname"), "cgroup_t": ((8,), False, "_cgroup")}
+_BASE_HELPERS = {"_ntoa": ipv4_text, "_ipv6": ipv6_text, "_duration": format_duration}
+#: bee's label typedefs (solo_types.h): name → (the integer sizes it takes, signed read, the function of
+#: bee.decode.system_names that names the value at decode time, imported only by a program that has one).
+LABEL_TYPEDEFS = {"ksym_t": ((8,), False, "ksym"), "errno_t": ((4, 8), True, "errno_name"),
+                  "ifindex_t": ((4,), False, "ifname"), "cgroup_t": ((8,), False, "cgroup_path")}
 
 Decode = Callable[["Any"], "Any"]
 BitfieldType = Int | Enum | Enum64
@@ -307,7 +305,10 @@ class LayoutCompiler:
             return Extract((Read(offset, _INT_CODES[(t.size, signed)]),), "_duration({0})", "str")
         label = label_typedef(self.btf, type_id, size)
         if label is not None:
-            _, signed, helper = LABEL_TYPEDEFS[label]
+            from bee.decode import system_names
+
+            _, signed, function = LABEL_TYPEDEFS[label]
+            helper = self.namespace.add(getattr(system_names, function))
             return Extract((Read(offset, _INT_CODES[(size, signed)]),), f"{helper}({{0}})", "str")
         return None
 

@@ -8,10 +8,9 @@ run says so in a notice at start.
 
 from __future__ import annotations
 
-from bee.elf.maps import MAPS_SECTION, OUTPUTS, PER_CPU_MAP_TYPES, SUPPORTED_OUTPUTS, MapSpec, map_type_name
+from bee.elf.maps import PER_CPU_MAP_TYPES, SUPPORTED_OUTPUTS, map_type_name
 
 NOT_EXPORTED = "not exported (a notice at start)"
-PREFIXES = ", ".join(f"{output}_" for output in OUTPUTS[:-1]) + f" or {OUTPUTS[-1]}_"
 PER_CPU = " (summed over CPUs)"
 
 #: Rows of the table: map types that behave alike, by their names.
@@ -76,56 +75,3 @@ def markdown_table() -> str:
     lines.append(f"| any other type | {' | '.join(NOT_EXPORTED for _ in COLUMNS)} |")
     return "\n".join(lines)
 
-
-def _distance(a: str, b: str) -> int:
-    """Levenshtein distance of two short words (a map name's first word and an output's name)."""
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
-        previous = current
-    return previous[-1]
-
-
-def _close(word: str, output: str) -> bool:
-    """A typo of `output`: one edit away for the short ones (with the same first letter: `list` is not
-    `hist`), two for `counter`, `log2hist`, `linhist`."""
-    if len(output) <= 5:
-        return word[0] == output[0] and _distance(word, output) <= 1
-    return _distance(word, output) <= 2
-
-
-def meant_name(name: str) -> str | None:
-    """The output-prefixed name a map called `name` was probably meant to have (`countr_execs` →
-    `counter_execs`, `Counter_execs` → `counter_execs`, `counterexecs` → `counter_execs`), or None when its
-    name is not close to any prefix (`start`, `events`)."""
-    head, sep, rest = name.partition("_")
-    lowered = head.lower()
-    if sep and rest:
-        close = [output for output in OUTPUTS if output == lowered or (len(head) >= 3 and _close(lowered, output))]
-        if close:
-            return f"{min(close, key=lambda output: _distance(lowered, output))}_{rest}"
-    for output in sorted(OUTPUTS, key=len, reverse=True):  # log2hist before hist
-        if name.lower().startswith(output) and len(name) > len(output):
-            return f"{output}_{name[len(output):].lstrip('_')}"
-    return None
-
-
-def untracked_notices(maps: tuple[MapSpec, ...], location: str) -> tuple[str, ...]:
-    """What a run says at start about maps it will not export although their name suggests it should (a
-    typo in the prefix, named in one sentence with the name meant), and about a program that exports no map
-    at all. Maps named for an output their type cannot give are said by `MapSpec.unsupported`."""
-    notices = []
-    for spec in maps:
-        if spec.output is not None or spec.name.startswith(".") or spec.section != MAPS_SECTION:
-            continue
-        meant = meant_name(spec.name)
-        if meant is not None:
-            notices.append(f"map {spec.name} is not exported: its name has no output prefix (did you mean "
-                           f"{meant}?); bee exports maps named {PREFIXES} (or chosen with --output)")
-    if not any(spec.tracked for spec in maps):
-        notices.append(f"{location} exports no map: none is named {PREFIXES} (or chosen with --output "
-                       "MAP=KIND), so this run shows no events and no ebpf_solo_io_ metrics; bee describe lists "
-                       "its maps")
-    return tuple(notices)

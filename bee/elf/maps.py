@@ -58,6 +58,8 @@ SUPPORTED_OUTPUTS: dict[int, frozenset[str]] = {
     **{map_type: _POLLED_OUTPUTS for map_type in sorted(POLLED_MAP_TYPES)},
 }
 MAPS_SECTION = ".maps"
+#: The prefixes, as messages name them: `print_, counter_, ... or linhist_`.
+PREFIXES = ", ".join(f"{output}_" for output in OUTPUTS[:-1]) + f" or {OUTPUTS[-1]}_"
 LEGACY_MAPS_SECTION = "maps"
 
 
@@ -247,3 +249,38 @@ def legacy_map(name: str, data: bytes, offset: int, size: int, endian: str) -> M
     map_type = fields.pop("map_type", 0)
     return MapSpec(name=name, section=LEGACY_MAPS_SECTION, map_type=map_type, type_name=map_type_name(map_type),
                    symbol_offset=offset, symbol_size=size, legacy=True, **fields)
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance of two short words (a map name's first word and an output's name)."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
+
+
+def _close(word: str, output: str) -> bool:
+    """A typo of `output`: one edit away for the short ones (with the same first letter: `list` is not
+    `hist`), two for `counter`, `log2hist`, `linhist`."""
+    if len(output) <= 5:
+        return word[0] == output[0] and _distance(word, output) <= 1
+    return _distance(word, output) <= 2
+
+
+def meant_name(name: str) -> str | None:
+    """The output-prefixed name a map called `name` was probably meant to have (`countr_execs` →
+    `counter_execs`, `Counter_execs` → `counter_execs`, `counterexecs` → `counter_execs`), or None when its
+    name is not close to any prefix (`start`, `events`)."""
+    head, sep, rest = name.partition("_")
+    lowered = head.lower()
+    if sep and rest:
+        close = [output for output in OUTPUTS if output == lowered or (len(head) >= 3 and _close(lowered, output))]
+        if close:
+            return f"{min(close, key=lambda output: _distance(lowered, output))}_{rest}"
+    for output in sorted(OUTPUTS, key=len, reverse=True):  # log2hist before hist
+        if name.lower().startswith(output) and len(name) > len(output):
+            return f"{output}_{name[len(output):].lstrip('_')}"
+    return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from bee.elf.maps import MAPS_SECTION, PREFIXES, MapSpec, meant_name
 from bee.elf.spec import ObjectSpec, host_problem, load_spec
 from bee.errors import UsageError
 from bee.records import Record
@@ -95,6 +96,25 @@ def map_notices(spec: ObjectSpec) -> tuple[str, ...]:
     """One sentence per map named for an output (`counter_`, ...) that bee cannot make from its type:
     the program runs, and the map is not exported."""
     return tuple(f"{m.unsupported}; it is not exported" for m in spec.maps if m.unsupported)
+
+
+def untracked_notices(maps: tuple[MapSpec, ...], location: str) -> tuple[str, ...]:
+    """What a run says at start about maps it will not export although their name suggests it should (a
+    typo in the prefix, named in one sentence with the name meant), and about a program that exports no map
+    at all. Maps named for an output their type cannot give are said by `MapSpec.unsupported`."""
+    notices = []
+    for spec in maps:
+        if spec.output is not None or spec.name.startswith(".") or spec.section != MAPS_SECTION:
+            continue
+        meant = meant_name(spec.name)
+        if meant is not None:
+            notices.append(f"map {spec.name} is not exported: its name has no output prefix (did you mean "
+                           f"{meant}?); bee exports maps named {PREFIXES} (or chosen with --output)")
+    if not any(spec.tracked for spec in maps):
+        notices.append(f"{location} exports no map: none is named {PREFIXES} (or chosen with --output "
+                       "MAP=KIND), so this run shows no events and no ebpf_solo_io_ metrics; bee describe lists "
+                       "its maps")
+    return tuple(notices)
 
 
 def prepare(program: str, store_root: Path, iface: str | None = None,

@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from bee.elf.exports import untracked_notices
 from bee.errors import BeeError
 from bee.run.lineup import Lineup
 from bee.run.load import check_pin_dir, check_privileges
-from bee.run.prepare import map_notices, prepare, with_params
+from bee.run.prepare import map_notices, prepare, untracked_notices, with_params
 from bee.run.program import Pins, ProgramRun
 from bee.sha256 import sha256_hex
 

@@ -100,7 +100,8 @@ def render(description: Description) -> None:
 def describe_command(options: GlobalOptions, program: str, as_json: bool) -> None:
     """Show the programs, hooks, maps and parameters of PROGRAM (a file path, or a reference in the local store).
 
-    Parses the object's ELF and BTF; needs neither root nor the kernel.
+    Parses the object's ELF and BTF; needs neither root nor the kernel, and never pulls: a reference
+    is read from the local store only (bee pull first).
     """
     description = describe(options.storage, program)
     if as_json:

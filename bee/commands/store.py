@@ -11,8 +11,9 @@ from bee.options import GlobalOptions
 
 
 @click.command("list")
+@click.option("--no-trunc", is_flag=True, help="Show digest references whole (name@ and 10 digits otherwise).")
 @click.pass_obj
-def list_command(options: GlobalOptions) -> None:
+def list_command(options: GlobalOptions, no_trunc: bool) -> None:
     """List the programs in the local store (their signatures, `NAME:sha256-<hex>.sig`, are not listed)."""
     from bee.oci.sign.envelope import is_signature_ref
 
@@ -23,13 +24,20 @@ def list_command(options: GlobalOptions) -> None:
             continue
         if entry.is_index:  # built for several platforms: one row, every architecture
             platforms = [p.platform for p in store.platforms(entry) if p.platform]
-            rows.append([entry.ref, ",".join(sorted({p.os for p in platforms})), "",
+            rows.append([_short_ref(entry.ref, no_trunc), ",".join(sorted({p.os for p in platforms})), "",
                          ",".join(p.architecture for p in platforms)])
             continue
         platform = entry.platform
-        rows.append([entry.ref, platform.os if platform else "", platform.os_version if platform else "",
-                     platform.architecture if platform else ""])
+        rows.append([_short_ref(entry.ref, no_trunc), platform.os if platform else "",
+                     platform.os_version if platform else "", platform.architecture if platform else ""])
     echo_table(["Name", "OS", "OS Version", "Arch"], rows)
+
+
+def _short_ref(ref: str, whole: bool = False) -> str:
+    """A digest reference as `name@` and the first 10 hex digits of its sha256 digest, so that rows fit 80
+    columns, as `docker images` cuts ids (`--no-trunc`: `whole`, the reference to type)."""
+    name, sep, digest = ref.partition("@sha256:")
+    return f"{name}@{digest[:10]}…" if sep and len(digest) > 10 and not whole else ref
 
 
 @click.command("tag")

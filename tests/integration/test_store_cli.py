@@ -201,3 +201,14 @@ def test_storage_that_is_a_file(bee, tmp_path: Path, command: list[str], below: 
     assert_one_line_error(proc, f"the local store {storage} is not a directory{where}; point --storage "
                                 "(or BEE_STORAGE) at a directory")
     assert afile.read_text() == "x\n"
+
+
+def test_list_fits_80_columns_and_cuts_digest_references(bee, bumblebee_store: Path) -> None:
+    digest = json.loads((bumblebee_store / "index.json").read_text())["manifests"][0]["digest"]
+    long_ref = f"ghcr.io/solo-io/bumblebee/opensnoop@{digest}"
+    assert bee("tag", "my_probe:v1", long_ref).returncode == 0
+    listing = bee("list").stdout.splitlines()
+    row = next(line for line in listing if line.startswith("ghcr.io/solo-io/bumblebee/opensnoop@"))
+    assert row.split()[0] == f"ghcr.io/solo-io/bumblebee/opensnoop@{digest[7:17]}…"
+    assert all(len(line) <= 80 for line in listing), listing
+    assert any(line.split()[0] == long_ref for line in bee("list", "--no-trunc").stdout.splitlines())

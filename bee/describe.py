@@ -51,6 +51,8 @@ class MapInfo:
     value_fields: list[FieldInfo]
     exported: str | None = None  # what bee makes of it (tracked maps): `bee.elf.exports`
     histogram: str | None = None  # a log2hist_/linhist_ map's slots and bounds, or why they cannot be read
+    help: str | None = None  # what the program says the map holds (BEE_HELP)
+    unit: str | None = None  # the unit of its values (BEE_UNIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +157,7 @@ def describe_spec(spec: ObjectSpec, source: str, size: int) -> Description:
         value_type, value_fields = _fields(spec.btf, m.value_type_id)
         maps.append(MapInfo(m.name, m.type_name, m.max_entries, m.output, m.convention, m.tracked, m.unsupported,
                             key_type, key_fields, value_type, value_fields, _exported(m, key_fields),
-                            _histogram(spec, m)))
+                            _histogram(spec, m), m.help, m.unit))
     return Description(source=source, size=size, license=spec.license, programs=programs, maps=maps,
                        has_btf=spec.has_btf, parameters=_parameters(spec),
                        mutable_globals=list(mutable_globals(spec)), cannot_run=host_problem(spec))

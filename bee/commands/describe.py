@@ -82,6 +82,8 @@ def render(description: Description) -> None:
     for m in d.maps:
         output = m.output if m.tracked else (f"{m.output}, not exported" if m.output else "not exported")
         click.echo(f"  {m.name}  ({m.type}, {output}, max_entries {m.max_entries})")
+        if m.help or m.unit:
+            click.echo(f"    help: {' '.join(p for p in (m.help, f'(unit: {m.unit})' if m.unit else None) if p)}")
         if m.note:
             click.echo(f"    note: {m.note}")
         if m.exported:

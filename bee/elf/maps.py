@@ -18,7 +18,7 @@ from __future__ import annotations
 import struct
 
 from bee.elf.btf import Btf
-from bee.elf.btf_types import Array, Datasec, Ptr, Struct, Var
+from bee.elf.btf_types import Array, Datasec, DeclTag, Ptr, Struct, Var
 from bee.errors import ElfError
 from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
 
@@ -105,6 +105,8 @@ class MapSpec(Record):
     convention: str | None = None  # "prefix", "section" or None
     tracked: bool = False
     unsupported: str | None = None  # why an output map is not tracked, as one sentence
+    help: str | None = None  # what the program says the map holds (BEE_HELP: a `bee.help:` decl tag)
+    unit: str | None = None  # the unit of its values (BEE_UNIT: a `bee.unit:` decl tag)
 
     @property
     def polled(self) -> bool:
@@ -189,8 +191,25 @@ def _size(btf: Btf, type_id: int, map_name: str, member: str) -> int:
         raise ElfError(f"map {map_name}: its {member} type {btf.type_name(type_id)} has no size") from None
 
 
-def btf_map(btf: Btf, var: Var, section: str, symbol_offset: int, symbol_size: int) -> MapSpec:
-    """Read one BTF-defined map from its VAR; raises ElfError when the definition is not a struct of pointers."""
+#: Declaration tags a program puts on a map variable (solo_types.h's BEE_HELP and BEE_UNIT).
+HELP_TAG, UNIT_TAG = "bee.help:", "bee.unit:"
+
+
+def map_tags(btf: Btf) -> dict[int, dict[str, str]]:
+    """The `bee.help:`/`bee.unit:` declaration tags of the whole variables of `btf`: VAR id → {"help": ...}."""
+    tags: dict[int, dict[str, str]] = {}
+    for t in btf:
+        if isinstance(t, DeclTag) and t.component_idx == -1:
+            for prefix, key in ((HELP_TAG, "help"), (UNIT_TAG, "unit")):
+                if t.name.startswith(prefix) and t.name[len(prefix):].strip():
+                    tags.setdefault(t.type_id, {})[key] = t.name[len(prefix):].strip()
+    return tags
+
+
+def btf_map(btf: Btf, var: Var, section: str, symbol_offset: int, symbol_size: int,
+            tags: dict[str, str] | None = None) -> MapSpec:
+    """Read one BTF-defined map from its VAR (with its help text and unit from `tags`, see `map_tags`); raises
+    ElfError when the definition is not a struct of pointers."""
     definition = btf.resolve(var.type_id)
     if not isinstance(definition, Struct):
         raise ElfError(f"map {var.name} in section {section} is declared as {btf.type_name(var.type_id)}, "
@@ -221,6 +240,7 @@ def btf_map(btf: Btf, var: Var, section: str, symbol_offset: int, symbol_size: i
         pinning=values.get("pinning", 0), numa_node=values.get("numa_node", 0),
         map_extra=values.get("map_extra", 0), inner_type_id=inner, var_type_id=var.id,
         def_type_id=definition.id, symbol_offset=symbol_offset, symbol_size=symbol_size,
+        help=(tags or {}).get("help"), unit=(tags or {}).get("unit"),
     )
     return _with_output(spec)
 
@@ -228,13 +248,14 @@ def btf_map(btf: Btf, var: Var, section: str, symbol_offset: int, symbol_size: i
 def btf_maps_in(btf: Btf, datasec: Datasec, symbols: dict[str, tuple[int, int]]) -> list[MapSpec]:
     """The maps of one `.maps*` DATASEC; `symbols` maps names to (offset, size) in the ELF section."""
     maps = []
+    tags = map_tags(btf)
     for entry in datasec.vars:
         var = btf.get(entry.type_id)
         if not isinstance(var, Var):
             raise ElfError(f"section {datasec.name} lists BTF type {entry.type_id} ({var.kind.label}), "
                            "which is not a variable")
         offset, size = symbols.get(var.name, (entry.offset, entry.size))
-        maps.append(btf_map(btf, var, datasec.name, offset, size))
+        maps.append(btf_map(btf, var, datasec.name, offset, size, tags.get(var.id)))
     return maps
 
 

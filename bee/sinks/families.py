@@ -71,9 +71,13 @@ def metric_name(map_name: str) -> str:
     return sanitize_metric_name(f"{NAMESPACE}_{map_name}")
 
 
-def map_help(map_name: str, kind: str, map_type: str) -> str:
-    """The HELP text of a map's family: `counter from BPF map counter_events_hash (hash)`."""
-    return f"{kind} from BPF map {map_name} ({map_type})"
+def map_help(map_name: str, kind: str, map_type: str, description: str | None = None,
+             unit: str | None = None) -> str:
+    """The HELP text of a map's family: `counter from BPF map counter_events_hash (hash)`, after what the program
+    says of the map and its unit when it does (`Failed opens (unit: opens); counter from BPF map ...`)."""
+    origin = f"{kind} from BPF map {map_name} ({map_type})"
+    said = " ".join(part for part in (description, f"(unit: {unit})" if unit else None) if part)
+    return f"{said}; {origin}" if said else origin
 
 
 def slot_histogram_help(map_name: str, map_type: str, kind: str, has_sum: bool) -> str:

@@ -133,13 +133,17 @@ class MetricsRegistry:
                 if "program" in family.label_names:
                     family.forget_where("program", program)
 
-    def counter(self, map_name: str, label_names: Sequence[str], *, map_type: str = "hash") -> CounterFamily:
-        """Register the counter family of BPF map `map_name`."""
-        return self.register(CounterFamily(metric_name(map_name), map_help(map_name, "counter", map_type), label_names))
+    def counter(self, map_name: str, label_names: Sequence[str], *, map_type: str = "hash",
+                description: str | None = None, unit: str | None = None) -> CounterFamily:
+        """Register the counter family of BPF map `map_name` (HELP: `description` and `unit`, the program's)."""
+        help = map_help(map_name, "counter", map_type, description, unit)
+        return self.register(CounterFamily(metric_name(map_name), help, label_names))
 
-    def gauge(self, map_name: str, label_names: Sequence[str], *, map_type: str = "hash") -> GaugeFamily:
-        """Register the gauge family of BPF map `map_name`."""
-        return self.register(GaugeFamily(metric_name(map_name), map_help(map_name, "gauge", map_type), label_names))
+    def gauge(self, map_name: str, label_names: Sequence[str], *, map_type: str = "hash",
+              description: str | None = None, unit: str | None = None) -> GaugeFamily:
+        """Register the gauge family of BPF map `map_name` (HELP: `description` and `unit`, the program's)."""
+        help = map_help(map_name, "gauge", map_type, description, unit)
+        return self.register(GaugeFamily(metric_name(map_name), help, label_names))
 
     def histogram(
         self,
@@ -148,9 +152,11 @@ class MetricsRegistry:
         *,
         map_type: str = "ringbuf",
         buckets: Iterable[float] = DEFAULT_BUCKETS,
+        description: str | None = None,
+        unit: str | None = None,
     ) -> HistogramFamily:
         """Register the histogram family of BPF map `map_name` (labels exclude the observed field)."""
-        help = map_help(map_name, "histogram", map_type)
+        help = map_help(map_name, "histogram", map_type, description, unit)
         return self.register(HistogramFamily(metric_name(map_name), help, label_names, buckets))
 
     def slot_histogram(self, map_name: str, label_names: Sequence[str], buckets: Sequence[float], *, help: str,
@@ -287,31 +293,33 @@ class ProgramMetrics:
     def _bound(self, family: CounterFamily) -> CounterFamily | BoundCounter:
         return family if self.program is None else BoundCounter(family, self.suffix)
 
-    def counter(self, map_name: str, label_names: Sequence[str], *,
-                map_type: str = "hash") -> CounterFamily | BoundCounter:
+    def counter(self, map_name: str, label_names: Sequence[str], *, map_type: str = "hash",
+                description: str | None = None, unit: str | None = None) -> CounterFamily | BoundCounter:
         """The counter family of BPF map `map_name` (see `MetricsRegistry.counter`)."""
         if self.program is None:
-            return self.registry.counter(map_name, label_names, map_type=map_type)
-        family = CounterFamily(metric_name(map_name), map_help(map_name, "counter", map_type), label_names,
-                               ("program",))
+            return self.registry.counter(map_name, label_names, map_type=map_type, description=description, unit=unit)
+        family = CounterFamily(metric_name(map_name), map_help(map_name, "counter", map_type, description, unit),
+                               label_names, ("program",))
         return BoundCounter(self.registry.register(family, owner=self.program), self.suffix)
 
-    def gauge(self, map_name: str, label_names: Sequence[str], *,
-              map_type: str = "hash") -> GaugeFamily | BoundGauge:
+    def gauge(self, map_name: str, label_names: Sequence[str], *, map_type: str = "hash",
+              description: str | None = None, unit: str | None = None) -> GaugeFamily | BoundGauge:
         """The gauge family of BPF map `map_name` (see `MetricsRegistry.gauge`)."""
         if self.program is None:
-            return self.registry.gauge(map_name, label_names, map_type=map_type)
-        family = GaugeFamily(metric_name(map_name), map_help(map_name, "gauge", map_type), label_names,
-                             ("program",))
+            return self.registry.gauge(map_name, label_names, map_type=map_type, description=description, unit=unit)
+        family = GaugeFamily(metric_name(map_name), map_help(map_name, "gauge", map_type, description, unit),
+                             label_names, ("program",))
         return BoundGauge(self.registry.register(family, owner=self.program), self.suffix)
 
     def histogram(self, map_name: str, label_names: Sequence[str], *, map_type: str = "ringbuf",
-                  buckets: Iterable[float] = DEFAULT_BUCKETS) -> HistogramFamily | BoundHistogram:
+                  buckets: Iterable[float] = DEFAULT_BUCKETS, description: str | None = None,
+                  unit: str | None = None) -> HistogramFamily | BoundHistogram:
         """The histogram family of BPF map `map_name` (see `MetricsRegistry.histogram`)."""
         if self.program is None:
-            return self.registry.histogram(map_name, label_names, map_type=map_type, buckets=buckets)
-        family = HistogramFamily(metric_name(map_name), map_help(map_name, "histogram", map_type), label_names,
-                                 buckets, ("program",))
+            return self.registry.histogram(map_name, label_names, map_type=map_type, buckets=buckets,
+                                           description=description, unit=unit)
+        family = HistogramFamily(metric_name(map_name), map_help(map_name, "histogram", map_type, description, unit),
+                                 label_names, buckets, ("program",))
         return BoundHistogram(self.registry.register(family, owner=self.program), self.suffix)
 
     def slot_histogram(self, map_name: str, label_names: Sequence[str], buckets: Sequence[float], *, help: str,

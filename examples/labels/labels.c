@@ -36,7 +36,7 @@ struct {
 	__uint(max_entries, 4096);
 	__type(key, struct error_key);
 	__type(value, u64);
-} counter_open_errors SEC(".maps");
+} counter_open_errors SEC(".maps") BEE_HELP("Failed openat calls by error and cgroup") BEE_UNIT("calls");
 
 struct dev_key {
 	ifindex_t dev;  // lo, eth0
@@ -49,7 +49,8 @@ struct {
 	__uint(max_entries, 256);
 	__type(key, struct dev_key);
 	__type(value, u64);
-} counter_xmit_packets SEC(".maps");
+} counter_xmit_packets SEC(".maps") BEE_HELP("Packets queued for transmission, by interface and driver")
+	BEE_UNIT("packets");
 
 static __always_inline void count(void *map, void *key)
 {

@@ -285,6 +285,12 @@ def test_labels_read_like_names(bee_run, tmp_path: Path) -> None:
         assert len(errors) == 1 and errors[0].startswith(
             f'ebpf_solo_io_counter_open_errors{{cgroup="/{group.name}",error="ENOENT"}} '), errors
         assert float(errors[0].rsplit(" ", 1)[1]) >= 1  # the file, and the loader's search of its libraries
+        helps = [line for line in run.scrape().splitlines() if line.startswith("# HELP ebpf_solo_io_counter_")]
+        assert helps == [  # the program's own words (BEE_HELP, BEE_UNIT), then where the series come from
+            "# HELP ebpf_solo_io_counter_open_errors Failed openat calls by error and cgroup (unit: calls); counter "
+            "from BPF map counter_open_errors (hash)",
+            "# HELP ebpf_solo_io_counter_xmit_packets Packets queued for transmission, by interface and driver "
+            "(unit: packets); counter from BPF map counter_xmit_packets (hash)"]
         run.stop()
     finally:
         group.rmdir()

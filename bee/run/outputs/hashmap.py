@@ -91,7 +91,8 @@ class HashCounter(HashOutput):
     def __init__(self, spec: MapSpec, key: RecordDecoder, value: IntValue,
                  registry: MetricsRegistry | ProgramMetrics, show: ShowEntries | None = None) -> None:
         super().__init__(spec, key, value, show)
-        self.counter = registry.counter(spec.name, key.fields, map_type=spec.type_name)
+        self.counter = registry.counter(spec.name, key.fields, map_type=spec.type_name, description=spec.help,
+                                        unit=spec.unit)
 
     def update(self, entries: Sequence[Entry]) -> None:
         self._track(entries, self.counter.follow, self.counter.retain)
@@ -103,7 +104,8 @@ class HashGauge(HashOutput):
     def __init__(self, spec: MapSpec, key: RecordDecoder, value: IntValue,
                  registry: MetricsRegistry | ProgramMetrics, show: ShowEntries | None = None) -> None:
         super().__init__(spec, key, value, show)
-        self.gauge = registry.gauge(spec.name, key.fields, map_type=spec.type_name)
+        self.gauge = registry.gauge(spec.name, key.fields, map_type=spec.type_name, description=spec.help,
+                                    unit=spec.unit)
 
     def update(self, entries: Sequence[Entry]) -> None:
         self._track(entries, self.gauge.set, self.gauge.retain)

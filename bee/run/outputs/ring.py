@@ -272,7 +272,8 @@ class RingCounter(_Grouped):
     def __init__(self, spec: MapSpec, decoder: RecordDecoder, registry: MetricsRegistry | ProgramMetrics,
                  show: ShowEvents | None = None) -> None:
         super().__init__(spec, decoder, registry, show, decoder.fields, None)
-        self.counter = registry.counter(spec.name, decoder.fields, map_type=spec.type_name)
+        self.counter = registry.counter(spec.name, decoder.fields, map_type=spec.type_name, description=spec.help,
+                                        unit=spec.unit)
 
     def handle(self, record: Record) -> None:
         self.counter.inc(labels_of(record, self.decoder.fields))
@@ -295,7 +296,8 @@ class RingHistogram(_Grouped):
                          value_key)
         self.value_key = value_key
         kwargs = {"buckets": buckets} if buckets else {}
-        self.histogram = registry.histogram(spec.name, self.label_names, map_type=spec.type_name, **kwargs)
+        self.histogram = registry.histogram(spec.name, self.label_names, map_type=spec.type_name,
+                                            description=spec.help, unit=spec.unit, **kwargs)
 
     def handle(self, record: Record) -> None:
         value = record[self.value_key]

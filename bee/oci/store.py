@@ -403,15 +403,17 @@ class LocalStore:
     def _not_found(self, ref: str, manifests: list[Descriptor] | None = None) -> RefNotFoundError:
         """Not stored: with the names the store holds for the same repository (names match exactly as typed,
         as Bumblebee stores them, so `probe` is not `probe:latest`), else how to get it."""
+        from bee.oci.sign.envelope import is_signature_ref  # only on this error path
+
         parsed = parse_reference(ref)
         same: list[str] = []
         for desc in manifests or []:
             name = ref_name(desc)
+            if name is None or is_signature_ref(name) or name in same:
+                continue
             with contextlib.suppress(InvalidReferenceError):
-                other = parse_reference(name or "")
-                signature = (other.tag or "").startswith("sha256-") and (other.tag or "").endswith(".sig")
-                if other.name == parsed.name and not signature and name not in same:
-                    same.append(name or "")
+                if parse_reference(name).name == parsed.name:
+                    same.append(name)
         if same:
             shown = ", ".join(same[:5]) + (f" and {len(same) - 5} more" if len(same) > 5 else "")
             return RefNotFoundError(f"{ref} is not in the local store ({self.root}), which holds {shown} of that "

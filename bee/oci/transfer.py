@@ -178,11 +178,13 @@ def push(ref: str, settings: TransferSettings, *, progress: Progress | None = No
 def _push_hint(store: LocalStore, reference: Reference) -> str:
     """Why `reference` cannot be pushed (not stored), and the `bee tag` that gives a stored program its name:
     one of the same short name when the store has one."""
+    from bee.oci.sign.envelope import is_signature_ref  # only on this error path
+
     short = reference.repository.rsplit("/", 1)[-1]
     source = "NAME:TAG"
     for entry in store.entries():
         try:
-            if not entry.ref.endswith(".sig") and parse_reference(entry.ref).repository.rsplit("/", 1)[-1] == short:
+            if not is_signature_ref(entry.ref) and parse_reference(entry.ref).repository.rsplit("/", 1)[-1] == short:
                 source = entry.ref
                 break
         except InvalidReferenceError:

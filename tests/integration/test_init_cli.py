@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -110,8 +111,12 @@ def test_on_a_terminal_filesystem_asks_with_bumblebees_choices_as_defaults(tmp_p
     socket = str(tmp_path / "tmux.sock")
     command = f"{sys.executable} -m bee init --program-type FileSystem -f {tmp_path / 'fs.c'}; sleep 30"
 
+    # tmux runs the command with $SHELL, else the user's login shell: nologin for nobody (the offline run)
+    env = {**os.environ, "SHELL": "/bin/sh"}
+
     def tmux(*args: str) -> str:
-        return subprocess.run(["tmux", "-S", socket, *args], capture_output=True, text=True, check=True).stdout
+        return subprocess.run(["tmux", "-S", socket, *args], capture_output=True, text=True, check=True,
+                              env=env).stdout
 
     def wait_for(text: str) -> str:
         deadline = time.monotonic() + 20

@@ -137,7 +137,8 @@ def tui(root: None, store_dir: Path, tmp_path: Path) -> Iterator[Callable[..., P
     config.write_text("set -g remain-on-exit on\nset -g status off\n")
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "TMUX") and
            not k.startswith("TEXTUAL")}
-    env.update(BEE_STORAGE=str(store_dir), TERM="xterm-256color")
+    # SHELL: tmux runs commands with it, else with the login shell (nologin for a system user)
+    env.update(BEE_STORAGE=str(store_dir), TERM="xterm-256color", SHELL="/bin/sh")
     started = False
 
     def start(program: str, *args: str, width: int = 80, height: int = 24, flags: bool = True,

@@ -79,6 +79,12 @@ arm64-proof: setup
 kernel-types: setup
 	@scripts/kernel-types.sh
 
+# Remake bee's system call name tables (bee/decode/syscalls/{x86_64,aarch64}.txt, for syscall_t labels) from
+# Debian's linux-libc-dev of amd64 and arm64.
+.PHONY: syscall-names
+syscall-names:
+	@scripts/syscall-names.sh
+
 # The runner image (bee, Python, libbpf; no compiler), built offline from wheels made here.
 RUNNER_IMAGE ?= bee-runner:$(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' bee/__init__.py)
 runner-image: setup

@@ -29,6 +29,8 @@ TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee ru
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
+    from bee.decode.stacks import KernelStacks
+
 #: The one field name of a decoder for a non-struct type (a `u64` map value, a `u32` key).
 SCALAR_FIELD = "value"
 
@@ -83,15 +85,16 @@ def _not_scalar(type_name: str) -> Callable[[Buffer], Value]:
 MAX_DECODED_SIZE = 16 << 20  # bytes of the largest type decoded; BTF claiming more is damaged in practice
 
 
-def compile_decoder(btf: Btf, type_id: int, *, endian: str = "little") -> Decoder:
-    """Compile the decoder of BTF type `type_id` for data in `endian` byte order ("little" or "big").
+def compile_decoder(btf: Btf, type_id: int, *, endian: str = "little", stacks: KernelStacks | None = None) -> Decoder:
+    """Compile the decoder of BTF type `type_id` for data in `endian` byte order ("little" or "big");
+    `stacks` names `kstack_t` ids (without it they are integers).
 
     Struct and union members are flattened (`outer_inner`; anonymous members add no part).
     Raises DecodeError (one sentence naming the type) for forward declarations, functions,
     unsupported sizes, members outside their struct, types over `MAX_DECODED_SIZE`, and other types with
     no data layout.
     """
-    compiler = LayoutCompiler(btf, endian)
+    compiler = LayoutCompiler(btf, endian, stacks)
     type_name = compiler.name(type_id)
     size = compiler.size(type_id)
     if size > MAX_DECODED_SIZE:

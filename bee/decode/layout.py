@@ -11,8 +11,9 @@ Semantics, per leaf (a member after flattening nested structs and unions):
   (of dicts for structs);
 - typedef names (anywhere in the member's typedef chain): `ipv4_addr` of 4 bytes → `127.0.0.1`,
   `ipv6_addr` of 16 bytes → RFC 5952 text, `duration` → Go's `time.Duration` text; the label
-  typedefs `ksym_t`, `errno_t`, `ifindex_t`, `cgroup_t` → the names the system gives them
-  (bee.decode.system_names).
+  typedefs `ksym_t`, `errno_t`, `ifindex_t`, `cgroup_t`, `syscall_t` → the names the system gives them
+  (bee.decode.system_names); `kstack_t` → the kernel stack its id names (bee.decode.stacks: the compiler is
+  given the program's stacks; without them it is the integer it is).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee ru
 if TYPE_CHECKING:
     from typing import Any
 
+    from bee.decode.stacks import KernelStacks
+
 #: Typedef names of one-byte integers: arrays of them are lists of numbers, not strings.
 BYTE_TYPEDEFS = frozenset({"u8", "s8", "__u8", "__s8", "uint8_t", "int8_t", "__uint8_t", "__int8_t"})
 #: Arrays of up to this many elements are unpacked item by item inside the event's own format.
@@ -45,9 +48,11 @@ _FLOAT_CODES = {2: "e", 4: "f", 8: "d"}
 _PIECES = (8, 4, 2, 1)
 _BASE_HELPERS = {"_ntoa": ipv4_text, "_ipv6": ipv6_text, "_duration": format_duration}
 #: bee's label typedefs (solo_types.h): name → (the integer sizes it takes, signed read, the function of
-#: bee.decode.system_names that names the value at decode time, imported only by a program that has one).
+#: bee.decode.system_names that names the value at decode time, imported only by a program that has one;
+#: "" for `kstack_t`, named by the program's own `KernelStacks`).
 LABEL_TYPEDEFS = {"ksym_t": ((8,), False, "ksym"), "errno_t": ((4, 8), True, "errno_name"),
-                  "ifindex_t": ((4,), False, "ifname"), "cgroup_t": ((8,), False, "cgroup_path")}
+                  "ifindex_t": ((4,), False, "ifname"), "cgroup_t": ((8,), False, "cgroup_path"),
+                  "syscall_t": ((4, 8), True, "syscall_name"), "kstack_t": ((4, 8), True, "")}
 
 Decode = Callable[["Any"], "Any"]
 BitfieldType = Int | Enum | Enum64
@@ -128,10 +133,12 @@ def _int_code(size: int, signed: bool, what: str) -> str:
 class LayoutCompiler:
     """Compiles the types of one BTF for one byte order; element decoders are shared within it."""
 
-    def __init__(self, btf: Btf, endian: str) -> None:
+    def __init__(self, btf: Btf, endian: str, stacks: KernelStacks | None = None) -> None:
+        """`stacks`: what names `kstack_t` ids (the program's stack map); without it they are integers."""
         if endian not in ("little", "big"):
             raise ValueError(f"endian must be 'little' or 'big', not {endian!r}")
         self.btf = btf
+        self.stacks = stacks
         self.endian = endian
         self.namespace = Namespace(_BASE_HELPERS)
         self._enums: dict[int, str] = {}
@@ -264,7 +271,7 @@ class LayoutCompiler:
 
     def _extract(self, type_id: int, offset: int, size: int, what: str) -> Extract:
         """A non-bitfield value of `type_id` (`size` bytes) at byte `offset`."""
-        special = self._special(type_id, offset, size)
+        special = self._special(type_id, offset, size, what)
         if special is not None:
             return special
         t = self.btf.resolve(type_id)
@@ -291,8 +298,9 @@ class LayoutCompiler:
             return self._array(t, offset, size, what)
         raise DecodeError(f"{what} has type {self.name(type_id)} (a {t.kind.label}), which cannot be decoded")
 
-    def _special(self, type_id: int, offset: int, size: int) -> Extract | None:
-        """bee's typedef names (`ipv4_addr`, `ipv6_addr`, `duration`) when the size fits; else None."""
+    def _special(self, type_id: int, offset: int, size: int, what: str) -> Extract | None:
+        """bee's typedef names (`ipv4_addr`, `ipv6_addr`, `duration`, the label types) when the size fits;
+        else None. DecodeError for a `kstack_t` of a program without one stack map to name it."""
         special = special_typedef(self.btf, type_id, size)
         if special == "ipv4_addr":
             return Extract((Read(offset, "4s"),), "_ntoa({0})", "str")
@@ -304,11 +312,18 @@ class LayoutCompiler:
             signed = t.signed or t.size == 8  # Go's Duration is an int64
             return Extract((Read(offset, _INT_CODES[(t.size, signed)]),), "_duration({0})", "str")
         label = label_typedef(self.btf, type_id, size)
+        if label == "kstack_t" and self.stacks is None:
+            return None
         if label is not None:
             from bee.decode import system_names
 
             _, signed, function = LABEL_TYPEDEFS[label]
-            helper = self.namespace.add(getattr(system_names, function))
+            if function:
+                helper = self.namespace.add(getattr(system_names, function))
+            else:
+                assert self.stacks is not None
+                self.stacks.check(what)
+                helper = self.namespace.add(self.stacks)
             return Extract((Read(offset, _INT_CODES[(size, signed)]),), f"{helper}({{0}})", "str")
         return None
 

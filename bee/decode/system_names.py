@@ -4,6 +4,7 @@
               `name+0x1f`; `0x...` when kallsyms hides addresses (kptr_restrict, not root) or has none;
 - `errno_t`   an error number, negative as the kernel returns it or positive → its name (`ENOENT`);
 - `ifindex_t` a network interface index → the interface's name (`lo`);
+- `syscall_t` a system call number → its name on this machine's architecture (`openat`);
 - `cgroup_t`  a cgroup v2 id (`bpf_get_current_cgroup_id()`) → the cgroup's path under the cgroup2
               mount (`/system.slice/cron.service`), found in /proc/self/mountinfo; the number on a
               machine with no cgroup2 mounted (cgroup v1 only).
@@ -28,6 +29,8 @@ _symbols: tuple[list[int], list[str]] | None = None
 _interfaces: dict[int, str] = {}
 _cgroups: dict[int, str] = {}
 _cgroups_scanned = 0.0
+_syscalls: dict[int, str] | None = None
+SYSCALL_TABLES = os.path.join(os.path.dirname(__file__), "syscalls")
 
 
 def errno_name(value: int) -> str:
@@ -58,8 +61,8 @@ def _load_symbols() -> tuple[list[int], list[str]]:
     return addresses, names
 
 
-def ksym(address: int) -> str:
-    """The kernel symbol `address` falls in: its name at the symbol's start, else `name+0xOFF`."""
+def _symbol(address: int) -> tuple[str, int] | None:
+    """(name, offset) of the kernel symbol `address` falls in; None below the first or for 0."""
     global _symbols
     if _symbols is None:
         with _lock:
@@ -68,9 +71,45 @@ def ksym(address: int) -> str:
     addresses, names = _symbols
     at = bisect.bisect_right(addresses, address) - 1
     if at < 0 or not address:
+        return None
+    return names[at], address - addresses[at]
+
+
+def ksym(address: int) -> str:
+    """The kernel symbol `address` falls in: its name at the symbol's start, else `name+0xOFF`."""
+    found = _symbol(address)
+    if found is None:
         return hex(address)
-    offset = address - addresses[at]
-    return names[at] if offset == 0 else f"{names[at]}+{offset:#x}"
+    name, offset = found
+    return name if offset == 0 else f"{name}+{offset:#x}"
+
+
+def ksym_name(address: int) -> str:
+    """The name of the kernel symbol `address` falls in, without the offset (a stack's frame); hex when none."""
+    found = _symbol(address)
+    return hex(address) if found is None else found[0]
+
+
+def syscall_name(number: int) -> str:
+    """The name of system call `number` on this machine's architecture (`openat` for 257 on x86_64), from
+    bee's table of it (bee/decode/syscalls/<machine>.txt, made from Linux 6.1's headers); the number for a
+    call newer than the table, a negative number or an architecture without a table."""
+    global _syscalls
+    if _syscalls is None:
+        with _lock:
+            if _syscalls is None:
+                _syscalls = _load_syscalls(os.uname().machine)
+    return _syscalls.get(number) or str(number)
+
+
+def _load_syscalls(machine: str) -> dict[int, str]:
+    path = os.path.join(SYSCALL_TABLES, f"{machine}.txt")
+    try:
+        with open(path, encoding="ascii") as table:
+            return {int(number): name for number, name in
+                    (line.split() for line in table if line.strip() and not line.startswith("#"))}
+    except OSError:
+        return {}
 
 
 def ifname(index: int) -> str:

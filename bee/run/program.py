@@ -86,6 +86,9 @@ class ProgramRun:
         self.pinned = pin_all(obj, self.pins.maps, self.pins.programs)
         try:
             self.hash_maps = [(obj.map(name), out) for name, out in self.outputs.hash]
+            stacks = self.outputs.stacks
+            if stacks is not None and len(stacks.maps) == 1:
+                stacks.bind(obj.map(stacks.maps[0]).lookup)
             handlers: dict[str | Map, Handler] = {name: out for name, out in self.outputs.ring.items()}
             self.ring = obj.ring_buffer(handlers) if handlers else None
         except BaseException:
@@ -114,6 +117,8 @@ class ProgramRun:
         """Detach and free everything of this program (links → ring buffer → object). Idempotent."""
         with self._closing:
             obj, self._obj, self.ring = self._obj, None, None
+        if self.outputs.stacks is not None:
+            self.outputs.stacks.bind(None)  # a late reader names no stack from a closed map
         if obj is not None:
             obj.close()
         if self._loading is not None:

@@ -42,10 +42,12 @@ TRACKED_MAPS = {
     "kprobetcp": {"print_events": "print"},
     "labels": {"counter_open_errors": "counter", "print_open_errors": "print", "counter_xmit_packets": "counter"},
     "nfsstats": {"hist_nfs_op_time_us": "hist"},
+    "offcputime": {"counter_offcpu_us": "counter"},
     "oomkill": {"counter_oomkills": "counter"},
     "opensnoop": {"print_events": "print"},
     "runqlat": {"hist_runqlat_us": "hist"},
     "runqlat_kernel": {"log2hist_runqlat_us": "log2hist"},
+    "syscount": {"counter_syscalls": "counter"},
     "tcpconnect": {"counter_events_hash": "counter", "counter_events_ring": "counter"},
     "tcpconnlat": {"print_events": "print"},
     "xdpcount": {"counter_packets": "counter"},
@@ -61,10 +63,12 @@ SECTIONS = {
     "kprobetcp": SOCK_STATE,
     "labels": ["tracepoint/syscalls/sys_exit_openat", "tracepoint/net/net_dev_queue"],
     "nfsstats": [f"{kind}/nfs_file_{op}" for kind in ("kprobe", "kretprobe") for op in ("open", "read", "write")],
+    "offcputime": ["tracepoint/sched/sched_switch"],
     "oomkill": ["tracepoint/oom/mark_victim"],
     "opensnoop": [f"tracepoint/syscalls/sys_{way}_{call}" for way in ("enter", "exit") for call in ("open", "openat")],
     "runqlat": [f"tracepoint/sched/sched_{name}" for name in ("switch", "wakeup", "wakeup_new")],
     "runqlat_kernel": [f"tracepoint/sched/sched_{name}" for name in ("switch", "wakeup", "wakeup_new")],
+    "syscount": ["tracepoint/raw_syscalls/sys_enter"],
     "tcpconnect": SOCK_STATE,
     "tcpconnlat": SOCK_STATE,
     "xdpcount": ["xdp"],
@@ -294,6 +298,49 @@ def test_labels_read_like_names(bee_run, tmp_path: Path) -> None:
         run.stop()
     finally:
         group.rmdir()
+
+
+def labelled(run: BeeRun, metric: str, *labels: str) -> dict[str, float]:
+    """Series of `metric` (its labels' text -> value) whose labels contain every one of `labels`."""
+    found = {}
+    for line in run.scrape().splitlines():
+        if line.startswith(metric + "{"):
+            name, value = line.rsplit(" ", 1)
+            if all(label in name for label in labels):
+                found[name[len(metric) + 1:-1]] = float(value)
+    return found
+
+
+def test_syscount_names_system_calls(bee_run) -> None:
+    """syscall_t on real calls: a process that calls getppid(2) 50 times has a series named getppid with at least
+    50 calls, and no series of it is a bare number (every call it made has a name on this architecture)."""
+    run = bee_run(ref("syscount"))
+    _, status = run_pid(python_as("beesyscount", "import os\nfor _ in range(50): os.getppid()"))
+    assert status == 0
+    metric = "ebpf_solo_io_counter_syscalls"
+    ours = run.wait_for(lambda: labelled(run, metric, 'comm="beesyscount"', 'syscall="getppid"'),
+                        what="the getppid calls")
+    assert list(ours.values())[0] >= 50, ours
+    calls = [re.search(r'syscall="([^"]*)"', key).group(1) for key in labelled(run, metric, 'comm="beesyscount"')]
+    assert "exit_group" in calls or "execve" in calls or "close" in calls, calls
+    assert not [call for call in calls if call.isdigit()], calls
+    run.stop()
+
+
+def test_offcputime_names_kernel_stacks(bee_run) -> None:
+    """kstack_t on real switches: a process that sleeps 0.3 s has a series whose stack label is its kernel stack,
+    root first, through the sleep (do_nanosleep, then schedule), with at least 0.2 s off the CPU in it."""
+    run = bee_run(ref("offcputime"))
+    _, status = run_pid(python_as("beeoffcpu", "import time\ntime.sleep(0.3)"))
+    assert status == 0
+    metric = "ebpf_solo_io_counter_offcpu_us"
+    ours = run.wait_for(lambda: labelled(run, metric, 'comm="beeoffcpu"', "do_nanosleep"), what="the sleep's stack")
+    (labels, microseconds), *_ = sorted(ours.items(), key=lambda item: -item[1])
+    stack = re.search(r'stack="([^"]*)"', labels).group(1).split(";")
+    assert "schedule" in stack[stack.index("do_nanosleep"):], stack  # the sleep calls the scheduler, leaf last
+    assert not [frame for frame in stack if frame.startswith("0x") or "+" in frame], stack
+    assert microseconds >= 200_000, ours
+    run.stop()
 
 
 def test_capable(bee_run, tmp_path: Path) -> None:

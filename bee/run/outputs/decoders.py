@@ -15,6 +15,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs
 if TYPE_CHECKING:
     from typing import Any
 
+    from bee.decode.stacks import KernelStacks
+
 Record = dict[str, "Any"]
 ShowEvents = Callable[[list[Record]], None]  # a batch of decoded events, oldest first
 ShowEntries = Callable[[list[Record]], None]
@@ -33,11 +35,13 @@ class RecordDecoder(RecordBase):
     compile_batch: Callable[[bool], Any] | None = None  # see Decoder.compile_batch
 
 
-def record_decoder(btf: Btf, type_id: int, fallback_name: str, endian: str) -> RecordDecoder:
-    """Compile the decoder of BTF type `type_id` (a struct gives one field per leaf member)."""
+def record_decoder(btf: Btf, type_id: int, fallback_name: str, endian: str,
+                   stacks: KernelStacks | None = None) -> RecordDecoder:
+    """Compile the decoder of BTF type `type_id` (a struct gives one field per leaf member); `stacks` names
+    its `kstack_t` ids."""
     from bee.decode import compile_decoder
 
-    decoder = compile_decoder(btf, type_id, endian=endian)
+    decoder = compile_decoder(btf, type_id, endian=endian, stacks=stacks)
     if decoder.scalar:
         scalar = decoder.decode_scalar
         same = decoder.fields == (fallback_name,)
@@ -72,7 +76,7 @@ def hash_value_format(spec: MapSpec, btf: Btf, endian: str) -> struct.Struct:
     return struct.Struct(("<" if endian == "little" else ">") + code)
 
 
-def key_decoder(spec: MapSpec, btf: Btf, endian: str) -> RecordDecoder:
+def key_decoder(spec: MapSpec, btf: Btf, endian: str, stacks: KernelStacks | None = None) -> RecordDecoder:
     """The decoder of a polled map's keys: a struct's fields, or one field named `key` for an integer key
     (`index` for an array's); an array of one entry has no key field at all. RunSetupError for a map
     without a key type (an array of one entry needs none)."""
@@ -81,4 +85,4 @@ def key_decoder(spec: MapSpec, btf: Btf, endian: str) -> RecordDecoder:
     if not spec.key_type_id:
         raise RunSetupError(f"map {spec.name}: declare its key type with __type(key, "
                             f"{'u32' if spec.is_array else 'struct ...'})")
-    return record_decoder(btf, spec.key_type_id, INDEX_FIELD if spec.is_array else "key", endian)
+    return record_decoder(btf, spec.key_type_id, INDEX_FIELD if spec.is_array else "key", endian, stacks)

@@ -33,6 +33,7 @@ from bee.sinks.metrics import MetricsRegistry, ProgramMetrics
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
 if TYPE_CHECKING:
+    from bee.decode.stacks import KernelStacks
     from bee.tui.model import TuiModel
 
 
@@ -58,11 +59,12 @@ class Sinks(Record):
 class ProgramOutputs:
     """The outputs of one program: ring-buffer outputs by map name, hash outputs with their map's name."""
 
-    __slots__ = ("ring", "hash")
+    __slots__ = ("ring", "hash", "stacks")
 
-    def __init__(self) -> None:
+    def __init__(self, stacks: KernelStacks | None = None) -> None:
         self.ring: dict[str, RingOutput] = {}
         self.hash: list[tuple[str, HashOutput]] = []
+        self.stacks = stacks  # names the `kstack_t` ids of its records once bound to the loaded stack map
 
     def fields(self) -> dict[str, tuple[str, ...]]:
         """Map name → the fields its records have (what filters may name)."""
@@ -75,10 +77,10 @@ class ProgramOutputs:
         return tuple(name for name, out in self.ring.items() if isinstance(out, RingHistogram))
 
 
-def _event_decoder(m: MapSpec, btf: Btf, endian: str) -> RecordDecoder:
+def _event_decoder(m: MapSpec, btf: Btf, endian: str, stacks: KernelStacks | None) -> RecordDecoder:
     if not m.value_type_id:
         raise RunSetupError(f"map {m.name}: declare its event type with __type(value, struct ...)")
-    return record_decoder(btf, m.value_type_id, "value", endian)
+    return record_decoder(btf, m.value_type_id, "value", endian, stacks)
 
 
 def _show_events(sinks: Sinks, m: MapSpec, decoder: RecordDecoder) -> ShowEvents | None:
@@ -87,19 +89,19 @@ def _show_events(sinks: Sinks, m: MapSpec, decoder: RecordDecoder) -> ShowEvents
     return sinks.view.table(m.name, sinks.program).show_events(decoder.fields)
 
 
-def _ring_print(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutput:
-    decoder = _event_decoder(m, btf, endian)
+def _ring_print(m: MapSpec, btf: Btf, endian: str, sinks: Sinks, stacks: KernelStacks | None) -> RingOutput:
+    decoder = _event_decoder(m, btf, endian, stacks)
     return RingPrint(m, decoder, sinks.metrics, sinks.event_log, sinks.filters, _show_events(sinks, m, decoder),
                      sinks.program)
 
 
-def _ring_counter(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutput:
-    decoder = _event_decoder(m, btf, endian)
+def _ring_counter(m: MapSpec, btf: Btf, endian: str, sinks: Sinks, stacks: KernelStacks | None) -> RingOutput:
+    decoder = _event_decoder(m, btf, endian, stacks)
     return RingCounter(m, decoder, sinks.metrics, _show_events(sinks, m, decoder))
 
 
-def _ring_histogram(m: MapSpec, btf: Btf, endian: str, sinks: Sinks) -> RingOutput:
-    decoder = _event_decoder(m, btf, endian)
+def _ring_histogram(m: MapSpec, btf: Btf, endian: str, sinks: Sinks, stacks: KernelStacks | None) -> RingOutput:
+    decoder = _event_decoder(m, btf, endian, stacks)
     show = _show_events(sinks, m, decoder)
     return RingHistogram(m, decoder, sinks.metrics, sinks.hist_value_keys.get(m.name, "le"),
                          sinks.hist_buckets.get(m.name), show)
@@ -110,30 +112,34 @@ def _shows(m: MapSpec, key: RecordDecoder, sinks: Sinks) -> ShowEntries | None:
     return view.table(m.name, sinks.program).show_entries((*key.fields, "value")) if view is not None else None
 
 
-def _hash_parts(m: MapSpec, spec: ObjectSpec,
-                sinks: Sinks) -> tuple[RecordDecoder, IntValue, ShowEntries | None]:
+def _hash_parts(m: MapSpec, spec: ObjectSpec, sinks: Sinks,
+                stacks: KernelStacks | None) -> tuple[RecordDecoder, IntValue, ShowEntries | None]:
     assert spec.btf is not None
-    key = key_decoder(m, spec.btf, spec.endian)
+    key = key_decoder(m, spec.btf, spec.endian, stacks)
     value = IntValue(hash_value_format(m, spec.btf, spec.endian))
     return key, value, _shows(m, key, sinks)
 
 
-def _hash_counter(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | None) -> HashOutput:
-    key, value, shows = _hash_parts(m, spec, sinks)
+def _hash_counter(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | None,
+                stacks: KernelStacks | None) -> HashOutput:
+    key, value, shows = _hash_parts(m, spec, sinks, stacks)
     return HashCounter(m, key, value, sinks.metrics, shows)
 
 
-def _hash_gauge(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | None) -> HashOutput:
-    key, value, shows = _hash_parts(m, spec, sinks)
+def _hash_gauge(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | None,
+                stacks: KernelStacks | None) -> HashOutput:
+    key, value, shows = _hash_parts(m, spec, sinks, stacks)
     return HashGauge(m, key, value, sinks.metrics, shows)
 
 
-def _hash_print(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | None) -> HashOutput:
-    key, value, shows = _hash_parts(m, spec, sinks)
+def _hash_print(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | None,
+                stacks: KernelStacks | None) -> HashOutput:
+    key, value, shows = _hash_parts(m, spec, sinks, stacks)
     return HashPrint(m, key, value, sinks.event_log, sinks.filters, shows, sinks.program)
 
 
-def _hash_histogram(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | None) -> HashOutput:
+def _hash_histogram(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | None,
+                    stacks: KernelStacks | None) -> HashOutput:
     """A `log2hist_`/`linhist_` map: its layout (a linear one's width and start from `rodata`, the `.rodata`
     the run's parameters give, or the object's) is read here, where a mistake fails this program only."""
     from bee.elf.histograms import histogram_layout
@@ -149,14 +155,14 @@ def _hash_histogram(m: MapSpec, spec: ObjectSpec, sinks: Sinks, rodata: bytes | 
         layout = histogram_layout(spec, m, rodata)
     except ElfError as exc:
         raise RunSetupError(exc.message) from None
-    key = key_decoder(m, spec.btf, spec.endian)
+    key = key_decoder(m, spec.btf, spec.endian, stacks)
     help = slot_histogram_help(m.name, m.type_name, layout.kind, layout.has_sum)
     family = sinks.metrics.slot_histogram(m.name, key.fields, layout.bounds, help=help, has_sum=layout.has_sum)
     return HashHistogram(m, key, SlotsValue(layout, spec.endian), family, _shows(m, key, sinks))
 
 
-RingMaker = Callable[[MapSpec, Btf, str, Sinks], RingOutput]
-HashMaker = Callable[[MapSpec, ObjectSpec, Sinks, "bytes | None"], HashOutput]
+RingMaker = Callable[[MapSpec, Btf, str, Sinks, "KernelStacks | None"], RingOutput]
+HashMaker = Callable[[MapSpec, ObjectSpec, Sinks, "bytes | None", "KernelStacks | None"], HashOutput]
 
 #: (map type name, output kind) → maker; the pairings `bee.elf.maps.SUPPORTED_OUTPUTS` allows.
 RING_MAKERS: dict[tuple[str, str], RingMaker] = {
@@ -181,18 +187,28 @@ HASH_MAKERS: dict[tuple[str, str], HashMaker] = {
 def make_outputs(spec: ObjectSpec, sinks: Sinks, rodata: bytes | None = None) -> ProgramOutputs:
     """One output per tracked map of `spec`, in map order; `rodata`: the `.rodata` bytes the run's parameters
     give (a linear histogram's width and start may be among them). Raises RunError when the object has no
-    BTF to decode with, RunSetupError when a map's declaration does not fit its output."""
-    outputs = ProgramOutputs()
+    BTF to decode with, RunSetupError when a map's declaration does not fit its output, DecodeError for a
+    `kstack_t` in a program with several stack-trace maps (in one with none, such ids stay integers)."""
+    stack_maps = tuple(m.name for m in spec.maps if m.type_name == "stack_trace")
+    outputs = ProgramOutputs(_kernel_stacks(stack_maps, spec.endian) if stack_maps else None)
+    stacks = outputs.stacks
     for m in spec.tracked_maps:
         if spec.btf is None:
             raise RunError(f"map {m.name}: the object has no BTF, so its records cannot be decoded")
         kind = (m.type_name, m.output or "")
         if kind in RING_MAKERS:
-            outputs.ring[m.name] = RING_MAKERS[kind](m, spec.btf, spec.endian, sinks)
+            outputs.ring[m.name] = RING_MAKERS[kind](m, spec.btf, spec.endian, sinks, stacks)
         elif kind in HASH_MAKERS:
-            output = HASH_MAKERS[kind](m, spec, sinks, rodata)
+            output = HASH_MAKERS[kind](m, spec, sinks, rodata, stacks)
             output.error_labels = (m.name, *(() if sinks.program is None else (sinks.program,)))
             outputs.hash.append((m.name, output))
         else:  # bee.elf.maps and this table disagree: a bug, said plainly
             raise RunError(f"map {m.name}: no output is made for a {m.type_name} map of kind {m.output}")
     return outputs
+
+
+def _kernel_stacks(stack_maps: tuple[str, ...], endian: str) -> KernelStacks:
+    """The stacks of a program with a stack-trace map (imported here: most programs have none)."""
+    from bee.decode.stacks import KernelStacks
+
+    return KernelStacks(stack_maps, endian)

@@ -5,7 +5,7 @@ Packages, each importing only those after it (import-linter contracts in pyproje
 `sinks` | `libbpf` | `decode` → `elf`; the shared modules (`errors`, `records`, `log`, `inputs`,
 `sha256`) may be imported by any. Nothing imports `bee.cli`; only `bee.libbpf` imports cffi;
 only `bee.commands` imports click. What `bee run` may import before its first event, and the
-start-up tricks allowed there only: docs/startup.md.
+start-up tricks allowed there only: docs/dev/startup.md.
 """
 
 #: The Bumblebee release whose images, stores and C conventions bee keeps (v0.0.13/14 section maps too).

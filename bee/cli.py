@@ -33,7 +33,7 @@ def _run(args: list[str]) -> int:
     and free little, so collections would only cost time (about 8 ms here). The run turns it
     back on once attached (`bee.run.start.end_of_start_up`).
     """
-    gc.disable()  # ~7 ms of bee run's start-up (docs/startup.md)
+    gc.disable()  # ~7 ms of bee run's start-up (docs/dev/startup.md)
     from bee.commands.fastparse import run_plain  # imported here, and click below only if needed: ~30 ms
 
     if run_plain(args, os.environ):

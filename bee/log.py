@@ -9,7 +9,7 @@ and `logging` (about 10 ms of imports) is imported and set up by the first messa
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 

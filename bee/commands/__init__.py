@@ -3,5 +3,5 @@
 
 The only package that imports click, and only `bee.cli` imports it. `fastparse` and `params` read
 a plain `bee run` command line without click and are on `bee run`'s start-up path
-(docs/startup.md), so this module imports nothing.
+(docs/dev/startup.md), so this module imports nothing.
 """

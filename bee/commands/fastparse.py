@@ -19,7 +19,7 @@ from pathlib import Path
 from bee.commands.globalargs import hoist
 from bee.commands.params import CHOICE, FLAG, FLOAT, GLOBAL_OPTIONS, INT, PATH, RUN_OPTIONS, Opt, global_options
 from bee.options import GlobalOptions
-from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
+from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/dev/startup.md)
 
 
 class RunCommand(Record):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bee.inputs import expand_user
 from bee.options import DEFAULT_CONFIG_DIR, DEFAULT_REGISTRY_TIMEOUT, DEFAULT_STORAGE, GlobalOptions
-from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
+from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/dev/startup.md)
 from bee.run.settings import DEFAULT_POLL_INTERVAL, DEFAULT_PROM_PORT
 
 FLAG, TEXT, INT, FLOAT, CHOICE, PATH = "flag", "text", "int", "float", "choice", "path"

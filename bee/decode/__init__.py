@@ -4,7 +4,7 @@
 `struct` unpack plus a few expressions per event. No kernel needed.
 
 Imports `bee.elf` (BTF types), `bee.errors` and `bee.records` only; never `bee.libbpf` (checked by
-import-linter). On `bee run`'s start-up path (docs/startup.md).
+import-linter). On `bee run`'s start-up path (docs/dev/startup.md).
 """
 
 from bee.decode.decoder import SCALAR_FIELD, Decoder, compile_decoder

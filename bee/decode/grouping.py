@@ -27,7 +27,7 @@ from operator import itemgetter
 from bee.decode.codegen import Leaf, Namespace, Read, _layers, batch_loop, record_stride
 from bee.records import Record
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 

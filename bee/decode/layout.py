@@ -31,7 +31,7 @@ from bee.elf.btf_types import Array, BtfType, Composite, Enum, Enum64, Float, In
 from bee.elf.fields import FieldSpec, field_tree, flatten
 from bee.errors import ElfError
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 

@@ -7,7 +7,7 @@ import socket
 from collections.abc import Callable
 from functools import lru_cache
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 

@@ -4,7 +4,7 @@
 (`bee.elf.btf`), and classifies programs (`bee.elf.sections`) and maps (`bee.elf.maps`).
 
 Imports `bee.errors` and `bee.records` only: the bottom layer, never `bee.libbpf` or anything
-above it (checked by import-linter). On `bee run`'s start-up path (docs/startup.md).
+above it (checked by import-linter). On `bee run`'s start-up path (docs/dev/startup.md).
 """
 
 from bee.elf.btf import Btf, parse_btf

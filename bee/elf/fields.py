@@ -9,7 +9,7 @@ from __future__ import annotations
 from bee.elf.btf import Btf
 from bee.elf.btf_types import Composite
 from bee.errors import ElfError
-from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
+from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/dev/startup.md)
 
 _MAX_NESTING = 32
 

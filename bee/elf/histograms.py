@@ -30,7 +30,7 @@ from bee.elf.maps import MapSpec
 from bee.errors import ElfError
 from bee.records import Record
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from bee.elf.spec import ObjectSpec
 

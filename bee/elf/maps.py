@@ -20,7 +20,7 @@ import struct
 from bee.elf.btf import Btf
 from bee.elf.btf_types import Array, Datasec, DeclTag, Ptr, Struct, Var
 from bee.errors import ElfError
-from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
+from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/dev/startup.md)
 
 MAP_TYPE_NAMES = (
     "unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash", "percpu_array",

@@ -8,7 +8,7 @@ matching definition wins.
 
 from __future__ import annotations
 
-from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
+from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/dev/startup.md)
 
 
 class SectionDef(Record):

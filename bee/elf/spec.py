@@ -14,9 +14,9 @@ from bee.elf.elf import ET_REL, STT_FUNC, STT_SECTION, ElfFile, Section, read_el
 from bee.elf.maps import LEGACY_MAPS_SECTION, MapSpec, btf_maps_in, is_map_section, legacy_map
 from bee.elf.sections import SectionDef, parse_section_name
 from bee.errors import ElfError
-from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
+from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/dev/startup.md)
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import ClassVar
 

@@ -5,7 +5,7 @@ The only package of bee that touches cffi; everything it returns is a plain Pyth
 in reverse order (links → ring buffers → object). Errors are `LibbpfError`s (`bee.errors.BeeError`).
 
 Imports `bee.errors`, `bee.records` and `bee.log` only; `bee.run` (and the tests) import it, never
-`bee.elf` or `bee.decode` (checked by import-linter). On `bee run`'s start-up path (docs/startup.md).
+`bee.elf` or `bee.decode` (checked by import-linter). On `bee run`'s start-up path (docs/dev/startup.md).
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ from contextlib import contextmanager
 from bee.libbpf._cdef import CDEF, LIBC_CDEF
 from bee.libbpf.errors import LibbpfMissingError
 from bee.log import DEBUG, WARNING
-from bee.log import get as get_logger  # imports logging only for a message: ~6 ms (docs/startup.md)
+from bee.log import get as get_logger  # imports logging only for a message: ~6 ms (docs/dev/startup.md)
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 
@@ -38,7 +38,7 @@ logger = get_logger("bee.libbpf")
 
 def parse_cdef() -> Any:
     """A new FFI made by parsing `_cdef`'s declarations (pycparser; tens of milliseconds)."""
-    from cffi import FFI  # pycparser and tens of ms of parsing: only without the compiled module (docs/startup.md)
+    from cffi import FFI  # pycparser and tens of ms of parsing: only without the compiled module (docs/dev/startup.md)
 
     parsed = FFI()
     parsed.cdef(CDEF)

@@ -16,7 +16,7 @@ from bee.libbpf import _ffi
 from bee.libbpf.constants import TC_EGRESS, TC_INGRESS
 from bee.libbpf.errors import ClosedError, LibbpfError, describe_errno
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 

@@ -14,7 +14,7 @@ from bee.libbpf import _ffi
 from bee.libbpf.constants import PERCPU_MAP_TYPES, MapType, UpdateFlags
 from bee.libbpf.errors import ENOTSUPP, LibbpfError, describe_errno
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 

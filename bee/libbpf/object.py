@@ -23,7 +23,7 @@ from bee.libbpf.map import Map
 from bee.libbpf.program import Program
 from bee.libbpf.ringbuf import DIRECT_READ, RingBuffer, RingPages
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import Any, TypeVar
 

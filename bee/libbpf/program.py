@@ -20,9 +20,9 @@ from bee.libbpf.errors import (
     describe_errno,
 )
 from bee.libbpf.link import FdLink, LibbpfLink, Link, TcLink
-from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
+from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/dev/startup.md)
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import Any, Literal
 
@@ -128,7 +128,7 @@ class Program:
     def run_stats(self) -> RunStats:
         """How many times the loaded program ran and for how long, as the kernel counted while its run-time
         statistics were on (`bee.libbpf.stats`). LibbpfError when the program is not loaded."""
-        from bee.libbpf.stats import read_run_stats  # only runs with --bpf-stats read them (docs/startup.md)
+        from bee.libbpf.stats import read_run_stats  # only runs with --bpf-stats read them (docs/dev/startup.md)
 
         return read_run_stats(self.fd)
 

@@ -11,7 +11,7 @@ sysctl `kernel.bpf_stats_enabled` does not show this (it reads 1 only when writt
 without the command (EINVAL), it writes 1 to that sysctl instead, and `StatsSwitch.close()` writes
 0 back: a crash then leaves statistics on. `read_run_stats(fd)` reads one program's counters.
 
-Not on `bee run`'s start-up path (docs/startup.md): imported only when statistics are asked for.
+Not on `bee run`'s start-up path (docs/dev/startup.md): imported only when statistics are asked for.
 """
 
 from __future__ import annotations

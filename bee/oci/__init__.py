@@ -3,6 +3,6 @@ registries (`transfer` and `registry`: push, pull, login over requests), with th
 
 Imports only `bee.errors`, `bee.records` and `bee.sha256` from bee: never the CLI's options (push,
 pull and login read what they need through `transfer.TransferSettings`), nor `bee.run`,
-`bee.compile` or `bee.elf`. The store's modules are on `bee run`'s start-up path (docs/startup.md);
+`bee.compile` or `bee.elf`. The store's modules are on `bee run`'s start-up path (docs/dev/startup.md);
 `registry` imports requests, so only transfers import it.
 """

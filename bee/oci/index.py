@@ -13,9 +13,9 @@ from collections.abc import Mapping
 
 from bee.oci import mediatypes
 from bee.oci.manifest import check_descriptor, sha256_digest
-from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
+from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/dev/startup.md)
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 
@@ -127,7 +127,7 @@ def oci_platform(goarch: str) -> Platform:
 def image_index(manifests: list[tuple[bytes, Platform]]) -> bytes:
     """An OCI image index over program manifests (their bytes, and the platform each is for), in Go's
     compact JSON with Go's field order."""
-    from bee.oci import gojson  # only writers need it: ~0.7 ms of bee run (docs/startup.md)
+    from bee.oci import gojson  # only writers need it: ~0.7 ms of bee run (docs/dev/startup.md)
 
     descriptors = [{"mediaType": mediatypes.MANIFEST, "digest": sha256_digest(data), "size": len(data),
                     "platform": platform.to_json()} for data, platform in manifests]
@@ -198,7 +198,7 @@ def manifests_of(index: Mapping[str, Any] | None) -> list[Descriptor]:
 
 def encode_index(index: Mapping[str, Any] | None, manifests: list[Descriptor]) -> bytes:
     """`index` (None: a new one) with `manifests`, as Go's compact JSON; other fields kept in order."""
-    from bee.oci import gojson  # only writers need it: ~0.7 ms of bee run (docs/startup.md)
+    from bee.oci import gojson  # only writers need it: ~0.7 ms of bee run (docs/dev/startup.md)
 
     new = {"schemaVersion": 2, "manifests": manifests} if index is None else {**index, "manifests": manifests}
     return gojson.dumps(new)

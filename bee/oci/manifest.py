@@ -14,9 +14,9 @@ import json
 import re
 
 from bee.oci import mediatypes
-from bee.sha256 import sha256_hex  # not hashlib: ~4 ms of bee run (docs/startup.md)
+from bee.sha256 import sha256_hex  # not hashlib: ~4 ms of bee run (docs/dev/startup.md)
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 
@@ -41,7 +41,7 @@ def program_manifest(program: bytes, *, description: str | None = None, authors:
                      annotations: dict[str, str] | None = None) -> bytes:
     """The manifest bytes Bumblebee writes for `program` (config blob is `mediatypes.CONFIG_BYTES`), with
     more manifest `annotations` if given (bee's record of a program read from another layout)."""
-    from bee.oci import gojson  # only writers need it: ~0.7 ms of bee run (docs/startup.md)
+    from bee.oci import gojson  # only writers need it: ~0.7 ms of bee run (docs/dev/startup.md)
 
     annotations = dict(annotations or {})
     if authors:

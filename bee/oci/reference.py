@@ -13,7 +13,7 @@ import json
 import re
 
 from bee.errors import InvalidReferenceError
-from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
+from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/dev/startup.md)
 
 NAME_MAX_LENGTH = 255
 

@@ -51,9 +51,9 @@ from bee.oci.index import (
 )
 from bee.oci.manifest import SHA256_PATTERN, parse_manifest, program_layer, program_manifest, sha256_digest
 from bee.oci.reference import parse_reference
-from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
+from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/dev/startup.md)
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 
@@ -85,7 +85,7 @@ class StoreCheck(Record):
 
 def _file_digest(path: Path) -> str:
     """`sha256:<hex>` of the file at `path`, read in chunks (any size). Raises `OSError`."""
-    import hashlib  # only `bee store check` needs it: ~4 ms of bee run (docs/startup.md)
+    import hashlib  # only `bee store check` needs it: ~4 ms of bee run (docs/dev/startup.md)
 
     hasher = hashlib.sha256()
     with open(path, "rb") as blob:
@@ -497,7 +497,7 @@ class LocalStore:
 
     def _ensure_layout(self) -> None:
         """Create `blobs/sha256` and `oci-layout`, or check an existing `oci-layout`."""
-        from bee.oci import gojson  # only writers need it: ~0.7 ms of bee run (docs/startup.md)
+        from bee.oci import gojson  # only writers need it: ~0.7 ms of bee run (docs/dev/startup.md)
 
         self.blobs_dir.mkdir(parents=True, exist_ok=True)
         try:

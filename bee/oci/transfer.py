@@ -34,7 +34,7 @@ from bee.oci.reference import Reference, parse_reference
 from bee.oci.registry import LOGIN_SOURCE, MAX_BLOB_SIZE, MAX_MANIFEST_SIZE, Endpoint, RegistryClient
 from bee.oci.store import LocalStore, StoreEntry
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from bee.oci.layouts.converted import Converted
     from bee.oci.sign.policy import TrustPolicy

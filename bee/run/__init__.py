@@ -8,5 +8,5 @@ run and keeps their states, `starting` applies each step to all of them; `runner
 them for any number of programs, with the metrics `endpoint` and `signals`. `start` is the command's
 entry.
 
-This package is on `bee run`'s start-up path: see docs/startup.md for what it may import.
+This package is on `bee run`'s start-up path: see docs/dev/startup.md for what it may import.
 """

@@ -18,7 +18,7 @@ from bee.records import Record
 from bee.run.errors import RunError
 from bee.run.prepare import interface_index
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from bee.libbpf.map import Map
     from bee.libbpf.object import BpfObject

@@ -16,7 +16,7 @@ never hold counts of a window bee cannot tell.
 
 `snapshot(programs)` is the accessor the other views use: per program name, per BPF program, the
 kernel's (runs, run time); `health` is the `/healthz` addition, `summary` the lines printed at exit.
-Not on `bee run`'s start-up path (docs/startup.md): imported only with `--bpf-stats`.
+Not on `bee run`'s start-up path (docs/dev/startup.md): imported only with `--bpf-stats`.
 """
 
 from __future__ import annotations

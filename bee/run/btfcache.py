@@ -27,7 +27,7 @@ from pathlib import Path
 from bee.log import get as get_logger
 from bee.sha256 import sha256_hex
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import Any
 

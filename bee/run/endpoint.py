@@ -7,7 +7,7 @@ import socket
 from bee.sinks.http import MetricsServer
 from bee.sinks.metrics import MetricsRegistry
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from bee.sinks.webconfig import WebConfig
 

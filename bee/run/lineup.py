@@ -22,7 +22,7 @@ from bee.inputs import existing_file, looks_like_path
 from bee.sinks.families import GaugeFamily
 from bee.sinks.metrics import MetricsRegistry
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Protocol

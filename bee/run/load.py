@@ -18,7 +18,7 @@ from bee.log import get as get_logger
 from bee.run.errors import RunError
 from bee.run.prepare import PreparedProgram
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from bee.libbpf.object import BpfObject
     from bee.params import RodataImage

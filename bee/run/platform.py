@@ -13,7 +13,7 @@ import os
 from bee.errors import PlatformError
 from bee.oci.index import goarch
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from bee.oci.store import StoreEntry
 

@@ -21,7 +21,7 @@ from bee.run.errors import RunError
 from bee.run.fixups import loadable_bytes
 from bee.run.source import ProgramSource, load_program
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import ClassVar

@@ -18,7 +18,7 @@ from bee.run.outputs.factory import ProgramOutputs, Sinks, make_outputs
 from bee.run.outputs.hashmap import HashOutput
 from bee.run.prepare import PreparedProgram
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from pathlib import Path
 

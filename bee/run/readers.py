@@ -25,7 +25,7 @@ from bee.log import get as get_logger
 from bee.run.outputs.hashmap import HashOutput
 from bee.sinks.metrics import MetricsRegistry
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from bee.libbpf.map import Map
     from bee.libbpf.ringbuf import RingBuffer

@@ -24,7 +24,7 @@ from bee.run.reload import ConfigWatcher, ReloadPlan, plan_reload
 from bee.run.runconfig import options_of
 from bee.run.settings import ProgramOptions
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import IO
 

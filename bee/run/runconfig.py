@@ -26,7 +26,7 @@ from bee.run.settings import (
     parse_value_keys,
 )
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import Any
 

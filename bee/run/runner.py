@@ -1,4 +1,4 @@
-"""`Runner`: one `bee run`, composed of the stages of this package (see docs/architecture.md).
+"""`Runner`: one `bee run`, composed of the stages of this package (see docs/dev/architecture.md).
 
 Order of work (libbpf-bootstrap's sequence): name the programs → prepare each (read, parse, check,
 fix up; no kernel) and check privileges → bind the metrics port → start each load on its own thread
@@ -30,7 +30,7 @@ from bee.run.signals import stop_on_signals
 from bee.run.starting import attach_all, make_all_outputs, parse_filters, prepare_all, publish_full, publish_lost
 from bee.sinks.metrics import MetricsRegistry
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import IO
@@ -178,7 +178,7 @@ class Runner:
     def _start_bpf_stats(self, stack: contextlib.ExitStack, err: Lines) -> None:
         """Turn the kernel's run-time statistics on for the run (a warning line on `err` when it cannot) and
         add what each program cost to `/healthz`."""
-        from bee.run.bpfstats import BpfStats  # only with --bpf-stats (docs/startup.md)
+        from bee.run.bpfstats import BpfStats  # only with --bpf-stats (docs/dev/startup.md)
 
         assert self.registry is not None and self.lineup is not None
         stats = self._bpf_stats = BpfStats.start(self.registry, err)

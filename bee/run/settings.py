@@ -10,7 +10,7 @@ from types import MappingProxyType
 from bee.errors import UsageError
 from bee.records import Record
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from bee.oci.sign.policy import TrustPolicy
     from bee.run.config import RunnerConfig

@@ -10,7 +10,7 @@ from bee.inputs import existing_file, looks_like_path, missing_file_message, rea
 from bee.records import Record
 from bee.run.platform import check_architecture
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import ClassVar
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from bee.options import GlobalOptions
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import Any
 

@@ -20,7 +20,7 @@ from bee.run.prepare import map_notices, prepare, untracked_notices, with_params
 from bee.run.program import Pins, ProgramRun
 from bee.sha256 import sha256_hex
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from bee.run.outputs.factory import Sinks
     from bee.run.settings import ProgramOptions

@@ -31,11 +31,11 @@ from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring
 
 from bee.errors import UsageError
-from bee.log import get as get_logger  # imports logging only for a message: ~6 ms (docs/startup.md)
-from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/startup.md)
+from bee.log import get as get_logger  # imports logging only for a message: ~6 ms (docs/dev/startup.md)
+from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/dev/startup.md)
 from bee.sinks.families import label_value
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import IO, Any, Literal
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 
 from bee.errors import UsageError
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import ClassVar, TypeAlias
 

@@ -30,12 +30,12 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-from bee.log import get as get_logger  # imports logging only for a message: ~6 ms (docs/startup.md)
+from bee.log import get as get_logger  # imports logging only for a message: ~6 ms (docs/dev/startup.md)
 from bee.sinks.errors import SinkError
 from bee.sinks.families import CONTENT_TYPE
 from bee.sinks.metrics import MetricsRegistry
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     import ssl
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 
-from bee.log import get as get_logger  # imports logging only for a message: ~6 ms (docs/startup.md)
+from bee.log import get as get_logger  # imports logging only for a message: ~6 ms (docs/dev/startup.md)
 from bee.sinks.errors import SinkError
 from bee.sinks.families import (
     CONTENT_TYPE,
@@ -26,7 +26,7 @@ from bee.sinks.families import (
     metric_name,
 )
 
-TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/startup.md)
+TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import TypeVar
 

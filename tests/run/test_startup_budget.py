@@ -1,7 +1,7 @@
-"""The start-up budget of `bee run` (docs/startup.md): up to the "attached" line, the real entry point
+"""The start-up budget of `bee run` (docs/dev/startup.md): up to the "attached" line, the real entry point
 imports none of the costly third-party modules and no bee module the budget does not list.
 
-Both lists are read from the fenced blocks of docs/startup.md, so the page and the check cannot differ.
+Both lists are read from the fenced blocks of docs/dev/startup.md, so the page and the check cannot differ.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from tests.helpers import REPO
 
-BUDGET_PAGE = REPO / "docs" / "startup.md"
+BUDGET_PAGE = REPO / "docs" / "dev" / "startup.md"
 #: At least these must stay banned (the page may add more).
 COSTLY = {"click", "textual", "rich", "requests", "urllib3", "oras", "docker", "jinja2", "prometheus_client"}
 

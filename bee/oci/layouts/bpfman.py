@@ -14,7 +14,7 @@ from bee.oci.layouts.converted import BPFMAN, SOURCE_DIGEST, SOURCE_FORMAT, SOUR
 from bee.oci.layouts.inspect import program_notices
 from bee.oci.layouts.tarlayer import single_object
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import Any
 

@@ -13,7 +13,7 @@ from bee.oci.manifest import SHA256_PATTERN
 from bee.oci.progress import Silent
 from bee.oci.registry import RegistryClient
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import Any
 

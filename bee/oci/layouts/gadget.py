@@ -14,7 +14,7 @@ from bee.oci.errors import UnsupportedArtifactError
 from bee.oci.layouts.converted import GADGET, SOURCE_DIGEST, SOURCE_FORMAT, SOURCE_METADATA, Converted
 from bee.oci.layouts.inspect import program_notices
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import Any
 

@@ -32,7 +32,7 @@ from bee.oci.store import LocalStore
 from bee.oci.transfer import TransferSettings, check_digest, client_for, target_of
 from bee.records import Record
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import Any
 

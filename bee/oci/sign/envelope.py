@@ -22,7 +22,7 @@ from bee.oci.manifest import check_descriptor, sha256_digest
 from bee.oci.sign.payload import SIGNATURE_ANNOTATION, SIMPLE_SIGNING
 from bee.records import Record
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 

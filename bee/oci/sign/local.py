@@ -18,7 +18,7 @@ from bee.oci.sign.envelope import Signature, is_signature_ref, signature_layers,
 from bee.oci.sign.payload import MAX_PAYLOAD, SIGNATURE_ANNOTATION
 from bee.oci.store import LocalStore, StoreEntry
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import Any
 

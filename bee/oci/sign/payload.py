@@ -15,7 +15,7 @@ from bee.oci import gojson
 from bee.oci.errors import SignatureError
 from bee.records import Record
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import Any
 

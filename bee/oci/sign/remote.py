@@ -29,7 +29,7 @@ from bee.oci.sign.payload import MAX_PAYLOAD
 from bee.oci.sign.policy import Requirement
 from bee.oci.sign.verify import Verified, verify
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import Any
 

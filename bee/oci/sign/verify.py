@@ -21,7 +21,7 @@ from bee.oci.sign.keys import PublicKey
 from bee.oci.sign.payload import SIMPLE_SIGNING, parse_payload
 from bee.records import Record
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import Any
 

@@ -11,7 +11,7 @@ from bee.records import Record as RecordBase
 from bee.run.errors import RunSetupError
 from bee.sinks.families import label_value
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from typing import Any
 

@@ -31,7 +31,7 @@ from bee.sinks.eventlog import EventLog
 from bee.sinks.filters import FilterSet
 from bee.sinks.metrics import MetricsRegistry, ProgramMetrics
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from bee.decode.stacks import KernelStacks
     from bee.tui.model import TuiModel

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from bee.records import Record
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/startup.md
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
     from bee.elf.histograms import HistogramLayout
 

@@ -330,6 +330,67 @@ def image_layout(data: bytes) -> None:
     read_gadget({"layers": [ebpf]}, body, "sha256:" + "1" * 64, lambda _: b"not an ELF", "the gadget")
 
 
+_web_files: Path | None = None
+
+
+def _web_directory() -> Path:
+    """A directory with a real key and self-signed certificate (server.key, server.crt, also as ca.crt), so
+    that fuzzed web configs naming them reach the TLS set-up; made once."""
+    global _web_files
+    if _web_files is None:
+        import datetime
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+                .sign(key, hashes.SHA256()))
+        directory = _scratch / "web"
+        directory.mkdir()
+        pem = cert.public_bytes(serialization.Encoding.PEM)
+        (directory / "server.crt").write_bytes(pem)
+        (directory / "ca.crt").write_bytes(pem)
+        (directory / "server.key").write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        _web_files = directory
+    return _web_files
+
+
+_WEB_USERS: dict[str, bytes] = {}
+
+
+def web_config(data: bytes) -> None:
+    """The metrics endpoint's protection, chosen by the first byte: a `--web-config` file (next to a real
+    certificate and key it may name), or an `Authorization` header's value checked against a config with one
+    user (what any client can send: must be allowed or not, never raise)."""
+    from bee.sinks.webconfig import WebConfig, load_web_config
+
+    if not data:
+        return
+    if data[0] % 2 == 0:
+        path = _web_directory() / "web.yml"
+        path.write_bytes(data[1:])
+        load_web_config(path)
+        return
+    if not _WEB_USERS:
+        import bcrypt
+
+        _WEB_USERS["prometheus"] = bcrypt.hashpw(b"secret", bcrypt.gensalt(rounds=4))
+    header = data[1:].decode("latin-1")  # as bee's server reads a header line
+    allowed = WebConfig(users=_WEB_USERS).allowed(header)
+    if allowed and header.strip() != "Basic cHJvbWV0aGV1czpzZWNyZXQ=":
+        import base64
+
+        user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
+        assert user == "prometheus" and password.encode()[:72] == b"secret", header
+
+
 @dataclass(frozen=True)
 class _ParamObject:
     spec: object
@@ -398,6 +459,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("param_value", param_value),
     Target("signature", signature),
     Target("image_layout", image_layout),
+    Target("web_config", web_config),
 )}
 
 

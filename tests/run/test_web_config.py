@@ -81,7 +81,7 @@ def test_tls_and_basic_auth(bee_run, object_file, pki: dict[str, Path], tmp_path
     assert good.status_code == 200 and "bee_ringbuf_poll_errors_total" in good.text
     again = requests.get(url, verify=ca, auth=("prometheus", PASSWORD), timeout=10)  # remembered, still right
     assert again.status_code == 200
-    for auth in (("prometheus", "wrong"), ("nobody", PASSWORD), None):
+    for auth in (("prometheus", "wrong"), ("nobody", PASSWORD), None, ("prometheus", "x" * 100)):
         refused = requests.get(url, verify=ca, auth=auth, timeout=10)
         assert refused.status_code == 401, auth
         assert refused.headers["WWW-Authenticate"] == 'Basic realm="bee"'

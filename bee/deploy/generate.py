@@ -60,10 +60,11 @@ def _validated(text: str) -> RunnerConfig:
 
 
 def generate(refs: list[str], *, config: Path | None, namespace: str, image: str, network: bool,
-             store_root: Path, verify_keys: tuple[Path, ...] = ()) -> str:
+             store_root: Path, verify_keys: tuple[Path, ...] = (), web_config: Path | None = None) -> str:
     """The YAML of every object (Namespace to DaemonSet); UsageError/ConfigError/InvalidReferenceError/
     SignatureError, one sentence each, for bad input. `verify_keys` go into a Secret the runner verifies
-    every program with; a `config` that names keys or a policy gets that Secret mounted (its author makes it)."""
+    every program with; a `config` that names keys or a policy gets that Secret mounted (its author makes it).
+    `web_config` (a web config file, with the files it names) goes into a Secret the runner serves metrics with."""
     if bool(refs) == (config is not None):
         raise UsageError("give the programs either as references or with --config FILE, not both and not neither")
     if verify_keys and config is not None:
@@ -94,5 +95,10 @@ def generate(refs: list[str], *, config: Path | None, namespace: str, image: str
     if parsed.prom_host not in (None, "0.0.0.0", "::"):
         raise UsageError(f"the config serves metrics on {parsed.prom_host} only, which the kubelet's probes and "
                          f"Prometheus cannot reach: set `metrics: {{address: 0.0.0.0}}`")
+    web = None
+    if web_config is not None:
+        from bee.deploy.webconfig import web_secret
+
+        web = web_secret(web_config)
     return to_yaml(manifests(text, namespace=namespace, image=image,
-                             network=any(program.network for program in programs), signing=signing))
+                             network=any(program.network for program in programs), signing=signing, web=web))

@@ -10,9 +10,12 @@ kernel BTF are mounted from the node. `deploy/kubernetes/` is the same set as a 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from bee.deploy.webconfig import WebSecret
 
 __all__ = ["APP", "CONFIG_PATH", "METRICS_PORT", "manifests", "to_yaml"]
 
@@ -28,28 +31,41 @@ def _meta(name: str, namespace: str, **extra: Any) -> dict[str, Any]:
     return {"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/name": APP}, **extra}
 
 
-def _scrape_annotations() -> dict[str, str]:
-    return {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT), "prometheus.io/path": "/metrics"}
+def _scrape_annotations(tls: bool = False) -> dict[str, str]:
+    scheme = {"prometheus.io/scheme": "https"} if tls else {}
+    return {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT), "prometheus.io/path": "/metrics",
+            **scheme}
 
 
 def _host_path(name: str, path: str, kind: str) -> dict[str, Any]:
     return {"name": name, "hostPath": {"path": path, "type": kind}}
 
 
-def _container(image: str, network: bool) -> dict[str, Any]:
+def _probes(web: WebSecret | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(readiness, liveness) checks: /healthz and /metrics over HTTP(S); a TCP connect to the port when the
+    endpoint answers nothing without a password or client certificate (the kubelet has neither)."""
+    if web is not None and web.closed:
+        return {"tcpSocket": {"port": "metrics"}}, {"tcpSocket": {"port": "metrics"}}
+    scheme = {"scheme": "HTTPS"} if web is not None and web.tls else {}  # the kubelet does not check the certificate
+    return ({"httpGet": {"path": "/healthz", "port": "metrics", **scheme}},
+            {"httpGet": {"path": "/metrics", "port": "metrics", **scheme}})
+
+
+def _container(image: str, network: bool, web: WebSecret | None = None) -> dict[str, Any]:
+    from bee.deploy.webconfig import WEB_CONFIG, WEB_PATH
+
     capabilities = ["BPF", "PERFMON"] + (["NET_ADMIN"] if network else [])
-    probe = {"httpGet": {"path": "/healthz", "port": "metrics"}}
+    probe, alive = _probes(web)
     return {
         "name": "runner",
         "image": image,
-        "args": ["run", "--config", CONFIG_PATH],
+        "args": ["run", "--config", CONFIG_PATH, *(("--web-config", f"{WEB_PATH}/{WEB_CONFIG}") if web else ())],
         "env": [{"name": "HOME", "value": "/var/lib/bee"},  # the store: ~/.bumblebee/store
                 {"name": "XDG_CACHE_HOME", "value": "/var/cache/bee"}],  # the BTF cache
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "readinessProbe": {**probe, "initialDelaySeconds": 2, "periodSeconds": 10},
         # alive while the endpoint answers; /healthz is 503 while a program is down, which is not a reason to restart
-        "livenessProbe": {"httpGet": {"path": "/metrics", "port": "metrics"}, "initialDelaySeconds": 10,
-                          "periodSeconds": 20, "failureThreshold": 3},
+        "livenessProbe": {**alive, "initialDelaySeconds": 10, "periodSeconds": 20, "failureThreshold": 3},
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
         "securityContext": {
             "privileged": False,
@@ -75,13 +91,16 @@ SIGNING_PATH = "/etc/bee-signing"
 SIGNING_SECRET = "bee-runner-signing"
 
 
-def _daemonset(namespace: str, image: str, network: bool, signing: bool = False) -> Manifest:
+def _daemonset(namespace: str, image: str, network: bool, signing: bool = False,
+               web: WebSecret | None = None) -> Manifest:
+    from bee.deploy.webconfig import WEB_PATH, WEB_SECRET
+
     pod: dict[str, Any] = {
         "serviceAccountName": APP,
         "automountServiceAccountToken": False,  # the runner never talks to the API server
         "imagePullSecrets": [{"name": PULL_SECRET}],
         "tolerations": [{"operator": "Exists"}],  # every node, tainted ones (control plane) too
-        "containers": [_container(image, network)],
+        "containers": [_container(image, network, web)],
         "volumes": [
             {"name": "config", "configMap": {"name": APP}},
             _host_path("tracefs", "/sys/kernel/tracing", "Directory"),
@@ -95,6 +114,9 @@ def _daemonset(namespace: str, image: str, network: bool, signing: bool = False)
     if signing:  # the keys (and policy) the runner verifies programs with, from a Secret
         pod["volumes"].append({"name": "signing", "secret": {"secretName": SIGNING_SECRET}})
         pod["containers"][0]["volumeMounts"].append({"name": "signing", "mountPath": SIGNING_PATH, "readOnly": True})
+    if web is not None:  # the metrics endpoint's TLS and basic auth (--web-config), from a Secret
+        pod["volumes"].append({"name": "web", "secret": {"secretName": WEB_SECRET}})
+        pod["containers"][0]["volumeMounts"].append({"name": "web", "mountPath": WEB_PATH, "readOnly": True})
     if network:  # XDP/TC attach to the node's interfaces
         pod["hostNetwork"] = True
         pod["dnsPolicy"] = "ClusterFirstWithHostNet"
@@ -104,21 +126,33 @@ def _daemonset(namespace: str, image: str, network: bool, signing: bool = False)
         "spec": {
             "selector": {"matchLabels": selector},
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-            "template": {"metadata": {"labels": selector, "annotations": _scrape_annotations()}, "spec": pod},
+            "template": {"metadata": {"labels": selector,
+                                      "annotations": _scrape_annotations(web is not None and web.tls)},
+                         "spec": pod},
         },
     }
 
 
-def manifests(config_text: str, *, namespace: str, image: str, network: bool,
-              signing: dict[str, bytes] | None = None) -> list[Manifest]:
-    """Namespace, ServiceAccount, ConfigMap (`config_text` as runner.yaml), headless Service and DaemonSet.
-    With `signing`, the DaemonSet mounts the Secret `SIGNING_SECRET` at `SIGNING_PATH`, and the Secret is
-    made of those files (file name → bytes) unless there are none (the user then creates it)."""
+def _secret(name: str, namespace: str, files: dict[str, bytes]) -> Manifest:
     import base64
 
-    secret = ([{"apiVersion": "v1", "kind": "Secret", "metadata": _meta(SIGNING_SECRET, namespace),
-                "type": "Opaque", "data": {name: base64.b64encode(data).decode() for name, data in signing.items()}}]
-              if signing else [])
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": _meta(name, namespace), "type": "Opaque",
+            "data": {file: base64.b64encode(data).decode() for file, data in files.items()}}
+
+
+def manifests(config_text: str, *, namespace: str, image: str, network: bool,
+              signing: dict[str, bytes] | None = None, web: WebSecret | None = None) -> list[Manifest]:
+    """Namespace, ServiceAccount, ConfigMap (`config_text` as runner.yaml), headless Service and DaemonSet.
+    With `signing`, the DaemonSet mounts the Secret `SIGNING_SECRET` at `SIGNING_PATH`, and the Secret is
+    made of those files (file name → bytes) unless there are none (the user then creates it). With `web`, the
+    Secret `bee-runner-web` holds the endpoint's web config and its files, mounted and given to the runner;
+    probes and scrape annotations follow its TLS and credentials."""
+    from bee.deploy.webconfig import WEB_SECRET
+
+    secret = [_secret(SIGNING_SECRET, namespace, signing)] if signing else []
+    if web is not None:
+        secret.append(_secret(WEB_SECRET, namespace, web.files))
+    tls = web is not None and web.tls
     return [
         # hostPath volumes and added capabilities are beyond Pod Security's baseline level
         {"apiVersion": "v1", "kind": "Namespace",
@@ -127,11 +161,11 @@ def manifests(config_text: str, *, namespace: str, image: str, network: bool,
          "automountServiceAccountToken": False},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(APP, namespace),
          "data": {"runner.yaml": config_text}},
-        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(APP, namespace, annotations=_scrape_annotations()),
+        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(APP, namespace, annotations=_scrape_annotations(tls)),
          "spec": {"clusterIP": "None", "selector": {"app.kubernetes.io/name": APP},
                   "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}]}},
         *secret,
-        _daemonset(namespace, image, network, signing is not None),
+        _daemonset(namespace, image, network, signing is not None, web),
     ]
 
 

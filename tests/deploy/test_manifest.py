@@ -126,3 +126,80 @@ def test_verify_keys_go_into_a_secret_the_runner_verifies_with(bee: Bee, tmp_pat
     assert_one_line_error(bee("k8s", "manifest", REF, "--verify-key", str(not_a_key)), "is not a PEM public key")
     assert_one_line_error(bee("k8s", "manifest", "--config", str(tmp_path / "runner.yaml"), "--verify-key", str(pub)),
                           "with --config, name the keys in the config")
+
+
+def _secret_files(objects: dict[str, dict[str, Any]], directory: Path) -> dict[str, bytes]:
+    """The files of the Secret bee-runner-web, as the kubelet mounts them, written into `directory`."""
+    import base64
+
+    secrets = [o for o in objects.values() if o["kind"] == "Secret" and o["metadata"]["name"] == "bee-runner-web"]
+    assert len(secrets) == 1
+    files = {name: base64.b64decode(value) for name, value in secrets[0]["data"].items()}
+    directory.mkdir()
+    for name, data in files.items():
+        (directory / name).write_bytes(data)
+    return files
+
+
+def test_a_web_config_goes_into_a_secret_the_runner_serves_metrics_with(bee: Bee, tmp_path: Path) -> None:
+    """The web config and the files it names (relative or absolute) travel in a Secret; mounted, the config
+    loads as the runner loads it (same certificate, same users); probes and scrape annotations follow."""
+    import bcrypt
+
+    from bee.sinks.webconfig import load_web_config
+    from tests.pki import make_pki
+
+    pki = make_pki(tmp_path)
+    hashed = bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=4)).decode()
+    config = tmp_path / "conf" / "web.yml"
+    config.parent.mkdir()
+    config.write_text(f"tls_server_config:\n  cert_file: ../server.crt\n  key_file: {pki['server.key']}\n"
+                      f"basic_auth_users:\n  prometheus: '{hashed}'\n")
+    proc = bee("k8s", "manifest", REF, "--web-config", str(config))
+    assert proc.returncode == 0, proc.stderr
+    documents = list(yaml.safe_load_all(proc.stdout))
+    assert validate_all(documents) == ["Namespace", "ServiceAccount", "ConfigMap", "Service", "Secret", "DaemonSet"]
+    objects = {d["kind"]: d for d in documents}
+    files = _secret_files(objects, tmp_path / "mounted")
+    assert files["server.crt"] == pki["server.crt"].read_bytes() and files["server.key"] == pki["server.key"].read_bytes()
+    mounted = load_web_config(tmp_path / "mounted" / "web.yml")
+    assert mounted.tls is not None and mounted.users == {"prometheus": hashed.encode()}
+    container = pod(objects)["containers"][0]
+    assert container["args"] == ["run", "--config", "/etc/bee/runner.yaml", "--web-config", "/etc/bee-web/web.yml"]
+    assert {"name": "web", "mountPath": "/etc/bee-web", "readOnly": True} in container["volumeMounts"]
+    assert {"name": "web", "secret": {"secretName": "bee-runner-web"}} in pod(objects)["volumes"]
+    # the kubelet has no password: a TCP connect; Prometheus is told to scrape over HTTPS
+    assert container["readinessProbe"]["tcpSocket"] == {"port": "metrics"} and "httpGet" not in container["livenessProbe"]
+    assert objects["Service"]["metadata"]["annotations"]["prometheus.io/scheme"] == "https"
+
+
+def test_a_tls_only_web_config_keeps_http_probes_over_https(bee: Bee, tmp_path: Path) -> None:
+    from tests.pki import make_pki
+
+    make_pki(tmp_path)
+    (tmp_path / "web.yml").write_text("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n")
+    objects = {d["kind"]: d for d in yaml.safe_load_all(bee("k8s", "manifest", REF, "--web-config",
+                                                                str(tmp_path / "web.yml")).stdout)}
+    container = pod(objects)["containers"][0]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics", "scheme": "HTTPS"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/metrics", "port": "metrics", "scheme": "HTTPS"}
+    without = manifests(bee, REF)
+    assert "scheme" not in pod(without)["containers"][0]["readinessProbe"]["httpGet"]
+    assert "prometheus.io/scheme" not in without["Service"]["metadata"]["annotations"]
+
+
+def test_a_bad_web_config_is_one_sentence_and_prints_nothing(bee: Bee, tmp_path: Path) -> None:
+    from tests.pki import make_pki
+
+    make_pki(tmp_path)
+    (tmp_path / "plain.yml").write_text("basic_auth_users:\n  alice: secret\n")
+    (tmp_path / "missing.yml").write_text("tls_server_config:\n  cert_file: nope.crt\n  key_file: server.key\n")
+    (tmp_path / "clash.yml").write_text("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                                        "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: sub/server.crt\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "server.crt").write_bytes((tmp_path / "ca.crt").read_bytes())
+    for name, fragment in (("plain.yml", "expected a bcrypt hash"), ("missing.yml", "nope.crt is not a file"),
+                           ("clash.yml", "are named server.crt"), ("absent.yml", "absent.yml")):
+        proc = bee("k8s", "manifest", REF, "--web-config", str(tmp_path / name))
+        assert_one_line_error(proc, fragment)
+        assert proc.stdout == ""

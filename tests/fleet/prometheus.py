@@ -42,7 +42,10 @@ def prometheus_binary() -> str | None:
 class Prometheus:
     """One Prometheus process; `start()` returns when it is ready, `stop()` ends it (idempotent)."""
 
-    def __init__(self, directory: Path, port: int, *, interval: str = "1s") -> None:
+    def __init__(self, directory: Path, port: int, *, interval: str = "1s", scrape: str = "",
+                 jobs: str = "") -> None:
+        """`scrape`: more YAML lines of the file-discovered job (4 spaces in: `scheme: https`, ...); `jobs`:
+        whole further scrape jobs (2 spaces in, each starting `- job_name:`)."""
         self.directory = directory
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -50,6 +53,8 @@ class Prometheus:
         self.config_file = directory / "prometheus.yml"
         self.log_file = directory / "prometheus.log"
         self.interval = interval
+        self.scrape = scrape
+        self.jobs = jobs
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> None:
@@ -60,7 +65,7 @@ class Prometheus:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.set_targets({})
         self.config_file.write_text(CONFIG.format(interval=self.interval, job=JOB,
-                                                  targets=json.dumps(str(self.targets_file))))
+                                                  targets=json.dumps(str(self.targets_file))) + self.scrape + self.jobs)
         with self.log_file.open("wb") as log:
             self.proc = subprocess.Popen(
                 [binary, f"--config.file={self.config_file}", f"--storage.tsdb.path={self.directory / 'data'}",

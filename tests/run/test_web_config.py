@@ -4,62 +4,25 @@ bcrypt hashes made here."""
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import socket
 import ssl
+import time
 from pathlib import Path
 
 import bcrypt
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tests.helpers import assert_one_line_error
+from tests.pki import make_pki
 
 PASSWORD = "s3cret passw0rd"
-
-
-def _key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _cert(subject: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[str, ec.EllipticCurvePrivateKey] | None,
-          *, ca: bool = False, server: bool = False) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.timezone.utc)
-    issuer_name, issuer_key = issuer if issuer is not None else (subject, key)
-    builder = (x509.CertificateBuilder()
-               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if server:
-        builder = builder.add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
 
 
 @pytest.fixture
 def pki(tmp_path: Path) -> dict[str, Path]:
     """A CA, a server certificate for localhost/127.0.0.1 and a client certificate, as PEM files."""
-    files: dict[str, Path] = {}
-    ca_key = _key()
-    ca = _cert("bee test CA", ca_key, None, ca=True)
-    for name, cert, key in (("ca", ca, ca_key),
-                            ("server", *(lambda k: (_cert("localhost", k, ("bee test CA", ca_key), server=True), k))(
-                                _key())),
-                            ("client", *(lambda k: (_cert("prometheus", k, ("bee test CA", ca_key)), k))(_key()))):
-        files[f"{name}.crt"] = tmp_path / f"{name}.crt"
-        files[f"{name}.crt"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        files[f"{name}.key"] = tmp_path / f"{name}.key"
-        files[f"{name}.key"].write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                           serialization.PrivateFormat.PKCS8,
-                                                           serialization.NoEncryption()))
-    return files
+    return make_pki(tmp_path)
 
 
 def _web_config(tmp_path: Path, text: str) -> Path:
@@ -140,3 +103,42 @@ def test_a_bad_web_config_is_one_sentence_before_anything_loads(bee, pki: dict[s
     proc = bee("run", object_file("run_types"), "--no-tty", "--prom-port", "0", "--web-config", str(config))
     assert_one_line_error(proc, str(config), message)
     assert "attached" not in proc.stderr
+
+
+def test_a_real_prometheus_scrapes_it_with_its_own_tls_and_basic_auth(bee_run, object_file, pki: dict[str, Path],
+                                                                     tmp_path: Path) -> None:
+    """Debian's Prometheus server, configured as for any protected exporter (`scheme: https`, `tls_config`,
+    `basic_auth` with a `password_file`), scrapes bee; a second job with a wrong password is refused (`up` 0)."""
+    from tests.fleet.prometheus import JOB, Prometheus, prometheus_binary
+    from tests.helpers import require
+    from tests.run.conftest import free_port
+
+    require(prometheus_binary() is not None, "needs Debian's prometheus (scripts/setup.sh installs it)")
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=10)).decode()
+    config = _web_config(tmp_path, f"tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                                   f"basic_auth_users:\n  prometheus: '{hashed}'\n")
+    run = bee_run(object_file("run_types"), "--web-config", str(config))
+    (tmp_path / "password").write_text(PASSWORD)
+    (tmp_path / "wrong").write_text("not it")
+    tls = f"    scheme: https\n    tls_config:\n      ca_file: {pki['ca.crt']}\n"
+    prometheus = Prometheus(tmp_path / "prometheus", free_port(), scrape=(
+        f"{tls}    basic_auth:\n      username: prometheus\n      password_file: {tmp_path / 'password'}\n"), jobs=(
+        f"  - job_name: wrong-password\n    scrape_interval: 1s\n    scrape_timeout: 1s\n{tls}"
+        f"    basic_auth:\n      username: prometheus\n      password_file: {tmp_path / 'wrong'}\n"
+        f"    static_configs:\n      - targets: ['127.0.0.1:{run.port}']\n"))
+    prometheus.start()
+    try:
+        prometheus.set_targets({"bee": f"127.0.0.1:{run.port}"})
+        deadline = time.monotonic() + 60
+        while True:
+            up = {series["metric"]["job"]: series["value"][1] for series in prometheus.query("up")}
+            scraped = prometheus.query(f'bee_ringbuf_poll_errors_total{{job="{JOB}"}}')
+            if up.get(JOB) == "1" and "wrong-password" in up and scraped:
+                break
+            assert time.monotonic() < deadline, (up, prometheus.log())
+            time.sleep(0.5)
+        assert up["wrong-password"] == "0", up  # 401: nothing of bee's reached that job
+        assert not prometheus.query('bee_ringbuf_poll_errors_total{job="wrong-password"}')
+    finally:
+        prometheus.stop()
+    run.stop()

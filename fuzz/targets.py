@@ -157,7 +157,7 @@ _decoders: tuple[Callable[[bytes], object], ...] = ()
 def event_decoder(data: bytes) -> None:
     """Event bytes of any content and length decoded by real decoders (first byte picks which), and the
     result written as a JSON log line and as text, as the event log does."""
-    from bee.sinks.eventlog import text_value
+    from bee.sinks.lines import text_value
 
     global _decoders
     if not _decoders:

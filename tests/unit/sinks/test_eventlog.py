@@ -13,7 +13,8 @@ import time
 import pytest
 
 from bee.errors import UsageError
-from bee.sinks.eventlog import EventLog, format_time, text_value
+from bee.sinks.eventlog import EventLog
+from bee.sinks.lines import format_time, text_value
 
 # 2026-11-25T18:00:00.123456Z
 TS = calendar.timegm((2026, 11, 25, 18, 0, 0)) + 0.123456

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from bee.sinks.eventlog import EventLog, format_time, text_value
+from bee.sinks.eventlog import EventLog
+from bee.sinks.lines import format_time, text_value
 
 TS = 1_795_600_000.123456
 

@@ -161,7 +161,8 @@ def test_a_web_config_goes_into_a_secret_the_runner_serves_metrics_with(bee: Bee
     assert validate_all(documents) == ["Namespace", "ServiceAccount", "ConfigMap", "Service", "Secret", "DaemonSet"]
     objects = {d["kind"]: d for d in documents}
     files = _secret_files(objects, tmp_path / "mounted")
-    assert files["server.crt"] == pki["server.crt"].read_bytes() and files["server.key"] == pki["server.key"].read_bytes()
+    assert files["server.crt"] == pki["server.crt"].read_bytes()
+    assert files["server.key"] == pki["server.key"].read_bytes()
     mounted = load_web_config(tmp_path / "mounted" / "web.yml")
     assert mounted.tls is not None and mounted.users == {"prometheus": hashed.encode()}
     container = pod(objects)["containers"][0]
@@ -169,7 +170,8 @@ def test_a_web_config_goes_into_a_secret_the_runner_serves_metrics_with(bee: Bee
     assert {"name": "web", "mountPath": "/etc/bee-web", "readOnly": True} in container["volumeMounts"]
     assert {"name": "web", "secret": {"secretName": "bee-runner-web"}} in pod(objects)["volumes"]
     # the kubelet has no password: a TCP connect; Prometheus is told to scrape over HTTPS
-    assert container["readinessProbe"]["tcpSocket"] == {"port": "metrics"} and "httpGet" not in container["livenessProbe"]
+    assert container["readinessProbe"]["tcpSocket"] == {"port": "metrics"}
+    assert "httpGet" not in container["livenessProbe"]
     assert objects["Service"]["metadata"]["annotations"]["prometheus.io/scheme"] == "https"
 
 
@@ -195,7 +197,8 @@ def test_a_bad_web_config_is_one_sentence_and_prints_nothing(bee: Bee, tmp_path:
     (tmp_path / "plain.yml").write_text("basic_auth_users:\n  alice: secret\n")
     (tmp_path / "missing.yml").write_text("tls_server_config:\n  cert_file: nope.crt\n  key_file: server.key\n")
     (tmp_path / "clash.yml").write_text("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-                                        "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: sub/server.crt\n")
+                                        "  client_auth_type: RequireAndVerifyClientCert\n"
+                                        "  client_ca_file: sub/server.crt\n")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "server.crt").write_bytes((tmp_path / "ca.crt").read_bytes())
     for name, fragment in (("plain.yml", "expected a bcrypt hash"), ("missing.yml", "nope.crt is not a file"),

@@ -87,7 +87,7 @@ MAX_DECODED_SIZE = 16 << 20  # bytes of the largest type decoded; BTF claiming m
 
 def compile_decoder(btf: Btf, type_id: int, *, endian: str = "little", stacks: KernelStacks | None = None) -> Decoder:
     """Compile the decoder of BTF type `type_id` for data in `endian` byte order ("little" or "big");
-    `stacks` names `kstack_t` ids (without it they are integers).
+    `stacks` names `kstack_t` ids (without it a type holding one raises DecodeError).
 
     Struct and union members are flattened (`outer_inner`; anonymous members add no part).
     Raises DecodeError (one sentence naming the type) for forward declarations, functions,

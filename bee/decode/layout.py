@@ -13,7 +13,7 @@ Semantics, per leaf (a member after flattening nested structs and unions):
   `ipv6_addr` of 16 bytes → RFC 5952 text, `duration` → Go's `time.Duration` text; the label
   typedefs `ksym_t`, `errno_t`, `ifindex_t`, `cgroup_t`, `syscall_t` → the names the system gives them
   (bee.decode.system_names); `kstack_t` → the kernel stack its id names (bee.decode.stacks: the compiler is
-  given the program's stacks; without them it is the integer it is).
+  given the program's stacks; without them it is refused).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ class LayoutCompiler:
     """Compiles the types of one BTF for one byte order; element decoders are shared within it."""
 
     def __init__(self, btf: Btf, endian: str, stacks: KernelStacks | None = None) -> None:
-        """`stacks`: what names `kstack_t` ids (the program's stack map); without it they are integers."""
+        """`stacks`: what names `kstack_t` ids (the program's stack map); without it a `kstack_t` is refused."""
         if endian not in ("little", "big"):
             raise ValueError(f"endian must be 'little' or 'big', not {endian!r}")
         self.btf = btf
@@ -300,7 +300,7 @@ class LayoutCompiler:
 
     def _special(self, type_id: int, offset: int, size: int, what: str) -> Extract | None:
         """bee's typedef names (`ipv4_addr`, `ipv6_addr`, `duration`, the label types) when the size fits;
-        else None. DecodeError for a `kstack_t` of a program without one stack map to name it."""
+        else None. DecodeError for a `kstack_t` without `stacks`, or whose `stacks` are not one map."""
         special = special_typedef(self.btf, type_id, size)
         if special == "ipv4_addr":
             return Extract((Read(offset, "4s"),), "_ntoa({0})", "str")
@@ -313,7 +313,8 @@ class LayoutCompiler:
             return Extract((Read(offset, _INT_CODES[(t.size, signed)]),), "_duration({0})", "str")
         label = label_typedef(self.btf, type_id, size)
         if label == "kstack_t" and self.stacks is None:
-            return None
+            raise DecodeError(f"{what} is a kstack_t, but the program has no BPF_MAP_TYPE_STACK_TRACE map for its "
+                              "ids to name")
         if label is not None:
             from bee.decode import system_names
 

@@ -169,6 +169,26 @@ def test_a_program_without_tracked_maps_stays_until_signalled(bee, bee_run, tmp_
     assert quiet.stop() < 1.0
 
 
+@pytest.mark.clang  # bee build --local
+def test_a_kstack_t_without_a_stack_map_is_refused_before_the_load(bee, tmp_path: Path) -> None:
+    """Its ids could name no stack: one sentence naming the field, nothing loaded."""
+    source = tmp_path / "nostacks.c"
+    source.write_text('#include "vmlinux.h"\n#include "bpf/bpf_helpers.h"\n#include "solo_types.h"\n'
+                      "struct by_stack { kstack_t stack; };\n"
+                      "struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 64); __type(key, struct by_stack);"
+                      " __type(value, u64); } counter_switches SEC(\".maps\");\n"
+                      'SEC("tracepoint/sched/sched_switch") int on_switch(void *ctx) {\n'
+                      "  struct by_stack k = {.stack = -1}; u64 one = 1;\n"
+                      "  bpf_map_update_elem(&counter_switches, &k, &one, BPF_NOEXIST); return 0; }\n"
+                      'char LICENSE[] SEC("license") = "GPL";\n')
+    assert bee("build", str(source), "--local", "--binary-only").returncode == 0
+    before = bpf_prog_ids("on_switch")
+    run = bee("run", str(tmp_path / "nostacks.o"), "--no-tty", "--prom-port", "0")
+    assert_one_line_error(run, "member stack of struct by_stack is a kstack_t, but the program has no "
+                               "BPF_MAP_TYPE_STACK_TRACE map for its ids to name")
+    assert bpf_prog_ids("on_switch") == before
+
+
 def test_verifier_rejection_names_the_program(bee_run, object_file) -> None:
     run = bee_run(object_file("lb_reject"), wait=False)
     assert run.proc.wait(30) == 1

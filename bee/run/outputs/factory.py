@@ -188,7 +188,7 @@ def make_outputs(spec: ObjectSpec, sinks: Sinks, rodata: bytes | None = None) ->
     """One output per tracked map of `spec`, in map order; `rodata`: the `.rodata` bytes the run's parameters
     give (a linear histogram's width and start may be among them). Raises RunError when the object has no
     BTF to decode with, RunSetupError when a map's declaration does not fit its output, DecodeError for a
-    `kstack_t` in a program with several stack-trace maps (in one with none, such ids stay integers)."""
+    `kstack_t` in a program without exactly one stack-trace map (its ids would name nothing)."""
     stack_maps = tuple(m.name for m in spec.maps if m.type_name == "stack_trace")
     outputs = ProgramOutputs(_kernel_stacks(stack_maps, spec.endian) if stack_maps else None)
     stacks = outputs.stacks

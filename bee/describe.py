@@ -20,7 +20,10 @@ from bee.elf.variables import mutable_globals, parameters
 from bee.errors import ElfError, InputFileError
 from bee.inputs import existing_file, looks_like_path, missing_file_message, read_object
 from bee.oci import mediatypes
+from bee.oci.errors import SignatureError
 from bee.oci.layouts.converted import SOURCE_PREFIX
+from bee.oci.reference import parse_reference
+from bee.oci.sign.local import stored_signatures
 from bee.oci.store import LocalStore
 from bee.params import kind_of
 
@@ -96,6 +99,10 @@ class Description:
     annotations: dict[str, str] = field(default_factory=dict)
     #: Why the object cannot run on this machine (another byte order), or None when it can.
     cannot_run: str | None = None
+    #: Signatures the local store holds for it (`bee sign --local`, a verified pull); None for a file.
+    signatures: int | None = None
+    #: Why its stored signatures cannot be read, when they cannot.
+    signature_problem: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -181,8 +188,13 @@ def describe_ref(store_root: Path, ref: str) -> Description:
     described = describe_spec(load_spec(data, name=ref), ref, len(data))
     annotations = {k: v for k, v in (manifest.get("annotations") or {}).items()
                    if k in (mediatypes.DESCRIPTION, mediatypes.AUTHORS) or k.startswith(SOURCE_PREFIX)}
+    try:
+        signatures, problem = len(stored_signatures(store, parse_reference(ref).name, entry.digest)), None
+    except SignatureError as exc:
+        signatures, problem = 0, str(exc)
     return replace(described, digest=entry.digest, annotations=annotations, platforms=platforms,
-                   platform=chosen.platform.to_json() if chosen.platform else None)
+                   platform=chosen.platform.to_json() if chosen.platform else None,
+                   signatures=signatures, signature_problem=problem)
 
 
 def describe(store_root: Path, program: str) -> Description:

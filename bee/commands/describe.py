@@ -67,6 +67,12 @@ def render(description: Description) -> None:
             click.echo(f"  {key}: {shown}")
     click.echo(f"Size:         {d.size} bytes")
     click.echo(f"License:      {d.license or '(none)'}")
+    if d.signature_problem:
+        click.echo(f"Signatures:   unreadable: {d.signature_problem}")
+    elif d.signatures is not None:
+        count = f"{d.signatures} in the local store" if d.signatures else "none in the local store"
+        check = f" (bee verify {d.source} --local --key KEY checks them)" if d.signatures else ""
+        click.echo(f"Signatures:   {count}{check}")
     if not d.has_btf:
         click.echo("BTF:          none (maps and fields cannot be described)")
     if d.cannot_run:

@@ -98,9 +98,13 @@ def test_signed_in_the_store_then_pushed_verifies_in_the_registry(beecli, regist
     ref = registry_plain.ref("sig/offline", "v1")
     digest = stored(ref)
     monkeypatch.setenv("COSIGN_PASSWORD", "pw")
+    assert "\nSignatures:   none in the local store\n" in beecli("describe", ref).stdout
     assert beecli("generate-key-pair", "--output-key-prefix", str(tmp_path / "k")).returncode == 0
     signed = beecli("sign", ref, "--local", "--key", str(tmp_path / "k.key"))
     assert signed.returncode == 0, signed.stderr
+    described = beecli("describe", ref).stdout
+    assert f"\nSignatures:   1 in the local store (bee verify {ref} --local --key KEY checks them)\n" in described
+    assert json.loads(beecli("describe", ref, "--json").stdout)["signatures"] == 1
     pushed = beecli(PLAIN, "push", ref)
     assert pushed.returncode == 0, pushed.stderr
     assert "Pushed its signatures" in pushed.stderr

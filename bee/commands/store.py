@@ -6,7 +6,8 @@ import click
 
 from bee.commands._shared import complete_store_ref, echo_table
 from bee.errors import StoreError
-from bee.oci.store import LocalStore, StoreCheck
+from bee.oci.blobcheck import StoreCheck
+from bee.oci.store import LocalStore
 from bee.options import GlobalOptions
 
 

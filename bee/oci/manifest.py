@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 DIGEST_PATTERN = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 SHA256_PATTERN = re.compile(r"sha256:([a-f0-9]{64})")
+MAX_MANIFEST_SIZE = 4 << 20  # bee's limit for a manifest or index, fetched or stored
 
 
 def sha256_digest(data: bytes) -> str:

@@ -31,6 +31,7 @@ from bee.oci.bodies import UploadBody, read_limited
 from bee.oci.deadline import MIN_RATE, Deadline, DeadlineAdapter
 from bee.oci.errors import IntegrityError, RegistryError, RegistryNotFoundError
 from bee.oci.fileutil import FileTooLarge, read_bounded
+from bee.oci.manifest import MAX_MANIFEST_SIZE
 from bee.oci.netfaults import NOT_TLS, cannot_connect, connection_reason, oci_errors, ssl_reason, timed_out
 from bee.oci.progress import Task
 from bee.oci.registry_auth import LOGIN_SOURCE, Authorization
@@ -43,7 +44,6 @@ BACKOFF = 0.25  # seconds before the second try; doubled for each next one
 MAX_RETRY_AFTER = 5.0
 CONNECT_TIMEOUT = 10.0  # seconds to connect (at most the client's timeout)
 DEFAULT_TIMEOUT = 60.0  # seconds an operation may take (plus blob time) (bee.options.DEFAULT_REGISTRY_TIMEOUT)
-MAX_MANIFEST_SIZE = 4 << 20
 MAX_BLOB_SIZE = 512 << 20
 MAX_SMALL_BODY = 1 << 20  # errors, tokens, upload answers
 MAX_REDIRECTS = 10  # hops a GET or HEAD follows (a registry redirects blobs to storage once)

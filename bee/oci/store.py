@@ -9,7 +9,8 @@ Every file is written with `fileutil.atomic_write`; every read-modify-write of
 exclusive `flock` on `<root>/.bee.lock`; readers take a shared lock when they can.
 Descriptors and index fields this module does not know are kept when it rewrites the
 index. All failures are `StoreError` (or `RefNotFoundError`, `InvalidReferenceError`)
-with one sentence; no method leaves a file open.
+with one sentence; no method leaves a file open. Which blobs names reach, the check of every blob
+and the garbage left by `remove` are bee.oci.blobcheck's.
 """
 
 from __future__ import annotations
@@ -24,15 +25,12 @@ from bee.errors import InvalidReferenceError, PlatformError, RefNotFoundError, S
 from bee.inputs import MAX_OBJECT_SIZE
 from bee.oci import mediatypes
 from bee.oci.fileutil import (
-    STALE_TEMP_AGE,
     TEMP_PREFIX,
     FileTooLarge,
     atomic_write,
-    fsync_dir,
     locked,
     read_bounded,
     remove_stale_temporaries,
-    temporaries,
 )
 from bee.oci.index import (
     Descriptor,
@@ -49,62 +47,27 @@ from bee.oci.index import (
     set_name,
     to_entry,
 )
-from bee.oci.manifest import SHA256_PATTERN, parse_manifest, program_layer, program_manifest, sha256_digest
+from bee.oci.manifest import (
+    MAX_MANIFEST_SIZE,
+    SHA256_PATTERN,
+    parse_manifest,
+    program_layer,
+    program_manifest,
+    sha256_digest,
+)
 from bee.oci.reference import parse_reference
-from bee.records import Record  # not dataclasses: ~8 ms + 0.7 ms a class of bee run (docs/dev/startup.md)
 
 TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:
     from typing import Any
 
+    from bee.oci.blobcheck import StoreCheck
+
 LOCK_NAME = ".bee.lock"
-HASH_CHUNK = 1 << 20
-MAX_JSON_BLOB = 4 << 20  # a manifest or index larger than this is not followed (bee's manifest limit)
 MAX_INDEX = 64 << 20  # index.json: ~300 bytes a name, so far more names than any store holds
 MAX_LAYOUT = 64 << 10  # oci-layout: one short JSON object
 
-__all__ = ["LOCK_NAME", "LocalStore", "Platform", "StoreCheck", "StoreEntry"]
-
-
-class StoreCheck(Record):
-    """What `LocalStore.check` found (and, with `repair`, removed).
-
-    `corrupt`: blob files whose content does not match their name's digest; `missing`: (name, digest)
-    of blobs a stored name needs that are not there; `stale`: temporary files of killed writers (older
-    than `STALE_TEMP_AGE`); `blobs`: how many blob files were read; `repaired`: whether `corrupt` and
-    `stale` were deleted; `affected`: the stored names with a corrupt or missing blob (to build or pull again).
-    """
-
-    corrupt: tuple[Path, ...]
-    missing: tuple[tuple[str, str], ...]
-    stale: tuple[Path, ...]
-    blobs: int
-    repaired: bool
-    affected: tuple[str, ...]
-
-
-def _file_digest(path: Path) -> str:
-    """`sha256:<hex>` of the file at `path`, read in chunks (any size). Raises `OSError`."""
-    import hashlib  # only `bee store check` needs it: ~4 ms of bee run (docs/dev/startup.md)
-
-    hasher = hashlib.sha256()
-    with open(path, "rb") as blob:
-        while chunk := blob.read(HASH_CHUNK):
-            hasher.update(chunk)
-    return f"sha256:{hasher.hexdigest()}"
-
-
-def _digests_in(value: object) -> Iterator[str]:
-    """Every `"digest"` string anywhere in a decoded JSON document."""
-    if isinstance(value, dict):
-        digest = value.get("digest")
-        if isinstance(digest, str):
-            yield digest
-        for item in value.values():
-            yield from _digests_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _digests_in(item)
+__all__ = ["LOCK_NAME", "LocalStore", "Platform", "StoreEntry"]
 
 
 class LocalStore:
@@ -145,7 +108,7 @@ class LocalStore:
         raises `StoreError`, `PlatformError`."""
         if entry.is_index:
             entry = self.for_platform(entry)
-        data = self._read_blob(entry.digest, entry.size, f"the manifest of {entry.ref}", MAX_JSON_BLOB)
+        data = self._read_blob(entry.digest, entry.size, f"the manifest of {entry.ref}", MAX_MANIFEST_SIZE)
         try:
             return parse_manifest(data)
         except ValueError as exc:
@@ -156,7 +119,7 @@ class LocalStore:
         platform), in index order; `[entry]` for a single manifest. Raises `StoreError`."""
         if not entry.is_index:
             return [entry]
-        data = self._read_blob(entry.digest, entry.size, f"the index of {entry.ref}", MAX_JSON_BLOB)
+        data = self._read_blob(entry.digest, entry.size, f"the index of {entry.ref}", MAX_MANIFEST_SIZE)
         try:
             manifests = manifests_of(parse_index(data))
         except ValueError as exc:
@@ -185,7 +148,7 @@ class LocalStore:
 
     def manifest_bytes(self, entry: StoreEntry) -> bytes:
         """The exact, digest-checked manifest bytes of `entry` (what a push sends); raises `StoreError`."""
-        return self._read_blob(entry.digest, entry.size, f"the manifest of {entry.ref}", MAX_JSON_BLOB)
+        return self._read_blob(entry.digest, entry.size, f"the manifest of {entry.ref}", MAX_MANIFEST_SIZE)
 
     def has_blob(self, digest: str, size: int) -> bool:
         """True when the store holds blob `digest` with exactly this size and content."""
@@ -212,79 +175,13 @@ class LocalStore:
 
         Raises `StoreError` (an unreadable store or a corrupted `index.json`).
         """
+        from bee.oci.blobcheck import check_blobs  # `bee store check` only
+
         if repair:
             with self._writing(clean=False):  # the stale temporaries are reported, then removed
-                return self._check(repair=True)
+                return check_blobs(self.root, self.blobs_dir, manifests_of(self._read_index()), repair=True)
         with self._reading():
-            return self._check(repair=False)
-
-    def _check(self, *, repair: bool) -> StoreCheck:
-        manifests = manifests_of(self._read_index())
-        corrupt: list[Path] = []
-        count = 0
-        try:
-            names = sorted(os.listdir(self.blobs_dir))
-        except FileNotFoundError:
-            names = []
-        except OSError as exc:
-            raise StoreError(f"cannot read the blobs of the local store {self.blobs_dir}: {exc.strerror}") from None
-        for name in names:
-            if not SHA256_PATTERN.fullmatch(f"sha256:{name}"):
-                continue
-            path = self.blobs_dir / name
-            count += 1
-            try:
-                good = _file_digest(path) == f"sha256:{name}"
-            except OSError:
-                good = False
-            if not good:
-                corrupt.append(path)
-                if repair:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(path)
-        stale = [path for directory in (self.root, self.blobs_dir) for path, age in temporaries(directory)
-                 if age > STALE_TEMP_AGE]
-        if repair:
-            for path in stale:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-            fsync_dir(self.blobs_dir)
-        missing: list[tuple[str, str]] = []
-        affected: list[str] = []
-        bad = {path.name for path in corrupt}
-        for desc in manifests:
-            name = ref_name(desc) or desc.get("digest", "")
-            for digest in self._needed(desc["digest"]):
-                match = SHA256_PATTERN.fullmatch(digest)
-                if match is None:
-                    continue
-                if not (self.blobs_dir / match.group(1)).exists():
-                    missing.append((name, digest))
-                if match.group(1) in bad or not (self.blobs_dir / match.group(1)).exists():
-                    affected.append(name)
-        return StoreCheck(corrupt=tuple(corrupt), missing=tuple(missing), stale=tuple(stale), blobs=count,
-                          repaired=repair, affected=tuple(sorted(set(affected))))
-
-    def _needed(self, digest: str) -> list[str]:
-        """`digest` and every digest reachable from it through the JSON blobs that are there."""
-        seen: list[str] = []
-        pending = [digest]
-        while pending:
-            current = pending.pop()
-            if current in seen:
-                continue
-            seen.append(current)
-            match = SHA256_PATTERN.fullmatch(current)
-            if match is None:
-                continue
-            try:
-                with open(self.blobs_dir / match.group(1), "rb") as blob:
-                    data = blob.read(MAX_JSON_BLOB + 1)
-                if data.startswith(b"{") and len(data) <= MAX_JSON_BLOB:
-                    pending.extend(_digests_in(json.loads(data)))
-            except (OSError, ValueError, RecursionError):
-                continue
-        return seen
+            return check_blobs(self.root, self.blobs_dir, manifests_of(self._read_index()), repair=False)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -395,7 +292,9 @@ class LocalStore:
                 raise self._not_found(ref)
             remaining = [desc for desc in manifests if ref_name(desc) != ref]
             self._write_index(index, remaining)
-            self._collect_garbage(remaining)
+            from bee.oci.blobcheck import collect_garbage  # `bee rm` only
+
+            collect_garbage(self.blobs_dir, remaining)
         return to_entry(removed)
 
     # -- internals -------------------------------------------------------------------------
@@ -525,9 +424,11 @@ class LocalStore:
 
     def _has_blob(self, digest: str, size: int) -> bool:
         """True when the blob exists with exactly this size and digest (hashed in chunks: any size)."""
+        from bee.oci.blobcheck import file_digest  # writers only
+
         path = self._blob_path(digest)
         try:
-            return os.stat(path).st_size == size and _file_digest(path) == digest
+            return os.stat(path).st_size == size and file_digest(path) == digest
         except OSError:
             return False
 
@@ -578,45 +479,3 @@ class LocalStore:
             self._put_blob(desc["digest"], manifest_bytes)
             self._write_index(index, set_name(manifests_of(index), ref, desc))
         return to_entry(desc)
-
-    def _collect_garbage(self, manifests: list[Descriptor]) -> None:
-        """Delete `blobs/sha256` files not reachable from `manifests` (caller holds the write lock).
-
-        Reachability follows every `"digest"` inside reachable JSON blobs (those starting
-        with `{`), so manifest kinds this module does not know keep their blobs. If a
-        reachable blob exists but cannot be read or decoded, nothing is deleted.
-        """
-        keep: set[str] = set()
-        pending = [desc["digest"] for desc in manifests]
-        while pending:
-            digest = pending.pop()
-            if digest in keep:
-                continue
-            keep.add(digest)
-            match = SHA256_PATTERN.fullmatch(digest)
-            if match is None:
-                continue
-            try:
-                with open(self.blobs_dir / match.group(1), "rb") as blob:
-                    data = blob.read(MAX_JSON_BLOB + 1)
-                if not data.startswith(b"{"):
-                    continue
-                if len(data) > MAX_JSON_BLOB:
-                    return  # not a manifest bee can read whole: keep everything rather than guess
-            except FileNotFoundError:
-                continue
-            except OSError:
-                return
-            try:
-                pending.extend(_digests_in(json.loads(data)))
-            except (ValueError, RecursionError):
-                return
-        try:
-            names = os.listdir(self.blobs_dir)
-        except FileNotFoundError:
-            return
-        for name in names:
-            if SHA256_PATTERN.fullmatch(f"sha256:{name}") and f"sha256:{name}" not in keep:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.blobs_dir / name)
-        fsync_dir(self.blobs_dir)

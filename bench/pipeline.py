@@ -21,8 +21,9 @@ records), then drains the ring and times it. Stages, each on a freshly filled ri
   format json     EventLog's JSON formatter alone, on 4,096 decoded records at a time (no ring buffer)
   format text     the same, text lines
 
-With --compare-eventlog FILE (e.g. `git show 23b4578:bee/sinks/eventlog.py > FILE`), the emit and format
-stages also run with that version of bee/sinks/eventlog.py, interleaved round by round. Prints the
+With --compare-eventlog FILE (e.g. `git show REV:bee/sinks/eventlog.py > FILE`, a version whose EventLog has
+the methods this checkout's outputs call: `channel` since 54b0276), the emit and format stages also run with
+that version of bee/sinks/eventlog.py, interleaved round by round. Prints the
 median and spread (µs per event). Nothing stays attached: the object is closed at the end.
 """
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import os
 import statistics
 import struct
@@ -77,8 +79,12 @@ class _NoBatch:
         pass
 
 
-def _format_batch(formatter: Any) -> Any:
-    """The record formatter of an event log's `_json_formatter()` (older versions return it directly)."""
+def _format_batch(module: ModuleType, fmt: str) -> Any:
+    """The record formatter of format `fmt` of an event log module: this checkout's takes it from
+    bee.sinks.lines (`json_formatter(heads)`); older single-file versions have `_json_formatter()`,
+    with or without the channel heads, returning the formatter or its format_batch directly."""
+    make = getattr(module, f"{fmt}_formatter", None) or getattr(module, f"_{fmt}_formatter")
+    formatter = make({}) if inspect.signature(make).parameters else make()
     return getattr(formatter, "format_batch", formatter)
 
 
@@ -147,8 +153,7 @@ def main() -> int:
                             n)
                         log.close()
                 for fmt in ("json", "text"):  # variants alternate batch by batch: load changes hit both alike
-                    formatters = [(label, _format_batch(getattr(module, f"_{fmt}_formatter")()))
-                                  for label, module in variants]
+                    formatters = [(label, _format_batch(module, fmt)) for label, module in variants]
                     spent = dict.fromkeys([label for label, _ in variants], 0.0)
                     for _ in range(5):
                         for label, format_batch in formatters:

@@ -10,7 +10,7 @@ same order, as decoding each event would.
 
 `Grouping.samples(samples)` takes samples as libbpf copies them; `Grouping.records(region)` takes
 ring-buffer records read in place (an 8-byte header, then the sample padded to 8 bytes; see
-`bee.libbpf.ringbuf.RecordReader`), splitting and unpacking them with one `struct.iter_unpack`.
+`bee.libbpf.ringmem.RecordReader`), splitting and unpacking them with one `struct.iter_unpack`.
 A key is the sample itself (a counter) or the bytes before and after the value's bytes (a histogram).
 
 `compile_grouping` returns None when the events cannot be grouped so: a value that is not a number,

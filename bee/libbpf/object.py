@@ -21,7 +21,8 @@ from bee.libbpf.errors import ClosedError, LibbpfError, LoadError, VerifierError
 from bee.libbpf.link import Link, TcLink
 from bee.libbpf.map import Map
 from bee.libbpf.program import Program
-from bee.libbpf.ringbuf import DIRECT_READ, RingBuffer, RingPages
+from bee.libbpf.ringbuf import RingBuffer
+from bee.libbpf.ringmem import DIRECT_READ, RingPages
 
 TYPE_CHECKING = False  # typing's flag without importing typing: ~3 ms of bee run (docs/dev/startup.md)
 if TYPE_CHECKING:

@@ -156,7 +156,7 @@ class RingOutput:
         self._record_path(samples)
 
     def fall_back_records(self, region: memoryview, error: Exception) -> int:
-        """`fall_back` for ring records read in place (bee.libbpf.ringbuf.RecordReader): the leading
+        """`fall_back` for ring records read in place (bee.libbpf.ringmem.RecordReader): the leading
         records of exactly this map's sample size, one by one; returns how many."""
         size = self.decoder.size
         stride = record_stride(size)

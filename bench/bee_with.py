@@ -4,8 +4,9 @@
     .venv/bin/python bench/bee_with.py bee.sinks.eventlog=/tmp/eventlog_before.py -- run REF ...
 
 For bench.py: --also-bee "before=.venv/bin/python bench/bee_with.py bee.sinks.eventlog=FILE --"
-(e.g. FILE from `git show 23b4578:bee/sinks/eventlog.py > FILE`). Every module is loaded from its file
-under its own name before bee imports it; the rest of bee is this checkout's.
+(e.g. FILE from `git show REV:bee/sinks/eventlog.py > FILE`, a revision whose modules fit this
+checkout's). Every module is loaded from its file under its own name before bee imports it; the rest
+of bee is this checkout's.
 """
 
 from __future__ import annotations

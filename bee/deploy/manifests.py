@@ -115,7 +115,8 @@ def _daemonset(namespace: str, image: str, network: bool, signing: bool = False,
         pod["volumes"].append({"name": "signing", "secret": {"secretName": SIGNING_SECRET}})
         pod["containers"][0]["volumeMounts"].append({"name": "signing", "mountPath": SIGNING_PATH, "readOnly": True})
     if web is not None:  # the metrics endpoint's TLS and basic auth (--web-config), from a Secret
-        pod["volumes"].append({"name": "web", "secret": {"secretName": WEB_SECRET}})
+        # 0400: the private key is readable by the runner's root (uid 0 needs no capability to read its own file)
+        pod["volumes"].append({"name": "web", "secret": {"secretName": WEB_SECRET, "defaultMode": 0o400}})
         pod["containers"][0]["volumeMounts"].append({"name": "web", "mountPath": WEB_PATH, "readOnly": True})
     if network:  # XDP/TC attach to the node's interfaces
         pod["hostNetwork"] = True

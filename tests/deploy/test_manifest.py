@@ -168,7 +168,7 @@ def test_a_web_config_goes_into_a_secret_the_runner_serves_metrics_with(bee: Bee
     container = pod(objects)["containers"][0]
     assert container["args"] == ["run", "--config", "/etc/bee/runner.yaml", "--web-config", "/etc/bee-web/web.yml"]
     assert {"name": "web", "mountPath": "/etc/bee-web", "readOnly": True} in container["volumeMounts"]
-    assert {"name": "web", "secret": {"secretName": "bee-runner-web"}} in pod(objects)["volumes"]
+    assert {"name": "web", "secret": {"secretName": "bee-runner-web", "defaultMode": 0o400}} in pod(objects)["volumes"]
     # the kubelet has no password: a TCP connect; Prometheus is told to scrape over HTTPS
     assert container["readinessProbe"]["tcpSocket"] == {"port": "metrics"}
     assert "httpGet" not in container["livenessProbe"]

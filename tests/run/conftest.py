@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -104,16 +104,16 @@ class BeeRun:
 
 
 class BeeRuns:
-    """Starts `python -m bee ARGV --prom-port PORT` processes (a free port each) with `env`; `close()`
-    kills those still running."""
+    """Starts `python -m bee ARGV --prom-port PORT` processes (a free port each) with `env`, each behind
+    the command `prefix` if given (`setpriv ... --`); `close()` kills those still running."""
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.runs: list[BeeRun] = []
 
-    def start(self, *argv: str, wait: bool = True) -> BeeRun:
+    def start(self, *argv: str, wait: bool = True, prefix: Sequence[str] = ()) -> BeeRun:
         port = free_port()
-        proc = subprocess.Popen([sys.executable, "-m", "bee", *argv, "--prom-port", str(port)],
+        proc = subprocess.Popen([*prefix, sys.executable, "-m", "bee", *argv, "--prom-port", str(port)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env)
         run = BeeRun(proc, port)
         self.runs.append(run)
@@ -132,8 +132,9 @@ class BeeRuns:
 def bee_run(root: None, store_dir: Path) -> Iterator[Callable[..., BeeRun]]:
     runs = BeeRuns(dict(os.environ, BEE_STORAGE=str(store_dir)))
 
-    def start(program: str, *args: str, fmt: str = "json", wait: bool = True) -> BeeRun:
-        return runs.start("run", program, "--no-tty", "--format", fmt, "--poll-interval", "0.1", *args, wait=wait)
+    def start(program: str, *args: str, fmt: str = "json", wait: bool = True, prefix: Sequence[str] = ()) -> BeeRun:
+        return runs.start("run", program, "--no-tty", "--format", fmt, "--poll-interval", "0.1", *args, wait=wait,
+                          prefix=prefix)
 
     yield start
     runs.close()

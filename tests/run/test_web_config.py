@@ -142,3 +142,50 @@ def test_a_real_prometheus_scrapes_it_with_its_own_tls_and_basic_auth(bee_run, o
     finally:
         prometheus.stop()
     run.stop()
+
+
+#: Capability numbers (linux/capability.h) of those a `bee k8s manifest` container may be given.
+CAPABILITY_BITS = {"NET_ADMIN": 12, "PERFMON": 38, "BPF": 39}
+
+
+def test_what_the_daemonset_grants_runs_a_protected_runner_here(bee, bee_run, object_file, pki: dict[str, Path],
+                                                               tmp_path: Path, trigger) -> None:
+    """The runner as `bee k8s manifest --web-config` deploys it, on this kernel: root with only the container's
+    capabilities and no new privileges loads and attaches, reads the web Secret's files at the Secret's mode
+    (the private key included), and serves the counts over TLS with basic auth."""
+    import base64
+
+    import yaml
+
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    config = _web_config(tmp_path, f"tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                                   f"basic_auth_users:\n  prometheus: '{hashed}'\n")
+    printed = bee("k8s", "manifest", "ghcr.io/example/execs:v1", "--web-config", str(config))
+    assert printed.returncode == 0, printed.stderr
+    objects = {d["kind"]: d for d in yaml.safe_load_all(printed.stdout)}
+    spec = objects["DaemonSet"]["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    security = container["securityContext"]
+    assert security["runAsUser"] == 0 and security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"]["drop"] == ["ALL"]
+    granted = security["capabilities"]["add"]
+    mode = next(v["secret"]["defaultMode"] for v in spec["volumes"] if v["name"] == "web")
+    mounted = tmp_path / "etc-bee-web"  # the Secret as the kubelet mounts it: its files, root's, at its mode
+    mounted.mkdir()
+    for name, value in objects["Secret"]["data"].items():
+        (mounted / name).write_bytes(base64.b64decode(value))
+        (mounted / name).chmod(mode)
+
+    bounding = "-all," + ",".join(f"+{name.lower()}" for name in granted)
+    run = bee_run(object_file("fleet_execs"), "--web-config", str(mounted / "web.yml"),
+                  prefix=["setpriv", f"--bounding-set={bounding}", "--no-new-privs", "--"])
+    status = Path(f"/proc/{run.proc.pid}/status").read_text()
+    effective = int(next(line.split()[1] for line in status.splitlines() if line.startswith("CapEff:")), 16)
+    assert effective == sum(1 << CAPABILITY_BITS[name] for name in granted), status  # nothing more than granted
+
+    url = f"https://127.0.0.1:{run.port}/metrics"
+    trigger("fleet-k8s")
+    run.wait_for(lambda: 'ebpf_solo_io_counter_execs{comm="fleet-k8s"} 1' in requests.get(
+        url, verify=str(pki["ca.crt"]), auth=("prometheus", PASSWORD), timeout=10).text, what="the exec counted")
+    assert requests.get(url, verify=str(pki["ca.crt"]), auth=("prometheus", "wrong"), timeout=10).status_code == 401
+    run.stop()

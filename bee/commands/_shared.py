@@ -39,7 +39,7 @@ def _click_type(opt: Opt) -> click.ParamType | None:
     if opt.kind == CHOICE:
         return click.Choice(list(opt.choices))
     if opt.kind == PATH:
-        return click.Path(path_type=Path, file_okay=opt.file_okay)
+        return click.Path(path_type=Path, file_okay=opt.file_okay, readable=False)  # bee says why it cannot read
     return None
 
 

@@ -134,7 +134,7 @@ def _convert(opt: Opt, raw: str) -> object:
             mode = os.stat(raw).st_mode
         except OSError:
             return Path(raw)
-        if (stat.S_ISREG(mode) and not opt.file_okay) or not os.access(raw, os.R_OK):
+        if stat.S_ISREG(mode) and not opt.file_okay:
             raise _Defer
         return Path(raw)
     return raw

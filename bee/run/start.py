@@ -9,6 +9,7 @@ from bee.options import GlobalOptions
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see docs/dev/startup.md
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
     from bee.oci.sign.policy import TrustPolicy
@@ -59,11 +60,19 @@ def run_trust(options: GlobalOptions, values: Mapping[str, Any], settings: RunSe
     keys = config.verify_keys if config is not None else tuple(values.get("verify_keys") or ())
     policy = config.policy if config is not None else values.get("policy")
     ignore = config.ignore_identity if config is not None else bool(values.get("ignore_identity"))
-    if not keys and policy is None and not (options.config_dir / "policy.yaml").is_file():
+    if not keys and policy is None and _surely_absent(options.config_dir / "policy.yaml"):
         return None  # the usual run: the signing modules stay unimported
     from bee.oci.sign.policy import trust_policy
 
     return trust_policy(keys, policy, options.config_dir, ignore)
+
+
+def _surely_absent(path: Path) -> bool:
+    """True when `path` is not a file; False when it cannot be looked at (trust_policy then says why)."""
+    try:
+        return not path.is_file()
+    except OSError:
+        return False
 
 
 def end_of_start_up() -> None:

@@ -108,13 +108,26 @@ def load_policy(path: Path) -> TrustPolicy:
                        keys["check-identity"].boolean() if "check-identity" in keys else True, str(path))
 
 
+def _default_policy(config_dir: Path) -> Path | None:
+    """`config_dir/policy.yaml` when it is a file; None when there is none. A policy that may be there but
+    cannot be looked at is ConfigError, never taken as absent: it may be what requires signatures."""
+    from bee.yamlfile import ConfigError
+
+    default = config_dir / POLICY_FILE
+    try:
+        return default if default.is_file() else None
+    except OSError as exc:  # EACCES on a directory above it (another user's home)
+        raise ConfigError(f"cannot tell whether the signature policy {default} exists: {exc.strerror or exc}; "
+                          "give --config-dir a directory this user can read, or --policy FILE") from None
+
+
 def trust_policy(verify_keys: tuple[Path, ...], policy: Path | None, config_dir: Path,
                  ignore_identity: bool = False) -> TrustPolicy | None:
     """The policy of one command: its `--verify-key` keys, over the file `policy` or else
-    `config_dir/policy.yaml` when that exists; None when neither asks for anything."""
-    default = config_dir / POLICY_FILE
-    if policy is None and default.is_file():
-        policy = default
+    `config_dir/policy.yaml` when that exists; None when neither asks for anything. Raises ConfigError
+    (also when that default cannot be looked at) and SignatureError."""
+    if policy is None:
+        policy = _default_policy(config_dir)
     base = load_policy(policy) if policy is not None else TrustPolicy()
     flag_keys = tuple(load_public_key(path) for path in verify_keys)
     result = base.replace(flag_keys=flag_keys, check_identity=base.check_identity and not ignore_identity)

@@ -34,8 +34,13 @@ def write_cached(target: Path, data: bytes) -> Path:
 
 
 def cached(target: Path) -> bool:
-    """True when the cache already holds `target`; raises BuildError when it exists but cannot be read."""
-    if target.is_file():
+    """True when the cache already holds `target`; raises BuildError when it exists but cannot be read, or
+    cannot be looked at (a directory above it another user's)."""
+    try:
+        present = target.is_file()
+    except OSError as exc:
+        raise BuildError(cache_message(target, "cannot look for", exc.strerror or str(exc))) from None
+    if present:
         if not os.access(target, os.R_OK):
             raise BuildError(cache_message(target, "cannot read", "Permission denied"))
         return True

@@ -45,9 +45,9 @@ def _stored_needs_network(ref: str, store_root: Path) -> bool:
     from bee.oci.store import LocalStore
     from bee.run.prepare import INTERFACE_KINDS
 
-    if not store_root.exists():
-        return False
     store = LocalStore(store_root)
+    if not store.present():  # StoreError when it cannot be looked at: the answer might be True
+        return False
     try:
         data = store.program_bytes(store.resolve(ref))
     except BeeError:

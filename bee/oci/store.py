@@ -82,6 +82,15 @@ class LocalStore:
 
     # -- reading ---------------------------------------------------------------------------
 
+    def present(self) -> bool:
+        """Whether the store's root is a directory (a missing store is an empty one); raises StoreError when
+        it cannot be looked at (a directory above it another user's)."""
+        try:
+            return self.root.is_dir()
+        except OSError as exc:
+            raise StoreError(f"cannot look at the local store {self.root}: {exc.strerror or exc}; point --storage "
+                             "(or BEE_STORAGE) at a directory this user can read") from None
+
     def entries(self) -> list[StoreEntry]:
         """All names in index order (a name listed twice appears once, with its last descriptor)."""
         with self._reading():
@@ -268,7 +277,7 @@ class LocalStore:
         An existing `target` is replaced. Raises `RefNotFoundError`, `InvalidReferenceError`, `StoreError`.
         """
         parse_reference(target)
-        if not self.root.is_dir():
+        if not self.present():
             raise self._not_found(source)
         with self._writing():
             index = self._read_index()
@@ -282,7 +291,7 @@ class LocalStore:
 
         Returns the removed entry. Raises `RefNotFoundError`, `InvalidReferenceError`, `StoreError`.
         """
-        if not self.root.is_dir():
+        if not self.present():
             raise self._not_found(ref)
         with self._writing():
             index = self._read_index()

@@ -72,3 +72,22 @@ def test_files_of_another_user_are_named_in_one_sentence(place: Path) -> None:
     assert listed.returncode == 1
     assert_one_line_error(listed, f"cannot read the local store index {private / 'store' / 'index.json'}: "
                                   "Permission denied")
+
+
+COMMANDS = [["list"], ["describe", "x:v1"], ["build", str(DATA / "src" / "hello.c"), "x:v1", "--local"],
+            ["push", "localhost:1/x:v1"], ["pull", "localhost:1/x:v1"], ["tag", "x:v1", "y:v1"], ["rm", "x:v1"],
+            ["store", "check"], ["k8s", "manifest", "ghcr.io/example/x:v1"], ["run", "x:v1", "--no-tty"]]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root to make root-only files and setpriv to run as another user")
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda args: " ".join(args[:2]))
+def test_a_home_of_another_user_is_one_sentence(place: Path, args: list[str]) -> None:
+    """HOME still naming root's home after a switch of user (`su` without `-`, sudo keeping HOME): the store,
+    the policy and the cache there cannot be looked at, and the command says which and what to do."""
+    env = {k: v for k, v in os.environ.items() if k not in ("BEE_STORAGE", "XDG_CACHE_HOME", "BEE_VMLINUX_H")}
+    env["HOME"] = str(place / "private")
+    proc = subprocess.run([*NOBODY, sys.executable, "-m", "bee", *args], capture_output=True, text=True,
+                          timeout=60, env=env, cwd=place / "home")
+    assert proc.returncode == 1
+    assert_one_line_error(proc, str(place / "private"), "Permission denied")

@@ -91,3 +91,15 @@ def test_a_home_of_another_user_is_one_sentence(place: Path, args: list[str]) ->
                           timeout=60, env=env, cwd=place / "home")
     assert proc.returncode == 1
     assert_one_line_error(proc, str(place / "private"), "Permission denied")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
+                    reason="needs root to make root-only files and setpriv to run as another user")
+def test_a_key_pair_that_cannot_be_written_names_the_file_meant(place: Path) -> None:
+    for prefix in (place / "private" / "k", place / "k"):  # a directory it cannot enter, one it cannot write
+        proc = subprocess.run([*NOBODY, sys.executable, "-m", "bee", "generate-key-pair", "--output-key-prefix",
+                               str(prefix)], capture_output=True, text=True, timeout=60, cwd=place / "home",
+                              env={**os.environ, "HOME": str(place / "home"), "BEE_PASSWORD": ""})
+        assert proc.returncode == 1
+        assert_one_line_error(proc, f"cannot write the key pair: Permission denied ({prefix}.key)")
+    assert sorted(p.name for p in place.iterdir()) == ["home", "private"]  # no temporary file left

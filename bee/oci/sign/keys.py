@@ -229,7 +229,11 @@ def generate_key_pair(key_path: Path, pub_path: Path, password: bytes, *, overwr
     empty password leaves it unencrypted) and `pub_path` the PKIX PEM public key. SignatureError when a
     file exists and not `overwrite`, or cannot be written; neither file is left half written."""
     for path in (key_path, pub_path):
-        if path.exists() and not overwrite:
+        try:
+            exists = path.exists()
+        except OSError as exc:  # a directory on the way that cannot be entered
+            raise SignatureError(f"cannot write the key pair: {exc.strerror or exc} ({path})") from None
+        if exists and not overwrite:
             raise SignatureError(f"{path} already exists; remove it or pass --force to replace it")
     _, serialization, ec, *_ = _crypto()
     key = ec.generate_private_key(ec.SECP256R1())
@@ -238,10 +242,12 @@ def generate_key_pair(key_path: Path, pub_path: Path, password: bytes, *, overwr
     private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
     public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
                                                serialization.PublicFormat.SubjectPublicKeyInfo)
+    writing = key_path
     try:
         atomic_write(key_path, private_pem, mode=0o600)
         os.chmod(key_path, 0o600)  # whatever the umask
+        writing = pub_path
         atomic_write(pub_path, public_pem)
-    except OSError as exc:
-        raise SignatureError(f"cannot write the key pair: {exc.strerror or exc} ({exc.filename})") from None
+    except OSError as exc:  # named by the file meant, not the temporary file it failed on
+        raise SignatureError(f"cannot write the key pair: {exc.strerror or exc} ({writing})") from None
     return PrivateKey(str(key_path), fingerprint_of(key.public_key()), key)

@@ -1,6 +1,7 @@
-"""Telling a program argument that names a file from a reference in the local store.
+"""Telling a program argument that names a file from a reference in the local store, and the user's paths
+(`~` expanded, the cache home).
 
-Shared by `bee run` and `bee describe`; plain `pathlib` checks, nothing else imported.
+Shared by `bee run`, `bee build` and `bee describe`; plain `pathlib` checks, nothing else imported.
 """
 
 from __future__ import annotations
@@ -17,6 +18,15 @@ def expand_user(path: str | Path) -> Path:
         return Path(path).expanduser()
     except RuntimeError:
         return Path(path)
+
+
+def cache_home() -> Path:
+    """`$XDG_CACHE_HOME` when it is an absolute path, else `~/.cache`: the XDG base directory spec makes a
+    relative one invalid (it would name another directory from every working directory)."""
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    return Path(base) if os.path.isabs(base) else Path.home() / ".cache"
 
 
 def existing_file(text: str) -> Path | None:

@@ -7,12 +7,12 @@ import tempfile
 from pathlib import Path
 
 from bee.errors import BuildError
+from bee.inputs import cache_home
 
 
 def cache_dir() -> Path:
     """The user's cache directory for bee (`$XDG_CACHE_HOME/bee`, default `~/.cache/bee`)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "bee"
+    return cache_home() / "bee"
 
 
 def write_cached(target: Path, data: bytes) -> Path:

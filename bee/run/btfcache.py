@@ -41,8 +41,9 @@ MAX_ENTRIES = 256  # older entries are removed when a new one is written (a few 
 
 def cache_root() -> Path:
     """`$XDG_CACHE_HOME/bee/btf` (default `~/.cache/bee/btf`), next to bee build's vmlinux.h cache."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "bee" / "btf"
+    from bee.inputs import cache_home
+
+    return cache_home() / "bee" / "btf"
 
 
 def entry_for(data: bytes, libbpf_version: str) -> Path | None:

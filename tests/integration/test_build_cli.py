@@ -63,6 +63,20 @@ def test_same_source_same_bytes_wherever_it_lives(bee, hello: Path, tmp_path: Pa
 
 
 @pytest.mark.clang
+def test_a_relative_cache_home_is_ignored_as_the_xdg_spec_says(bee, hello: Path, tmp_path: Path) -> None:
+    """XDG_CACHE_HOME=relcache names another directory from each working directory (the types were unpacked
+    under one and the compiler looked in another): it is ignored, and ~/.cache used."""
+    home = tmp_path / "home"
+    home.mkdir()
+    proc = bee("build", str(hello), "--local", "--binary-only", cwd=hello.parent,
+               env={"XDG_CACHE_HOME": "relcache", "HOME": str(home), "BEE_VMLINUX_H": "", "BEE_KERNEL_TYPES": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert _machine(hello.with_suffix(".o").read_bytes()) == EM_BPF
+    assert not (hello.parent / "relcache").exists()
+    assert list((home / ".cache" / "bee" / "types").glob("*/x86/vmlinux.h"))
+
+
+@pytest.mark.clang
 def test_cflags_reach_the_compiler(bee, hello: Path, tmp_path: Path) -> None:
     plain = bee("build", str(hello), "--local", "--binary-only", "-o", str(tmp_path / "a.o"))
     flagged = bee("build", str(hello), "--local", "--binary-only", "-o", str(tmp_path / "b.o"),

@@ -43,6 +43,18 @@ def _click_type(opt: Opt) -> click.ParamType | None:
     return None
 
 
+class _Option(click.Option):
+    """A click option whose error messages say when its bad value came from its environment variable
+    (`'--timeout' (from $BEE_TIMEOUT)`): the user typed no --timeout."""
+
+    def get_error_hint(self, ctx: click.Context | None) -> str:
+        hint = super().get_error_hint(ctx)
+        if ctx is not None and self.name and self.envvar and \
+                ctx.get_parameter_source(self.name) is click.core.ParameterSource.ENVIRONMENT:
+            return f"{hint} (from ${self.envvar})"
+        return hint
+
+
 def click_options(table: Sequence[Opt]) -> Callable[[_F], _F]:
     """A decorator adding every option of `table` to a click command, in table order."""
 
@@ -57,7 +69,7 @@ def click_options(table: Sequence[Opt]) -> Callable[[_F], _F]:
                     extra["default"] = opt.default
             function = click.option(*opt.flags, opt.dest, help=opt.help, multiple=opt.multiple,
                                     envvar=opt.envvar, metavar=opt.metavar, show_default=opt.show_default,
-                                    **extra)(function)
+                                    cls=_Option, **extra)(function)
         return function
 
     return decorate

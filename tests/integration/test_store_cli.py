@@ -212,3 +212,15 @@ def test_list_fits_80_columns_and_cuts_digest_references(bee, bumblebee_store: P
     assert row.split()[0] == f"ghcr.io/solo-io/bumblebee/opensnoop@{digest[7:17]}…"
     assert all(len(line) <= 80 for line in listing), listing
     assert any(line.split()[0] == long_ref for line in bee("list", "--no-trunc").stdout.splitlines())
+
+
+@pytest.mark.parametrize("command", [["list"], ["run", "x.o", "--no-tty"]], ids=["list", "run (fast path)"])
+def test_a_bad_value_from_the_environment_names_its_variable(bee, command: list[str]) -> None:
+    """The user typed no --timeout: the message says where the value came from."""
+    from_env = bee(*command, env={"BEE_TIMEOUT": "abc"})
+    assert from_env.returncode == 2
+    assert "Error: Invalid value for '--timeout' (from $BEE_TIMEOUT): 'abc' is not a valid float range." \
+        in from_env.stderr.splitlines()
+    typed = bee("--timeout", "abc", *command, env={"BEE_TIMEOUT": "5"})
+    assert typed.returncode == 2
+    assert "Error: Invalid value for '--timeout': 'abc' is not a valid float range." in typed.stderr.splitlines()

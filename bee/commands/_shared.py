@@ -48,7 +48,7 @@ class _Option(click.Option):
     (`'--timeout' (from $BEE_TIMEOUT)`): the user typed no --timeout."""
 
     def get_error_hint(self, ctx: click.Context | None) -> str:
-        hint = super().get_error_hint(ctx)
+        hint = click.Parameter.get_error_hint(self, ctx)  # click.Option's names the variable even when typed
         if ctx is not None and self.name and self.envvar and \
                 ctx.get_parameter_source(self.name) is click.core.ParameterSource.ENVIRONMENT:
             return f"{hint} (from ${self.envvar})"
@@ -69,7 +69,7 @@ def click_options(table: Sequence[Opt]) -> Callable[[_F], _F]:
                     extra["default"] = opt.default
             function = click.option(*opt.flags, opt.dest, help=opt.help, multiple=opt.multiple,
                                     envvar=opt.envvar, metavar=opt.metavar, show_default=opt.show_default,
-                                    cls=_Option, **extra)(function)
+                                    show_envvar=opt.envvar is not None, cls=_Option, **extra)(function)
         return function
 
     return decorate

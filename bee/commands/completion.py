@@ -15,7 +15,8 @@ def completion_command(ctx: click.Context, shell: str) -> None:
     """Print the completion script for SHELL.
 
     \b
-    bash:  eval "$(bee completion bash)"        (or save it under /etc/bash_completion.d/bee)
+    bash:  eval "$(bee completion bash)"
+           (or: bee completion bash > /etc/bash_completion.d/bee)
     zsh:   eval "$(bee completion zsh)"
     fish:  bee completion fish > ~/.config/fish/completions/bee.fish
     """

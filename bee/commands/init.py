@@ -62,7 +62,8 @@ def init_command(language: str | None, program_type: str | None, map_type: str |
     \b
     bee init --program-type Network --map HashMap --output-type counter -f probe.c
     bee init --program-type file-system -f /tmp/p/probe.c
-    bee init --program-type file-system --filter-pid -f probe.c   # then: bee run ... --param target_pid=PID
+    bee init --program-type file-system --filter-pid -f probe.c
+      (then: bee run ... --param target_pid=PID)
     """
     language = _given_or_asked(language, scaffold.LANGUAGES, "language",
                                "What language do you wish to use for the filter", default="C")

@@ -54,7 +54,7 @@ GLOBAL_OPTIONS: tuple[Opt, ...] = (
     Opt("debug", ("--debug",), FLAG, "Show tracebacks for errors.", envvar="BEE_DEBUG"),
     Opt("storage", ("--storage",), PATH, "Local OCI store directory.", default=str(DEFAULT_STORAGE),
         show_default=True, envvar="BEE_STORAGE"),
-    Opt("config_dir", ("--config-dir",), PATH, "Directory for bee's configuration (credentials).",
+    Opt("config_dir", ("--config-dir",), PATH, "Directory for bee's configuration (credentials, signature policy).",
         default=str(DEFAULT_CONFIG_DIR), show_default=True),
     Opt("auth_configs", ("-c", "--config"), PATH,
         "Registry auth config file (docker config.json format); repeatable.", multiple=True),

@@ -32,11 +32,14 @@ sets cannot be given too.
 
 \b
 Maps are read by name prefix (or, in older programs, by section .maps.<kind>):
-  print_    ring buffer: every event is printed; hash: entries whose value changed
-  counter_  ring buffer: +1 per event; hash: follows the value      -> Prometheus counter
-  gauge_    hash: the value                                          -> Prometheus gauge
-  hist_     ring buffer: observes field `le` (or -k map,field)       -> Prometheus histogram
-Metrics are served on :9091/metrics (--prom-port), named ebpf_solo_io_<map name>.
+  print_     ring buffer: every event; hash, array: entries that changed
+  counter_   ring buffer: +1 per event; hash, array: the value   counter
+  gauge_     hash, array: the value                              gauge
+  hist_      ring buffer: observes field `le` (-k map,field)     histogram
+  log2hist_  counted in the kernel: power-of-2 slots             histogram
+  linhist_   counted in the kernel: equal-width slots            histogram
+Any other map with --output MAP=KIND. Metrics are named ebpf_solo_io_<map>,
+served on :9091/metrics (--prom-port).
 
 \b
 bee run opensnoop:v1 --no-tty --format json

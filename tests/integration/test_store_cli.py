@@ -224,3 +224,25 @@ def test_a_bad_value_from_the_environment_names_its_variable(bee, command: list[
     typed = bee("--timeout", "abc", *command, env={"BEE_TIMEOUT": "5"})
     assert typed.returncode == 2
     assert "Error: Invalid value for '--timeout': 'abc' is not a valid float range." in typed.stderr.splitlines()
+
+
+def _subcommands(help_text: str) -> list[str]:
+    """The command names a help text lists under `Commands:` (first word of each two-space-indented line)."""
+    lines = help_text.split("Commands:", 1)[1].splitlines()
+    return [line.split()[0] for line in lines if line.startswith("  ") and not line.startswith("   ")]
+
+
+def test_every_help_fits_80_columns(bee) -> None:
+    """`bee --help` and each command's (groups' subcommands too) on an 80-column terminal: no line wraps."""
+    top = bee("--help", env={"COLUMNS": "80"})
+    assert top.returncode == 0
+    commands = [[name] for name in _subcommands(top.stdout)]
+    assert ["run"] in commands and ["generate-key-pair"] in commands
+    for group in (["store"], ["k8s"]):
+        commands += [[*group, name] for name in _subcommands(bee(*group, "--help", env={"COLUMNS": "80"}).stdout)]
+    assert ["k8s", "manifest"] in commands and ["store", "check"] in commands
+    for command in [[], *commands]:
+        shown = bee(*command, "--help", env={"COLUMNS": "80"})
+        assert shown.returncode == 0, (command, shown.stderr)
+        wide = [line for line in shown.stdout.splitlines() if len(line) > 80]
+        assert wide == [], (command, wide)

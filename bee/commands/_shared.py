@@ -85,7 +85,10 @@ def echo_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 def complete_store_ref(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    """Shell completion for references held in the local store."""
+    """Shell completion for the programs held in the local store (as `bee list` shows them: not their
+    signatures)."""
+    from bee.oci.sign.envelope import is_signature_ref
+
     root = ctx.find_root()
     storage = root.params.get("storage")
     options = ctx.find_object(GlobalOptions)
@@ -96,4 +99,4 @@ def complete_store_ref(ctx: click.Context, param: click.Parameter, incomplete: s
         refs = [entry.ref for entry in LocalStore(expand_user(store_dir)).entries()]
     except Exception:  # completion must never fail loudly
         return []
-    return [CompletionItem(ref) for ref in refs if ref.startswith(incomplete)]
+    return [CompletionItem(ref) for ref in refs if ref.startswith(incomplete) and not is_signature_ref(ref)]

@@ -105,6 +105,8 @@ def test_signed_in_the_store_then_pushed_verifies_in_the_registry(beecli, regist
     described = beecli("describe", ref).stdout
     assert f"\nSignatures:   1 in the local store (bee verify {ref} --local --key KEY checks them)\n" in described
     assert json.loads(beecli("describe", ref, "--json").stdout)["signatures"] == 1
+    completed = beecli(env={"_BEE_COMPLETE": "bash_complete", "COMP_WORDS": "bee run ", "COMP_CWORD": "2"})
+    assert completed.stdout.splitlines() == [f"plain,{ref}"]  # the program, not its signatures' entry
     pushed = beecli(PLAIN, "push", ref)
     assert pushed.returncode == 0, pushed.stderr
     assert "Pushed its signatures" in pushed.stderr

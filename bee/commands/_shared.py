@@ -100,3 +100,13 @@ def complete_store_ref(ctx: click.Context, param: click.Parameter, incomplete: s
     except Exception:  # completion must never fail loudly
         return []
     return [CompletionItem(ref) for ref in refs if ref.startswith(incomplete) and not is_signature_ref(ref)]
+
+
+def complete_program(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion for a program given as a stored reference or a file (`bee run`, `bee describe`): a
+    word that looks like a path (`./`, `/`, `~`, a `.o` name) completes as a file, as does one no stored
+    program starts with; otherwise the stored programs."""
+    if incomplete.startswith((".", "/", "~")) or "/" in incomplete and ":" not in incomplete:
+        return [CompletionItem(incomplete, type="file")]
+    refs = complete_store_ref(ctx, param, incomplete)
+    return refs or [CompletionItem(incomplete, type="file")]

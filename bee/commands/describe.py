@@ -6,7 +6,7 @@ import json
 
 import click
 
-from bee.commands._shared import complete_store_ref, echo_table
+from bee.commands._shared import complete_program, echo_table
 from bee.describe import Description, FieldInfo, ParamInfo, describe
 from bee.oci.layouts.converted import SOURCE_DIGEST, SOURCE_FORMAT, SOURCE_METADATA
 from bee.options import GlobalOptions
@@ -102,7 +102,7 @@ def render(description: Description) -> None:
 
 
 @click.command("describe")
-@click.argument("program", shell_complete=complete_store_ref)
+@click.argument("program", shell_complete=complete_program)
 @click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
 @click.pass_obj
 def describe_command(options: GlobalOptions, program: str, as_json: bool) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bee.commands._shared import click_options, complete_store_ref
+from bee.commands._shared import click_options, complete_program
 from bee.commands.params import RUN_OPTIONS
 from bee.options import GlobalOptions
 from bee.run import start
@@ -53,7 +53,7 @@ bee run --config runner.yaml --no-tty
 
 
 @click.command("run", help=HELP, short_help="Load, attach and export a BPF program.")
-@click.argument("bpf_program", nargs=-1, metavar="BPF_PROGRAM...", shell_complete=complete_store_ref)
+@click.argument("bpf_program", nargs=-1, metavar="BPF_PROGRAM...", shell_complete=complete_program)
 @click_options(RUN_OPTIONS)
 @click.pass_context
 def run_command(ctx: click.Context, bpf_program: tuple[str, ...], **values: object) -> None:

@@ -246,3 +246,18 @@ def test_every_help_fits_80_columns(bee) -> None:
         assert shown.returncode == 0, (command, shown.stderr)
         wide = [line for line in shown.stdout.splitlines() if len(line) > 80]
         assert wide == [], (command, wide)
+
+
+def test_a_program_completes_as_a_stored_name_or_a_file(bee, bumblebee_store: Path) -> None:
+    def complete(words: str) -> list[str]:
+        proc = bee(env={"_BEE_COMPLETE": "bash_complete", "COMP_WORDS": words,
+                        "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1))})
+        assert proc.returncode == 0, proc.stderr
+        return [line for line in proc.stdout.splitlines() if line]
+
+    stored = ["plain,ghcr.io/solo-io/bumblebee/opensnoop:0.0.15", "plain,my_probe:v1"]
+    assert complete("bee run ") == stored
+    assert complete("bee describe my") == ["plain,my_probe:v1"]
+    assert complete("bee run ./") == ["file,./"]  # a path: the shell completes files
+    assert complete("bee describe probe") == ["file,probe"]  # no stored name starts so: perhaps probe.o
+    assert complete("bee rm probe") == []  # rm takes stored names only

@@ -19,7 +19,9 @@ import pytest
 
 from tests.helpers import DATA, assert_one_line_error
 
-NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]  # setpriv: util-linux, always there
+
+pytestmark = pytest.mark.root  # to make files only root can read, and switch user
 
 
 @pytest.fixture
@@ -48,8 +50,6 @@ def _as_nobody(place: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=60, env=env, cwd=place / "home")
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                    reason="needs root to make root-only files and setpriv to run as another user")
 def test_files_of_another_user_are_named_in_one_sentence(place: Path) -> None:
     private = place / "private"
     policy = private / "conf" / "policy.yaml"
@@ -79,8 +79,6 @@ COMMANDS = [["list"], ["describe", "x:v1"], ["build", str(DATA / "src" / "hello.
             ["store", "check"], ["k8s", "manifest", "ghcr.io/example/x:v1"], ["run", "x:v1", "--no-tty"]]
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                    reason="needs root to make root-only files and setpriv to run as another user")
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda args: " ".join(args[:2]))
 def test_a_home_of_another_user_is_one_sentence(place: Path, args: list[str]) -> None:
     """HOME still naming root's home after a switch of user (`su` without `-`, sudo keeping HOME): the store,
@@ -93,8 +91,6 @@ def test_a_home_of_another_user_is_one_sentence(place: Path, args: list[str]) ->
     assert_one_line_error(proc, str(place / "private"), "Permission denied")
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                    reason="needs root to make root-only files and setpriv to run as another user")
 def test_a_key_pair_that_cannot_be_written_names_the_file_meant(place: Path) -> None:
     for prefix in (place / "private" / "k", place / "k"):  # a directory it cannot enter, one it cannot write
         proc = subprocess.run([*NOBODY, sys.executable, "-m", "bee", "generate-key-pair", "--output-key-prefix",

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""What counting every system call costs: examples/syscount (a counter_ hash keyed by command and syscall_t,
+counted in the kernel, read and named by bee) against libbpf-tools syscount and a bpftrace one-liner keyed the
+same way, under the same load, and whether bee's counts are exact.
+
+Run as root from the repository (see bench/README.md):
+
+    .venv/bin/python bench/syscount_cost.py --json bench/results/syscount_cost-DATE.json   # ~8 min
+    .venv/bin/python bench/syscount_cost.py --quick                                        # ~1 min
+
+The load is bench/flood.c (comm `flood`): open(2) and close(2) of one file, paced at several rates and
+unpaced; the machine's other system calls go on as they do. Each tool runs alone (one process, started
+afresh per measurement): `bee run syscount.o --no-tty` with metrics on 127.0.0.1; libbpf-tools `syscount`
+(counts by call, prints at its end); `bpftrace` counting by command and call. The kernel's run-time
+statistics are on for the whole run (`kernel.bpf_stats_enabled`, restored at the end), and each window
+reads the run count and run time of the tool's BPF programs (`bpftool prog show` of the programs the
+process holds) and the tool's CPU (the run time of its threads, schedstat). libbpf-tools syscount counts
+in its `sys_exit` program (its `sys_enter` is attached only to measure latency); a system call is one run
+of the program that counts it.
+After each bee window, the flood's own count of open(2) calls is compared with bee's
+`ebpf_solo_io_counter_syscalls{comm="flood",syscall="openat"}`: they must be equal. Every process started
+is stopped (SIGINT, then SIGKILL); everything lives in one temporary directory, removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path[:] = [str(REPO), *(p for p in sys.path if p and Path(p).resolve() != BENCH)]  # see runqlat_cost.py
+from bench.runner_cost import Children, bee_env, machine, span  # noqa: E402
+from bench.runqlat_cost import held_ids, on_cpu_ns, prog_stats, samples, total  # noqa: E402
+
+TOOLS = ("bee", "libbpf-tools", "bpftrace")
+RATES = (20_000, 200_000, 0)  # opens/s of the flood (two system calls each); 0: as fast as it goes
+BPFTRACE_SCRIPT = "tracepoint:raw_syscalls:sys_enter /args->id >= 0/ { @[comm, args->id] = count(); }"
+STATS = Path("/proc/sys/kernel/bpf_stats_enabled")
+NS = 1_000_000_000
+
+
+def log(message: str) -> None:
+    print(f"[syscount_cost] {message}", file=sys.stderr, flush=True)
+
+
+class Tool:
+    """One measured process (stdout to a file, stderr to another), ready once it holds its BPF programs (bee:
+    once /healthz answers)."""
+
+    def __init__(self, children: Children, name: str, tmp: Path, bee: list[str]) -> None:
+        self.name, self.children, self.url = name, children, ""
+        self.err = tmp / f"{name}.err"
+        if name == "bee":
+            argv = [*bee, "run", str(tmp / "syscount.o"), "--no-tty", "--prom-addr", "127.0.0.1", "--prom-port", "0"]
+            env = bee_env(tmp)
+        elif name == "libbpf-tools":
+            argv, env = [shutil.which("syscount") or "/usr/sbin/syscount"], None
+        else:
+            argv, env = [shutil.which("bpftrace") or "bpftrace", "-e", BPFTRACE_SCRIPT], None
+        with self.err.open("wb") as err, (tmp / f"{name}.out").open("wb") as out:
+            self.proc = children.spawn(argv, env=env, stdout=out, stderr=err)
+        self.pid = self.proc.pid
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        import re
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if self.name == "bee":
+                found = re.search(r"metrics on (http://\S+)/metrics", self.err.read_text(errors="replace"))
+                if found:
+                    self.url = found[1]
+                    try:
+                        with urllib.request.urlopen(self.url + "/healthz", timeout=5) as response:
+                            if response.status == 200:
+                                return
+                    except OSError:
+                        pass
+            elif held_ids(self.pid, "prog"):
+                time.sleep(0.5)  # the attach follows the load
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name} did not get ready: {self.err.read_text(errors='replace')[-800:]}")
+
+    def openat_of_flood(self) -> float:
+        """bee's count of openat calls by commands named `flood`."""
+        import urllib.request
+
+        with urllib.request.urlopen(self.url + "/metrics", timeout=60) as response:
+            found = samples(response.read().decode())
+        return total(found, "ebpf_solo_io_counter_syscalls", comm="flood", syscall="openat")
+
+    def stop(self) -> None:
+        self.children.stop(self.proc, signal.SIGINT, 60)
+
+
+def edge(tool: Tool) -> dict[str, Any]:
+    """What one end of a window reads: time, the tool's CPU (ns its threads ran, from schedstat: finer than
+    utime + stime's 10 ms ticks), its programs' (runs, run-time ns)."""
+    return {"t": time.monotonic(), "cpu_ns": on_cpu_ns(tool.pid), "progs": prog_stats(tool.pid)}
+
+
+def measure(children: Children, tmp: Path, bee: list[str], name: str, rate: int, seconds: float) -> dict[str, Any]:
+    """One window of `seconds` with tool `name` under the flood at `rate` opens/s (0: unpaced)."""
+    tool = Tool(children, name, tmp, bee)
+    try:
+        tool.wait_ready()
+        flood = children.spawn([str(tmp / "flood"), str(tmp / "target"), "0", *([str(rate)] if rate else [])],
+                               stdout=subprocess.PIPE)
+        time.sleep(1)
+        start = edge(tool)
+        time.sleep(seconds)
+        end = edge(tool)
+        children.stop(flood, signal.SIGINT)
+        assert flood.stdout is not None
+        flooded = json.loads(flood.stdout.read().decode())
+        runs = {key: end["progs"][key][0] - start["progs"].get(key, (0, 0))[0] for key in end["progs"]}
+        run_ns = sum(end["progs"][key][1] - start["progs"].get(key, (0, 0))[1] for key in end["progs"])
+        calls = max(runs.values())  # the counting program runs once per call (syscount's on exit, the others' on entry)
+        cpu_ns = end["cpu_ns"] - start["cpu_ns"]
+        result = {"tool": name, "rate": rate, "seconds": end["t"] - start["t"], "calls": calls,
+                  "calls_per_second": calls / (end["t"] - start["t"]), "kernel_ns": run_ns / calls,
+                  "cpu_percent": 100 * cpu_ns / NS / (end["t"] - start["t"]), "cpu_ns": cpu_ns / calls,
+                  "programs": {key: runs[key] for key in sorted(runs)}, "flood": flooded}
+        result["total_ns"] = result["kernel_ns"] + result["cpu_ns"]
+        if name == "bee":
+            deadline = time.monotonic() + 10
+            counted = tool.openat_of_flood()
+            while counted < flooded["opens"] and time.monotonic() < deadline:  # one poll behind at most
+                time.sleep(0.2)
+                counted = tool.openat_of_flood()
+            result["flood_openat_counted"] = counted
+            result["flood_opens"] = flooded["opens"]
+        return result
+    finally:
+        tool.stop()
+
+
+def report(data: dict[str, Any]) -> str:
+    lines = ["| flood opens/s | tool | system calls/s | kernel ns per call | tool CPU, % of a core | "
+             "tool CPU ns per call | **total ns per call** | flood's openat counted by bee |",
+             "|---|---|---|---|---|---|---|---|"]
+    for rate in data["rates"]:
+        for name in data["tools"]:
+            rows = [r for r in data["results"] if r["tool"] == name and r["rate"] == rate]
+            if not rows:
+                continue
+            exact = "–"
+            if name == "bee":
+                exact = ", ".join(f"{r['flood_openat_counted']:,.0f} of {r['flood_opens']:,}" for r in rows)
+            lines.append(f"| {f'{rate:,}' if rate else 'unpaced'} | {name} | "
+                         f"{span([r['calls_per_second'] for r in rows], '{:,.0f}')} | "
+                         f"{span([r['kernel_ns'] for r in rows], '{:,.0f}')} | "
+                         f"{span([r['cpu_percent'] for r in rows], '{:.1f}')} | "
+                         f"{span([r['cpu_ns'] for r in rows], '{:,.1f}')} | "
+                         f"**{span([r['total_ns'] for r in rows], '{:,.0f}')}** | {exact} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each window")
+    parser.add_argument("--quick", action="store_true", help="one round of 3 s windows")
+    parser.add_argument("--json", type=Path, help="write every measurement here")
+    parser.add_argument("--report", type=Path, help="print the tables of an earlier --json file and exit")
+    args = parser.parse_args()
+    if args.report:
+        print(report(json.loads(args.report.read_text())))
+        return 0
+    if args.quick:
+        args.rounds, args.seconds = 1, 3.0
+    tools = [t for t in TOOLS if t == "bee" or shutil.which("syscount" if t == "libbpf-tools" else t)]
+    for missing in sorted(set(TOOLS) - set(tools)):
+        log(f"{missing} is not installed: left out (apt-get install libbpf-tools bpftrace)")
+    bee = [str(REPO / ".venv" / "bin" / "python"), "-m", "bee"]
+    children = Children()
+    stats_before = STATS.read_text().strip()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    with tempfile.TemporaryDirectory(prefix="bee-syscount-cost-") as name:
+        tmp = Path(name)
+        try:
+            subprocess.run([*bee, "build", str(REPO / "examples/syscount/syscount.c"), "--local", "--binary-only",
+                            "-o", str(tmp / "syscount.o")], env=bee_env(tmp), check=True, stdout=subprocess.DEVNULL)
+            # static: no dynamic loader whose own openat calls the flood would not count
+            subprocess.run(["clang", "-O2", "-Wall", "-static", "-o", str(tmp / "flood"), str(BENCH / "flood.c")],
+                           check=True)
+            (tmp / "target").write_text("x")
+            STATS.write_text("1\n")
+            data: dict[str, Any] = {"machine": machine(), "tools": tools, "rates": list(RATES),
+                                    "seconds": args.seconds, "results": []}
+            for round_ in range(args.rounds):
+                order = tools[round_ % len(tools):] + tools[:round_ % len(tools)]  # rotated: drift hits all alike
+                for rate in RATES:
+                    for tool in order:
+                        log(f"round {round_ + 1}/{args.rounds}: {tool} at {rate or 'unpaced'} opens/s")
+                        data["results"].append(measure(children, tmp, bee, tool, rate, args.seconds))
+        finally:
+            children.stop_all()
+            STATS.write_text(stats_before + "\n")
+    if args.json:
+        args.json.write_text(json.dumps(data, indent=1) + "\n")
+    print(report(data))
+    wrong = [r for r in data["results"] if r["tool"] == "bee" and r["flood_openat_counted"] != r["flood_opens"]]
+    for r in wrong:
+        log(f"bee counted {r['flood_openat_counted']:,.0f} openat calls of the flood, which made {r['flood_opens']:,}")
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

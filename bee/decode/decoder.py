@@ -51,7 +51,9 @@ class Decoder(Record):
     `generate_records` one (ring-buffer records read in place → lines; None when it cannot).
     `compile_grouping(value_field)` makes the `bee.decode.grouping` of these events (None when it cannot);
     `compile_batch(records)` the `generate_batch_decode` one (a batch → one dict per event, as `decode`
-    gives them; over ring records in place when `records`, None when it cannot).
+    gives them; over ring records in place when `records`, None when it cannot). `stable`: the same bytes
+    always decode to the same values (no label type whose text may change during a run), so a caller may
+    keep what it made of them.
     """
 
     type_name: str
@@ -67,6 +69,7 @@ class Decoder(Record):
     compile_records: Callable[..., Records | None] | None = None
     compile_grouping: Callable[[str | None], Grouping | None] | None = None
     compile_batch: Callable[[bool], DecodeSamples | DecodeRecords | None] | None = None
+    stable: bool = True
 
     _hidden: ClassVar[tuple[str, ...]] = ("formats", "source", "kinds", "compile_rows", "compile_records",
                                           "compile_grouping", "compile_batch")
@@ -130,4 +133,5 @@ def compile_decoder(btf: Btf, type_id: int, *, endian: str = "little", stacks: K
     return Decoder(type_name=type_name, size=size, fields=tuple(leaf.name for leaf in leaves), scalar=scalar,
                    decode=generated.function, decode_scalar=decode_scalar, formats=generated.formats,
                    source=generated.source, kinds=tuple(leaf.kind for leaf in leaves), compile_rows=compile_rows,
-                   compile_records=compile_records, compile_grouping=grouping, compile_batch=compile_batch)
+                   compile_records=compile_records, compile_grouping=grouping, compile_batch=compile_batch,
+                   stable=compiler.stable)

@@ -53,6 +53,10 @@ _BASE_HELPERS = {"_ntoa": ipv4_text, "_ipv6": ipv6_text, "_duration": format_dur
 LABEL_TYPEDEFS = {"ksym_t": ((8,), False, "ksym"), "errno_t": ((4, 8), True, "errno_name"),
                   "ifindex_t": ((4,), False, "ifname"), "cgroup_t": ((8,), False, "cgroup_path"),
                   "syscall_t": ((4, 8), True, "syscall_name"), "kstack_t": ((4, 8), True, "")}
+#: Label types whose text for a value never changes during a run (tables of the architecture): the same bytes
+#: decode to the same text. An interface or cgroup appearing later turns a number into a name, a stack id is
+#: reused for another stack, so the other label types are decoded every time.
+STABLE_LABELS = frozenset({"errno_t", "syscall_t"})
 
 Decode = Callable[["Any"], "Any"]
 BitfieldType = Int | Enum | Enum64
@@ -144,6 +148,8 @@ class LayoutCompiler:
         self._enums: dict[int, str] = {}
         self._values: dict[int, Decode] = {}
         self._compiling: set[int] = set()  # element types being compiled: a type inside itself is malformed
+        #: False once a label type whose name may change during a run is compiled in (see `STABLE_LABELS`)
+        self.stable = True
 
     # --- whole types ---------------------------------------------------------------------------------
 
@@ -317,6 +323,9 @@ class LayoutCompiler:
                               "ids to name")
         if label is not None:
             from bee.decode import system_names
+
+            if label not in STABLE_LABELS:
+                self.stable = False
 
             _, signed, function = LABEL_TYPEDEFS[label]
             if function:

@@ -8,7 +8,13 @@ import struct
 import pytest
 
 from bee.elf.histograms import LINEAR, LOG2, HistogramLayout
-from bee.elf.maps import BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, MapSpec
+from bee.elf.maps import (
+    BPF_MAP_TYPE_ARRAY,
+    BPF_MAP_TYPE_HASH,
+    BPF_MAP_TYPE_PERCPU_ARRAY,
+    BPF_MAP_TYPE_PERCPU_HASH,
+    MapSpec,
+)
 from bee.libbpf.map import split_per_cpu
 from bee.run.outputs import HashCounter, HashGauge, HashPrint, RecordDecoder
 from bee.run.outputs.hashmap import HashHistogram
@@ -131,3 +137,38 @@ def test_per_cpu_entries_are_summed_for_gauges_prints_and_histograms(tmp_path) -
     assert 'ebpf_solo_io_log2hist_pcpu_count{index="2"} 8' in text and "_sum" not in text
     hist.update([])  # the key was deleted: its series goes
     assert "log2hist_pcpu_bucket" not in registry.exposition().decode()
+
+
+def _counting(stable: bool) -> tuple[RecordDecoder, list[bytes]]:
+    """A decoder of u32 keys (`id`) that records every key it decodes."""
+    decoded: list[bytes] = []
+
+    def decode(data: bytes) -> dict:
+        decoded.append(data)
+        return {"id": U32.unpack(data)[0]}
+
+    return RecordDecoder(("id",), 4, decode, stable=stable), decoded
+
+
+def test_a_stable_key_is_decoded_once_while_it_stays_in_the_map() -> None:
+    registry = MetricsRegistry()
+    key, decoded = _counting(stable=True)
+    counter = HashCounter(_spec("counter_ids", BPF_MAP_TYPE_HASH, "hash", "counter"), key, IntValue(U64), registry)
+    counter.update([(U32.pack(1), U64.pack(5)), (U32.pack(2), U64.pack(7))])
+    counter.update([(U32.pack(1), U64.pack(6)), (U32.pack(2), U64.pack(9))])  # the same keys: not decoded again
+    assert decoded == [U32.pack(1), U32.pack(2)]
+    counter.update([(U32.pack(2), U64.pack(10)), (U32.pack(3), U64.pack(1))])  # 1 deleted, 3 new
+    assert decoded == [U32.pack(1), U32.pack(2), U32.pack(3)] and set(counter._labels) == {U32.pack(2), U32.pack(3)}
+    counter.update([(U32.pack(1), U64.pack(4))])  # back after its deletion: decoded again, a new series
+    assert decoded[-1] == U32.pack(1)
+    assert [line for line in registry.exposition().decode().splitlines() if line.startswith("ebpf")] == [
+        'ebpf_solo_io_counter_ids{id="1"} 4']
+
+
+def test_keys_whose_text_may_change_are_decoded_at_every_poll() -> None:
+    """An interface or cgroup that appears later turns a number into a name: such keys are never kept."""
+    key, decoded = _counting(stable=False)
+    gauge = HashGauge(_spec("gauge_ids", BPF_MAP_TYPE_HASH, "hash", "gauge"), key, IntValue(U64), MetricsRegistry())
+    for _ in range(3):
+        gauge.update([(U32.pack(1), U64.pack(5))])
+    assert decoded == [U32.pack(1)] * 3

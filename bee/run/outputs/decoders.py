@@ -33,6 +33,7 @@ class RecordDecoder(RecordBase):
     compile_records: Callable[..., Any] | None = None  # see Decoder.compile_records
     compile_grouping: Callable[[str | None], Any] | None = None  # see Decoder.compile_grouping
     compile_batch: Callable[[bool], Any] | None = None  # see Decoder.compile_batch
+    stable: bool = True  # see Decoder.stable
 
 
 def record_decoder(btf: Btf, type_id: int, fallback_name: str, endian: str,
@@ -48,9 +49,9 @@ def record_decoder(btf: Btf, type_id: int, fallback_name: str, endian: str,
         return RecordDecoder((fallback_name,), decoder.size, lambda data: {fallback_name: scalar(data)},
                              decoder.kinds, decoder.compile_rows if same else None,
                              decoder.compile_records if same else None, decoder.compile_grouping if same else None,
-                             decoder.compile_batch if same else None)
+                             decoder.compile_batch if same else None, decoder.stable)
     return RecordDecoder(tuple(decoder.fields), decoder.size, decoder.decode, decoder.kinds, decoder.compile_rows,
-                         decoder.compile_records, decoder.compile_grouping, decoder.compile_batch)
+                         decoder.compile_records, decoder.compile_grouping, decoder.compile_batch, decoder.stable)
 
 
 def labels_of(record: Record, names: tuple[str, ...]) -> tuple[str, ...]:

@@ -94,3 +94,17 @@ def test_syscall_tables_say_where_they_come_from() -> None:
         head = (tables / f"{machine}.txt").read_text().splitlines()[:2]
         assert head[0].startswith(f"# {machine} system call numbers: asm/unistd.h of Debian's linux-libc-dev 6.1")
         assert "package sha256" in head[1]
+
+
+@pytest.mark.parametrize(("label", "stable"), [("errno_t", True), ("syscall_t", True), ("ifindex_t", False),
+                                               ("cgroup_t", False), ("ksym_t", False), ("kstack_t", False),
+                                               (None, True)])
+def test_a_decoder_is_stable_unless_a_label_may_change_its_text(label: str | None, stable: bool) -> None:
+    """Stable: the same bytes always give the same values (callers may keep what they made of them)."""
+    b = BtfBuilder()
+    s64 = b.int_("long long", 8, 64, SIGNED)
+    s32 = b.int_("int", 4, 32, SIGNED)
+    field = b.ref(TYPEDEF, s32 if label == "ifindex_t" else s64, label) if label else s64  # ifindex_t: 4 bytes
+    key = b.composite(STRUCT, "key", 16, [("pid", s64, 0, 0), ("what", field, 64, 0)])
+    stacks = KernelStacks(("stacks",)) if label == "kstack_t" else None
+    assert compile_decoder(parse_btf(b.build()), key, stacks=stacks).stable is stable

@@ -9,6 +9,7 @@ so probes and scrape annotations can follow.
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,5 +58,5 @@ def web_secret(path: Path) -> WebSecret:
             raise UsageError(f"{path} names {key} {source}, which cannot be read: {exc.strerror or exc}") from None
         tls[key] = named.name  # relative to the mounted web.yml, as the exporter-toolkit reads paths
     files[WEB_CONFIG] = yaml.safe_dump(document, sort_keys=False).encode()
-    client_certificates = tls.get("client_auth_type") == "RequireAndVerifyClientCert"
+    client_certificates = checked.tls is not None and checked.tls.verify_mode == ssl.CERT_REQUIRED
     return WebSecret(files=files, tls=checked.tls is not None, closed=bool(checked.users) or client_certificates)

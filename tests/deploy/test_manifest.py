@@ -185,6 +185,12 @@ def test_a_tls_only_web_config_keeps_http_probes_over_https(bee: Bee, tmp_path: 
     container = pod(objects)["containers"][0]
     assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics", "scheme": "HTTPS"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/metrics", "port": "metrics", "scheme": "HTTPS"}
+    # client certificates required: the kubelet has none, so only a TCP connect can probe
+    (tmp_path / "certs.yml").write_text("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+                                        "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n")
+    certs = {d["kind"]: d for d in yaml.safe_load_all(bee("k8s", "manifest", REF, "--web-config",
+                                                          str(tmp_path / "certs.yml")).stdout)}
+    assert pod(certs)["containers"][0]["readinessProbe"]["tcpSocket"] == {"port": "metrics"}
     without = manifests(bee, REF)
     assert "scheme" not in pod(without)["containers"][0]["readinessProbe"]["httpGet"]
     assert "prometheus.io/scheme" not in without["Service"]["metadata"]["annotations"]

@@ -155,13 +155,13 @@ class Tool:
     """One measured process: bee running an example, libbpf-tools runqlat or bpftrace (stdout to `out`)."""
 
     def __init__(self, children: Children, name: str, argv: list[str], tmp: Path, separate: bool,
-                 env: dict[str, str] | None = None, out: Path | None = None) -> None:
+                 env: dict[str, str] | None = None, out: Path | None = None, is_bee: bool | None = None) -> None:
         self.name, self.children, self.url = name, children, ""
         self.err = tmp / f"{name}.err"
         with self.err.open("wb") as err, (out.open("wb") if out else open(os.devnull, "wb")) as stdout:
             self.proc = spawn(children, argv, separate, env=env, stdout=stdout, stderr=err)
         self.pid = self.proc.pid
-        self.is_bee = name in BEE_TOOLS or name == "oracle"
+        self.is_bee = is_bee if is_bee is not None else name in BEE_TOOLS or name == "oracle"
 
     def wait_ready(self, programs: int = 3, timeout: float = 60) -> None:
         """bee: until /healthz answers 200 (every program attached); another tool: until it holds `programs`

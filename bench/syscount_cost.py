@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -39,7 +40,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:] = [str(REPO), *(p for p in sys.path if p and Path(p).resolve() != BENCH)]  # see runqlat_cost.py
 from bench.runner_cost import Children, bee_env, machine, span  # noqa: E402
-from bench.runqlat_cost import held_ids, on_cpu_ns, prog_stats, samples, total  # noqa: E402
+from bench.runqlat_cost import Tool, on_cpu_ns, prog_stats, total  # noqa: E402
 
 TOOLS = ("bee", "libbpf-tools", "bpftrace")
 RATES = (20_000, 200_000, 0)  # opens/s of the flood (two system calls each); 0: as fast as it goes
@@ -52,56 +53,26 @@ def log(message: str) -> None:
     print(f"[syscount_cost] {message}", file=sys.stderr, flush=True)
 
 
-class Tool:
-    """One measured process (stdout to a file, stderr to another), ready once it holds its BPF programs (bee:
-    once /healthz answers)."""
+def start_tool(children: Children, name: str, tmp: Path, bee: list[str]) -> Tool:
+    """Start `name` (a TOOLS entry), stdout to a file of its own, and wait until it is attached."""
+    if name == "bee":
+        argv = [*bee, "run", str(tmp / "syscount.o"), "--no-tty", "--prom-addr", "127.0.0.1", "--prom-port", "0"]
+        tool = Tool(children, name, argv, tmp, True, env=bee_env(tmp), out=tmp / f"{name}.out", is_bee=True)
+    elif name == "libbpf-tools":
+        tool = Tool(children, name, [shutil.which("syscount") or "/usr/sbin/syscount"], tmp, True,
+                    out=tmp / f"{name}.out")
+    else:
+        tool = Tool(children, name, [shutil.which("bpftrace") or "bpftrace", "-e", BPFTRACE_SCRIPT], tmp, True,
+                    out=tmp / f"{name}.out")
+    tool.wait_ready(programs=1)
+    if not tool.is_bee:
+        time.sleep(0.5)  # the attach follows the load
+    return tool
 
-    def __init__(self, children: Children, name: str, tmp: Path, bee: list[str]) -> None:
-        self.name, self.children, self.url = name, children, ""
-        self.err = tmp / f"{name}.err"
-        if name == "bee":
-            argv = [*bee, "run", str(tmp / "syscount.o"), "--no-tty", "--prom-addr", "127.0.0.1", "--prom-port", "0"]
-            env = bee_env(tmp)
-        elif name == "libbpf-tools":
-            argv, env = [shutil.which("syscount") or "/usr/sbin/syscount"], None
-        else:
-            argv, env = [shutil.which("bpftrace") or "bpftrace", "-e", BPFTRACE_SCRIPT], None
-        with self.err.open("wb") as err, (tmp / f"{name}.out").open("wb") as out:
-            self.proc = children.spawn(argv, env=env, stdout=out, stderr=err)
-        self.pid = self.proc.pid
 
-    def wait_ready(self, timeout: float = 60) -> None:
-        import re
-        import urllib.request
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            if self.name == "bee":
-                found = re.search(r"metrics on (http://\S+)/metrics", self.err.read_text(errors="replace"))
-                if found:
-                    self.url = found[1]
-                    try:
-                        with urllib.request.urlopen(self.url + "/healthz", timeout=5) as response:
-                            if response.status == 200:
-                                return
-                    except OSError:
-                        pass
-            elif held_ids(self.pid, "prog"):
-                time.sleep(0.5)  # the attach follows the load
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"{self.name} did not get ready: {self.err.read_text(errors='replace')[-800:]}")
-
-    def openat_of_flood(self) -> float:
-        """bee's count of openat calls by commands named `flood`."""
-        import urllib.request
-
-        with urllib.request.urlopen(self.url + "/metrics", timeout=60) as response:
-            found = samples(response.read().decode())
-        return total(found, "ebpf_solo_io_counter_syscalls", comm="flood", syscall="openat")
-
-    def stop(self) -> None:
-        self.children.stop(self.proc, signal.SIGINT, 60)
+def openat_of_flood(tool: Tool) -> float:
+    """bee's count of openat calls by commands named `flood`."""
+    return total(tool.metrics(), "ebpf_solo_io_counter_syscalls", comm="flood", syscall="openat")
 
 
 def edge(tool: Tool) -> dict[str, Any]:
@@ -112,9 +83,8 @@ def edge(tool: Tool) -> dict[str, Any]:
 
 def measure(children: Children, tmp: Path, bee: list[str], name: str, rate: int, seconds: float) -> dict[str, Any]:
     """One window of `seconds` with tool `name` under the flood at `rate` opens/s (0: unpaced)."""
-    tool = Tool(children, name, tmp, bee)
+    tool = start_tool(children, name, tmp, bee)
     try:
-        tool.wait_ready()
         flood = children.spawn([str(tmp / "flood"), str(tmp / "target"), "0", *([str(rate)] if rate else [])],
                                stdout=subprocess.PIPE)
         time.sleep(1)
@@ -135,10 +105,10 @@ def measure(children: Children, tmp: Path, bee: list[str], name: str, rate: int,
         result["total_ns"] = result["kernel_ns"] + result["cpu_ns"]
         if name == "bee":
             deadline = time.monotonic() + 10
-            counted = tool.openat_of_flood()
+            counted = openat_of_flood(tool)
             while counted < flooded["opens"] and time.monotonic() < deadline:  # one poll behind at most
                 time.sleep(0.2)
-                counted = tool.openat_of_flood()
+                counted = openat_of_flood(tool)
             result["flood_openat_counted"] = counted
             result["flood_opens"] = flooded["opens"]
         return result
@@ -180,6 +150,8 @@ def main() -> int:
         return 0
     if args.quick:
         args.rounds, args.seconds = 1, 3.0
+    if os.geteuid() != 0:
+        sys.exit("syscount_cost: run as root (BPF programs are loaded, kernel.bpf_stats_enabled is set)")
     tools = [t for t in TOOLS if t == "bee" or shutil.which("syscount" if t == "libbpf-tools" else t)]
     for missing in sorted(set(TOOLS) - set(tools)):
         log(f"{missing} is not installed: left out (apt-get install libbpf-tools bpftrace)")
